@@ -1,0 +1,57 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// MARK: - External packages (the copies this machine carries; see the README's Install section)
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+let httpClient = Target.Dependency.product(name: "AsyncHTTPClient", package: "async-http-client")
+let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
+let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
+let nioSSL = Target.Dependency.product(name: "NIOSSL", package: "swift-nio-ssl")
+
+let package = Package(
+    name: "promferry",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "prom-export", targets: ["prom-export"]),
+        .executable(name: "promferry-demo", targets: ["promferry-demo"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+    ],
+    targets: [
+        // MARK: C system libraries (only BlockCompression imports these)
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]),
+        .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"]), .brew(["snappy"])]),
+
+        // MARK: Libraries, bottom-up: source → slab planner → remote-read client → segment writer → manifest
+        .target(name: "BlockCompression", dependencies: ["CZstd", "CSnappy"]),
+        .target(name: "PrometheusWire"),
+        .target(name: "ArchiveFormat", dependencies: ["PrometheusWire", "BlockCompression"]),
+        .target(name: "ArchiveStore", dependencies: ["ArchiveFormat", crypto]),
+        .target(name: "RemoteStorageClient", dependencies: ["PrometheusWire", "BlockCompression", httpClient, nioCore, nioSSL, logging]),
+        .target(name: "ExportPipeline", dependencies: ["ArchiveStore", "RemoteStorageClient", logging]),
+        .target(name: "CommandLineSupport", dependencies: ["PrometheusWire", "BlockCompression", "ArchiveFormat", "RemoteStorageClient", "ExportPipeline", argumentParser, logging]),
+        .target(name: "PeerHarness", dependencies: ["PrometheusWire", "BlockCompression", "ArchiveFormat", "ArchiveStore", "RemoteStorageClient", httpClient, nioCore, logging]),
+
+        // MARK: Executables (parse → configuration → pipeline.run; no logic)
+        .executableTarget(name: "prom-export", dependencies: ["ExportPipeline", "CommandLineSupport", argumentParser, logging]),
+        .executableTarget(name: "promferry-demo", dependencies: ["ExportPipeline", "ArchiveStore", "PeerHarness", "CommandLineSupport", argumentParser, logging]),
+
+        // MARK: Tests
+        .testTarget(name: "BlockCompressionTests", dependencies: ["BlockCompression"]),
+        .testTarget(name: "PrometheusWireTests", dependencies: ["PrometheusWire", "BlockCompression"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ArchiveFormatTests", dependencies: ["ArchiveFormat", "ArchiveStore"]),
+        .testTarget(name: "CommandLineSupportTests", dependencies: ["CommandLineSupport"]),
+        .testTarget(name: "ExportPipelineTests", dependencies: ["ExportPipeline"]),
+    ]
+)
+
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.enableUpcomingFeature("ExistentialAny")]
+}

@@ -1,0 +1,206 @@
+/// The archive's manifest, `manifest.json`, as specified in `formats/manifest-v1.md`.
+///
+/// It records what was asked (source, selectors, range), how the range is being cut (the slab plan),
+/// what is done (completed slabs with their segments and checksums), and whether the export finished.
+/// Adding an optional key is not a version change; readers ignore keys they do not know.
+public struct Manifest: Codable, Equatable, Sendable {
+    public static let formatName = "promferry-archive"
+    /// The highest manifest version this tool reads; it writes this version.
+    public static let highestSupportedVersion = 1
+
+    public var format: String
+    public var formatVersion: Int
+    public var segmentFormatVersion: Int
+    public var tool: Tool
+    public var createdAt: String
+    public var updatedAt: String
+    public var source: Source
+    public var selection: Selection
+    public var slabPlan: SlabPlan
+    /// True once every slab of the range has been exported.
+    public var complete: Bool
+    /// Completed slabs in time order; together they cover `[selection.startMs, end of the last slab)`.
+    public var slabs: [SlabEntry]
+
+    public struct Tool: Codable, Equatable, Sendable {
+        public var name: String
+        public var version: String
+        public init(name: String, version: String) { self.name = name; self.version = version }
+    }
+
+    public struct Source: Codable, Equatable, Sendable {
+        /// The remote-read URL with any user-info and query credentials removed.
+        public var url: String
+        /// The labels the source adds to every series it returns (a Prometheus' `external_labels`),
+        /// as reported by the source; empty when the source does not say.
+        public var externalLabels: [String: String]
+        /// Label names removed from every series at export (`--drop-label`).
+        public var droppedLabels: [String]
+
+        public init(url: String, externalLabels: [String: String], droppedLabels: [String]) {
+            self.url = url
+            self.externalLabels = externalLabels
+            self.droppedLabels = droppedLabels
+        }
+    }
+
+    public struct Selection: Codable, Equatable, Sendable {
+        /// PromQL selectors in canonical form; a series is exported when it matches any of them.
+        public var selectors: [String]
+        /// Half-open range `[startMs, endMs)` in Unix milliseconds.
+        public var startMs: Int64
+        public var endMs: Int64
+        /// The `--start`/`--end` arguments as given, so that a relative range (`-30d`, `now`) resumes
+        /// against the range it first resolved to.
+        public var startArgument: String
+        public var endArgument: String
+
+        public init(selectors: [String], startMs: Int64, endMs: Int64, startArgument: String, endArgument: String) {
+            self.selectors = selectors
+            self.startMs = startMs
+            self.endMs = endMs
+            self.startArgument = startArgument
+            self.endArgument = endArgument
+        }
+    }
+
+    public struct SlabPlan: Codable, Equatable, Sendable {
+        /// Width of each slab in milliseconds (the last one may be shorter).
+        public var slabDurationMs: Int64
+        /// Segment size bound in bytes: a segment is closed once it reaches it.
+        public var segmentTargetBytes: Int
+
+        public init(slabDurationMs: Int64, segmentTargetBytes: Int) {
+            self.slabDurationMs = slabDurationMs
+            self.segmentTargetBytes = segmentTargetBytes
+        }
+    }
+
+    public struct SlabEntry: Codable, Equatable, Sendable {
+        public var index: Int
+        public var startMs: Int64
+        public var endMs: Int64
+        public var series: Int
+        public var samples: Int
+        public var segments: [SegmentEntry]
+
+        public init(index: Int, startMs: Int64, endMs: Int64, series: Int, samples: Int, segments: [SegmentEntry]) {
+            self.index = index
+            self.startMs = startMs
+            self.endMs = endMs
+            self.series = series
+            self.samples = samples
+            self.segments = segments
+        }
+    }
+
+    public struct SegmentEntry: Codable, Equatable, Sendable {
+        /// Path relative to the archive directory, always `segments/<name>`.
+        public var file: String
+        public var bytes: Int
+        public var sha256: String
+        public var blocks: Int
+        public var records: Int
+        public var series: Int
+        public var samples: Int
+        public var minTimestampMs: Int64
+        public var maxTimestampMs: Int64
+
+        public init(file: String, bytes: Int, sha256: String, summary: SegmentSummary) {
+            self.file = file
+            self.bytes = bytes
+            self.sha256 = sha256
+            self.blocks = summary.blocks
+            self.records = summary.records
+            self.series = summary.series
+            self.samples = summary.samples
+            self.minTimestampMs = summary.samples == 0 ? 0 : summary.minTimestampMs
+            self.maxTimestampMs = summary.samples == 0 ? 0 : summary.maxTimestampMs
+        }
+    }
+
+    public init(tool: Tool, createdAt: String, source: Source, selection: Selection, slabPlan: SlabPlan) {
+        self.format = Manifest.formatName
+        self.formatVersion = Manifest.highestSupportedVersion
+        self.segmentFormatVersion = Int(SegmentLayout.formatVersion)
+        self.tool = tool
+        self.createdAt = createdAt
+        self.updatedAt = createdAt
+        self.source = source
+        self.selection = selection
+        self.slabPlan = slabPlan
+        self.complete = false
+        self.slabs = []
+    }
+
+    /// Where the next slab starts: the end of the last completed slab, or the range start.
+    public var resumePointMs: Int64 { slabs.last?.endMs ?? selection.startMs }
+
+    public var totalSamples: Int { slabs.reduce(0) { $0 + $1.samples } }
+    public var totalBytes: Int { slabs.reduce(0) { $0 + $1.segments.reduce(0) { $0 + $1.bytes } } }
+    public var segments: [SegmentEntry] { slabs.flatMap(\.segments) }
+
+    /// Checks the rules a reader relies on; throws naming the first broken one.
+    public func validate() throws {
+        func bad(_ what: String) -> ArchiveFormatError { ArchiveFormatError(.corrupt, "manifest.json: \(what)") }
+        guard format == Manifest.formatName else { throw bad("format is \"\(format)\", expected \"\(Manifest.formatName)\"") }
+        guard formatVersion >= 1 else { throw bad("formatVersion \(formatVersion) is invalid") }
+        guard formatVersion <= Manifest.highestSupportedVersion else {
+            throw ArchiveFormatError(.unsupportedVersion, "manifest.json: format version \(formatVersion) is newer than "
+                + "this tool supports (highest: \(Manifest.highestSupportedVersion)); upgrade promferry")
+        }
+        guard segmentFormatVersion >= 1 && segmentFormatVersion <= Int(SegmentLayout.formatVersion) else {
+            throw ArchiveFormatError(.unsupportedVersion, "manifest.json: segment format version \(segmentFormatVersion) "
+                + "is not supported (highest: \(SegmentLayout.formatVersion)); upgrade promferry")
+        }
+        guard selection.startMs < selection.endMs else { throw bad("selection range is empty") }
+        var expectedStart = selection.startMs
+        var names = Set<String>()
+        for (i, slab) in slabs.enumerated() {
+            guard slab.index == i else { throw bad("slab \(i) has index \(slab.index)") }
+            guard slab.startMs == expectedStart, slab.endMs > slab.startMs, slab.endMs <= selection.endMs else {
+                throw bad("slab \(i) [\(slab.startMs), \(slab.endMs)) does not continue the previous slab at \(expectedStart)")
+            }
+            expectedStart = slab.endMs
+            for segment in slab.segments {
+                guard ArchiveNaming.isValidSegmentPath(segment.file) else {
+                    throw bad("segment path \"\(segment.file)\" is not of the form segments/<name>.pfs")
+                }
+                guard names.insert(segment.file).inserted else { throw bad("segment \(segment.file) is listed twice") }
+                guard segment.sha256.count == 64, segment.sha256.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
+                    throw bad("segment \(segment.file) has an invalid sha256")
+                }
+            }
+        }
+        if complete && expectedStart != selection.endMs {
+            throw bad("marked complete, but the slabs end at \(expectedStart), not \(selection.endMs)")
+        }
+    }
+}
+
+/// File naming inside an archive (`formats/archive-layout-v1.md`).
+public enum ArchiveNaming {
+    public static let manifestFile = "manifest.json"
+    public static let checksumsFile = "SHA256SUMS"
+    public static let segmentsDirectory = "segments"
+    public static let segmentExtension = ".pfs"
+
+    /// `segments/<slab, 6+ digits>-<part, 4+ digits>.pfs`.
+    public static func segmentPath(slab: Int, part: Int) -> String {
+        "\(segmentsDirectory)/\(pad(slab, 6))-\(pad(part, 4))\(segmentExtension)"
+    }
+
+    /// Only plain names directly inside `segments/` are valid: no `..`, no absolute paths, no subfolders.
+    public static func isValidSegmentPath(_ path: String) -> Bool {
+        let prefix = segmentsDirectory + "/"
+        guard path.hasPrefix(prefix), path.hasSuffix(segmentExtension) else { return false }
+        let name = path.dropFirst(prefix.count)
+        return !name.isEmpty && name.count <= 200 && !name.hasPrefix(".")
+            && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") }
+    }
+
+    private static func pad(_ value: Int, _ width: Int) -> String {
+        let digits = String(value)
+        return String(repeating: "0", count: max(0, width - digits.count)) + digits
+    }
+}

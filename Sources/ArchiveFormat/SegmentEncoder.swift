@@ -1,0 +1,174 @@
+import BlockCompression
+import PrometheusWire
+
+/// Encodes series into the segment format of `formats/segment-v1.md`, block by block.
+///
+/// The encoder does no I/O: `start()`, `append` and `finish()` return the bytes to write, in order.
+/// Memory is bounded by `blockTargetBytes` plus one record (at most `maxSamplesPerRecord` samples).
+///
+/// Invariants enforced on input (violations throw `ArchiveFormatError.invalidInput`):
+/// - a record's timestamps are strictly increasing;
+/// - a series appears in one run of consecutive records per segment, each record's first timestamp
+///   after the previous record's last.
+public final class SegmentEncoder {
+    public let blockTargetBytes: Int
+    public let maxSamplesPerRecord: Int
+    private let compressor: Zstd.CompressionContext
+    private var payload: [UInt8] = []
+    private var recordsInBlock = 0
+    private var lastLabels: Labels?
+    private var lastTimestamp = Int64.min
+    private var seriesSeen = Set<Labels>()
+    public private(set) var summary = SegmentSummary()
+    /// Bytes returned so far (header and blocks), i.e. the file size once written.
+    public private(set) var bytesProduced = 0
+
+    public init(compressionLevel: Int, blockTargetBytes: Int = 4 << 20, maxSamplesPerRecord: Int = 1 << 16) throws {
+        precondition(blockTargetBytes > 0 && blockTargetBytes < SegmentLayout.maxBlockUncompressedBytes / 2)
+        precondition(maxSamplesPerRecord > 0)
+        self.compressor = try Zstd.CompressionContext(level: compressionLevel)
+        self.blockTargetBytes = blockTargetBytes
+        self.maxSamplesPerRecord = maxSamplesPerRecord
+        payload.reserveCapacity(blockTargetBytes + 4096)
+    }
+
+    /// The 16-byte file header.
+    public func start() -> [UInt8] {
+        var header = SegmentLayout.fileMagic
+        header.append(SegmentLayout.formatVersion)
+        header.append(0)  // Flags: reserved, zero
+        header += [0, 0, 0, 0, 0, 0]  // Reserved
+        bytesProduced += header.count
+        return header
+    }
+
+    /// Bytes buffered for the current block, before compression.
+    public var pendingBytes: Int { payload.count }
+
+    /// Appends samples of one series; returns the bytes of any blocks completed meanwhile.
+    public func append(labels: Labels, samples: ArraySlice<Sample>) throws -> [UInt8] {
+        guard !samples.isEmpty else { return [] }
+        var output: [UInt8] = []
+        var rest = samples
+        while !rest.isEmpty {
+            let part = rest.prefix(maxSamplesPerRecord)
+            rest = rest.dropFirst(part.count)
+            try encodeRecord(labels: labels, samples: part)
+            if payload.count >= blockTargetBytes { output += try flushBlock() }
+        }
+        return output
+    }
+
+    /// Completes the segment: the last block and the footer.
+    public func finish() throws -> [UInt8] {
+        var output = try flushBlock()
+        var footer: [UInt8] = []
+        footer.reserveCapacity(SegmentLayout.footerSize)
+        appendLE(SegmentLayout.footerMagic, to: &footer)
+        appendLE(UInt32(summary.blocks), to: &footer)
+        appendLE(UInt64(summary.records), to: &footer)
+        appendLE(UInt64(summary.series), to: &footer)
+        appendLE(UInt64(summary.samples), to: &footer)
+        appendLE(summary.samples == 0 ? 0 : summary.minTimestampMs, to: &footer)
+        appendLE(summary.samples == 0 ? 0 : summary.maxTimestampMs, to: &footer)
+        footer += SegmentLayout.trailingMagic
+        assert(footer.count == SegmentLayout.footerSize)
+        output += footer
+        bytesProduced += footer.count
+        return output
+    }
+
+    private func encodeRecord(labels: Labels, samples: ArraySlice<Sample>) throws {
+        var previous = Int64.min
+        if labels == lastLabels {
+            previous = lastTimestamp
+        } else {
+            guard seriesSeen.insert(labels).inserted else {
+                throw ArchiveFormatError(.invalidInput,
+                    "series \(labels) appears twice in one segment with other series in between")
+            }
+            summary.series += 1
+        }
+        for sample in samples {
+            guard sample.timestampMs > previous else {
+                throw ArchiveFormatError(.invalidInput,
+                    "series \(labels): timestamp \(sample.timestampMs) does not follow \(previous)")
+            }
+            previous = sample.timestampMs
+        }
+        var writer = ProtoWriter()
+        swap(&writer.bytes, &payload)
+        writer.varint(UInt64(labels.count))
+        for label in labels.labels {
+            writer.varint(UInt64(label.name.count))
+            writer.bytes += label.name
+            writer.varint(UInt64(label.value.count))
+            writer.bytes += label.value
+        }
+        writer.varint(UInt64(samples.count))
+        var lastT: Int64 = 0
+        var lastDelta: Int64 = 0
+        for (i, sample) in samples.enumerated() {
+            if i == 0 {
+                writer.varint(zigzag(sample.timestampMs))
+            } else {
+                let delta = sample.timestampMs &- lastT
+                writer.varint(zigzag(delta &- lastDelta))
+                lastDelta = delta
+            }
+            lastT = sample.timestampMs
+        }
+        if let exponent = DecimalValues.commonExponent(samples) {
+            writer.bytes.append(SegmentLayout.valueEncodingDecimal)
+            writer.bytes.append(UInt8(exponent))
+            var lastMantissa: Int64 = 0
+            for sample in samples {
+                let m = DecimalValues.mantissa(sample.valueBits, exponent: exponent)!
+                writer.varint(zigzag(m &- lastMantissa))
+                lastMantissa = m
+            }
+        } else {
+            writer.bytes.append(SegmentLayout.valueEncodingXOR)
+            var lastBits: UInt64 = 0
+            for sample in samples {
+                writer.fixed64(sample.valueBits ^ lastBits)
+                lastBits = sample.valueBits
+            }
+        }
+        swap(&writer.bytes, &payload)
+        recordsInBlock += 1
+        summary.records += 1
+        summary.samples += samples.count
+        summary.minTimestampMs = min(summary.minTimestampMs, samples.first!.timestampMs)
+        summary.maxTimestampMs = max(summary.maxTimestampMs, samples.last!.timestampMs)
+        lastLabels = labels
+        lastTimestamp = samples.last!.timestampMs
+    }
+
+    private func flushBlock() throws -> [UInt8] {
+        guard recordsInBlock > 0 else { return [] }
+        let compressed = try compressor.compress(payload)
+        var block: [UInt8] = []
+        block.reserveCapacity(SegmentLayout.blockHeaderSize + compressed.count)
+        appendLE(SegmentLayout.blockMagic, to: &block)
+        appendLE(UInt32(compressed.count), to: &block)
+        appendLE(UInt32(payload.count), to: &block)
+        appendLE(UInt32(recordsInBlock), to: &block)
+        appendLE(CRC32C.checksum(compressed), to: &block)
+        block += compressed
+        payload.removeAll(keepingCapacity: true)
+        recordsInBlock = 0
+        summary.blocks += 1
+        bytesProduced += block.count
+        return block
+    }
+}
+
+@available(*, unavailable)
+extension SegmentEncoder: Sendable {}
+
+@inline(__always)
+func zigzag(_ v: Int64) -> UInt64 { UInt64(bitPattern: (v << 1) ^ (v >> 63)) }
+
+@inline(__always)
+func unzigzag(_ u: UInt64) -> Int64 { Int64(bitPattern: (u >> 1) ^ (0 &- (u & 1))) }

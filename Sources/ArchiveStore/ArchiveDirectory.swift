@@ -1,0 +1,205 @@
+import ArchiveFormat
+import Crypto
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An archive directory on disk (`formats/archive-layout-v1.md`).
+///
+/// Durability rules:
+/// - segments become visible under their final name only when complete (see `SegmentFileWriter`);
+/// - `commit(_:)` writes `manifest.json`, then `SHA256SUMS`, each atomically (temp, fsync, rename,
+///   fsync the directory). The manifest is the single source of truth: a segment file it does not
+///   list is an orphan of an interrupted run and is removed on resume.
+/// So whenever the process dies, the directory is a valid archive of the slabs the manifest lists.
+public final class ArchiveDirectory {
+    public let root: String
+    private var lockDescriptor: Int32 = -1
+
+    public init(root: String) {
+        var path = root
+        while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
+        self.root = path
+    }
+
+    deinit {
+        if lockDescriptor >= 0 { FileIO.close(lockDescriptor) }
+    }
+
+    public var manifestPath: String { root + "/" + ArchiveNaming.manifestFile }
+    public var checksumsPath: String { root + "/" + ArchiveNaming.checksumsFile }
+    public var segmentsPath: String { root + "/" + ArchiveNaming.segmentsDirectory }
+    private var lockPath: String { root + "/.promferry.lock" }
+
+    public func path(of relative: String) -> String { root + "/" + relative }
+
+    /// Whether the directory holds a manifest.
+    public var hasManifest: Bool { FileIO.kind(manifestPath) == S_IFREG }
+
+    /// Prepares the directory for writing: creates it when missing, refuses a non-empty directory
+    /// that is not an archive, and takes an exclusive lock so that two exporters cannot interleave.
+    public func prepareForWriting() throws {
+        if let kind = FileIO.kind(root) {
+            guard kind == S_IFDIR else {
+                throw ArchiveStoreError(.notAnArchive, "\(root) exists and is not a directory; choose a directory path")
+            }
+            let entries = try FileIO.listDirectory(root).filter { $0 != ".promferry.lock" }
+            if !entries.isEmpty && !hasManifest {
+                throw ArchiveStoreError(.notAnArchive, "\(root) is not empty and holds no \(ArchiveNaming.manifestFile); "
+                    + "choose an empty or new directory for the archive")
+            }
+        } else {
+            try FileIO.mkdir(root)
+        }
+        try FileIO.mkdir(segmentsPath)
+        guard FileIO.kind(segmentsPath) == S_IFDIR else {
+            throw ArchiveStoreError(.notAnArchive, "\(segmentsPath) is not a directory; the archive is damaged")
+        }
+        let fd = try FileIO.open(lockPath, O_RDWR | O_CREAT)
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            FileIO.close(fd)
+            throw ArchiveStoreError(.locked, "\(root) is in use by another promferry process; wait for it to finish or stop it")
+        }
+        lockDescriptor = fd
+    }
+
+    /// Reads and validates `manifest.json`.
+    public func readManifest() throws -> Manifest {
+        guard FileIO.kind(manifestPath) == S_IFREG else {
+            throw ArchiveStoreError(.missing, "\(manifestPath) is missing; \(root) is not a promferry archive")
+        }
+        let fd = try FileIO.open(manifestPath, O_RDONLY)
+        defer { FileIO.close(fd) }
+        let bytes = try FileIO.read(fd, 64 << 20, path: manifestPath)
+        let manifest: Manifest
+        do {
+            manifest = try JSONDecoder().decode(Manifest.self, from: Data(bytes))
+        } catch let error as DecodingError {
+            throw ArchiveStoreError(.corrupt, "\(manifestPath) is not a valid manifest: \(describe(error))")
+        }
+        do {
+            try manifest.validate()
+        } catch let error as ArchiveFormatError {
+            throw ArchiveStoreError(.corrupt, "\(root)/\(error.message)")
+        }
+        return manifest
+    }
+
+    /// Makes `manifest` the archive's state: writes `manifest.json`, then `SHA256SUMS`.
+    public func commit(_ manifest: Manifest) throws {
+        try manifest.validate()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let json = Array(try encoder.encode(manifest)) + [0x0A]
+        try FileIO.writeAtomically(json, to: manifestPath, directory: root)
+        let manifestHash = SHA256.hash(data: json).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        var lines = "\(manifestHash)  \(ArchiveNaming.manifestFile)\n"
+        for segment in manifest.segments {
+            lines += "\(segment.sha256)  \(segment.file)\n"
+        }
+        try FileIO.writeAtomically(Array(lines.utf8), to: checksumsPath, directory: root)
+    }
+
+    /// Starts a segment file; it becomes part of the archive only through `commit(_:)` of a manifest listing it.
+    public func createSegment(_ relativePath: String) throws -> SegmentFileWriter {
+        try SegmentFileWriter(archiveRoot: root, relativePath: relativePath)
+    }
+
+    /// Removes every file under `segments/` that `manifest` does not list (interrupted runs leave them).
+    /// Returns the names removed. Only regular files are removed; anything else is reported.
+    @discardableResult
+    public func removeOrphans(keeping manifest: Manifest?) throws -> [String] {
+        let listed = Set(manifest?.segments.map(\.file) ?? [])
+        var removed: [String] = []
+        for name in try FileIO.listDirectory(segmentsPath) {
+            let relative = ArchiveNaming.segmentsDirectory + "/" + name
+            if listed.contains(relative) { continue }
+            guard FileIO.kind(path(of: relative)) == S_IFREG else {
+                throw ArchiveStoreError(.corrupt, "\(path(of: relative)) is not a regular file; remove it by hand")
+            }
+            try FileIO.unlink(path(of: relative))
+            removed.append(relative)
+        }
+        for leftover in [manifestPath + ".tmp", checksumsPath + ".tmp"] where FileIO.kind(leftover) == S_IFREG {
+            try FileIO.unlink(leftover)
+        }
+        return removed
+    }
+
+    /// Opens a listed segment for reading, refusing symlinks and anything that is not a regular file.
+    public func openSegment(_ relativePath: String) throws -> FileByteSource {
+        guard ArchiveNaming.isValidSegmentPath(relativePath) else {
+            throw ArchiveStoreError(.corrupt, "segment path \"\(relativePath)\" is not inside \(segmentsPath)")
+        }
+        let full = path(of: relativePath)
+        guard let kind = FileIO.kind(full) else {
+            throw ArchiveStoreError(.missing, "\(full) is missing; the archive is incomplete (copy it again)")
+        }
+        guard kind == S_IFREG else {
+            throw ArchiveStoreError(.corrupt, "\(full) is not a regular file (symlinks are refused)")
+        }
+        return try FileByteSource(path: full)
+    }
+
+    private func describe(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context) -> String {
+            context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            let parent = path(context)
+            return "missing key `\(parent.isEmpty ? "" : parent + ".")\(key.stringValue)`"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context):
+            return "wrong type at `\(path(context))`: \(context.debugDescription)"
+        case .dataCorrupted(let context):
+            return "invalid JSON\(context.codingPath.isEmpty ? "" : " at `\(path(context))`"): \(context.debugDescription)"
+        @unknown default:
+            return "\(error)"
+        }
+    }
+}
+
+@available(*, unavailable)
+extension ArchiveDirectory: Sendable {}
+
+/// Reads a file sequentially, hashing everything read so that the caller can compare the SHA-256
+/// with the manifest once the end is reached.
+public struct FileByteSource: ByteSource {
+    public let path: String
+    private let handle: Handle
+    private var hasher = SHA256()
+    public private(set) var bytesRead = 0
+
+    /// Owns the descriptor so that copies of the struct share one file position and one close.
+    final class Handle {
+        let fd: Int32
+        init(fd: Int32) { self.fd = fd }
+        deinit { FileIO.close(fd) }
+    }
+
+    init(path: String) throws {
+        self.path = path
+        self.handle = Handle(fd: try FileIO.open(path, O_RDONLY | O_NOFOLLOW))
+    }
+
+    public mutating func read(_ count: Int) throws -> [UInt8] {
+        let bytes = try FileIO.read(handle.fd, count, path: path)
+        hasher.update(data: bytes)
+        bytesRead += bytes.count
+        return bytes
+    }
+
+    /// SHA-256 of everything read so far, in lowercase hex.
+    public func sha256() -> String {
+        hasher.finalize().map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+    }
+}
+
+extension ArchiveDirectory {
+    /// Removes one file of the archive that no committed manifest lists yet.
+    public func removeFile(_ relativePath: String) throws {
+        guard ArchiveNaming.isValidSegmentPath(relativePath) else { return }
+        if FileIO.kind(path(of: relativePath)) != nil { try FileIO.unlink(path(of: relativePath)) }
+    }
+}

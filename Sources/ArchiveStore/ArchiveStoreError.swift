@@ -1,0 +1,22 @@
+/// A filesystem failure or an archive directory that cannot be used, with the path and the fix.
+public struct ArchiveStoreError: Error, CustomStringConvertible, Equatable, Sendable {
+    public enum Code: Sendable, Equatable {
+        case io
+        case noSpace
+        case notAnArchive
+        case mismatch
+        case locked
+        case corrupt
+        case missing
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}

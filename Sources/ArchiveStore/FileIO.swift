@@ -1,0 +1,132 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Thin POSIX wrappers; every call goes through `check`, which retries EINTR and turns errno into
+/// an `ArchiveStoreError` naming the path, so a full disk reads "No space left on device" with the file.
+enum FileIO {
+    static func errorText(_ code: Int32) -> String { String(cString: strerror(code)) }
+
+    static func failure(_ operation: String, _ path: String, _ code: Int32) -> ArchiveStoreError {
+        if code == ENOSPC || code == EDQUOT {
+            return ArchiveStoreError(.noSpace, "cannot \(operation) \(path): \(errorText(code)); free space on that "
+                + "filesystem (or choose another directory), then re-run the same command to resume")
+        }
+        return ArchiveStoreError(.io, "cannot \(operation) \(path): \(errorText(code))")
+    }
+
+    @discardableResult
+    static func check(_ operation: String, _ path: String, _ body: () -> Int32) throws -> Int32 {
+        while true {
+            let result = body()
+            if result >= 0 { return result }
+            if errno == EINTR { continue }
+            throw failure(operation, path, errno)
+        }
+    }
+
+    static func open(_ path: String, _ flags: Int32, _ mode: mode_t = 0o644) throws -> Int32 {
+        try check("open", path) { Glibc.open(path, flags | O_CLOEXEC, mode) }
+    }
+
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws {
+        var written = 0
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { buffer in
+                Glibc.write(fd, buffer.baseAddress! + written, buffer.count - written)
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw failure("write", path, errno)
+            }
+            written += n
+        }
+    }
+
+    /// Reads up to `count` bytes; fewer only at end of file.
+    static func read(_ fd: Int32, _ count: Int, path: String) throws -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + filled, count - filled) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw failure("read", path, errno)
+            }
+            if n == 0 { break }
+            filled += n
+        }
+        if filled < count { buffer.removeSubrange(filled...) }
+        return buffer
+    }
+
+    static func fsync(_ fd: Int32, path: String) throws {
+        try check("fsync", path) { Glibc.fsync(fd) }
+    }
+
+    static func close(_ fd: Int32) { _ = Glibc.close(fd) }
+
+    /// fsyncs a directory so that a rename inside it is durable.
+    static func fsyncDirectory(_ path: String) throws {
+        let fd = try open(path, O_RDONLY | O_DIRECTORY)
+        defer { close(fd) }
+        try fsync(fd, path: path)
+    }
+
+    static func rename(_ from: String, _ to: String) throws {
+        try check("rename \(from) to", to) { Glibc.rename(from, to) }
+    }
+
+    static func unlink(_ path: String) throws {
+        try check("remove", path) { Glibc.unlink(path) }
+    }
+
+    static func mkdir(_ path: String) throws {
+        if Glibc.mkdir(path, 0o755) != 0 && errno != EEXIST { throw failure("create directory", path, errno) }
+    }
+
+    /// The kind of thing at `path` without following symlinks, or nil when nothing is there.
+    static func kind(_ path: String) -> mode_t? {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return nil }
+        return info.st_mode & S_IFMT
+    }
+
+    static func size(_ path: String) -> Int? {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return nil }
+        return Int(info.st_size)
+    }
+
+    static func listDirectory(_ path: String) throws -> [String] {
+        guard let dir = opendir(path) else { throw failure("list", path, errno) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    /// Writes `bytes` to `path` atomically: temp file, fsync, rename, fsync the directory.
+    static func writeAtomically(_ bytes: [UInt8], to path: String, directory: String) throws {
+        let temporary = path + ".tmp"
+        let fd = try open(temporary, O_WRONLY | O_CREAT | O_TRUNC)
+        do {
+            try writeAll(fd, bytes, path: temporary)
+            try fsync(fd, path: temporary)
+        } catch {
+            close(fd)
+            _ = Glibc.unlink(temporary)
+            throw error
+        }
+        close(fd)
+        try rename(temporary, path)
+        try fsyncDirectory(directory)
+    }
+}

@@ -1,0 +1,93 @@
+import ArchiveFormat
+import ArchiveStore
+import PrometheusWire
+
+/// Writes the series of one slab into one or more segment files.
+///
+/// A segment is closed once its size reaches `segmentTargetBytes` (checked after each block, so a
+/// segment exceeds the target by at most one compressed block plus the footer). Segment files are
+/// only made durable by `finish()`; `abandon()` removes everything written, so a failed read never
+/// leaves a partial slab behind. The manifest, not this type, makes the slab part of the archive.
+final class SlabWriter {
+    private let archive: ArchiveDirectory
+    private let slabIndex: Int
+    private let compressionLevel: Int
+    private let segmentTargetBytes: Int
+    private let dropLabels: Set<String>
+    private var part = 0
+    private var encoder: SegmentEncoder?
+    private var file: SegmentFileWriter?
+    private var committed: [Manifest.SegmentEntry] = []
+    /// Series as the source named them (to skip one matched by two selectors) and as written
+    /// (to catch `--drop-label` making two series identical).
+    private var sourceSeries = Set<Labels>()
+    private var writtenSeries: [Labels: Labels] = [:]
+    private(set) var samples = 0
+
+    init(archive: ArchiveDirectory, slabIndex: Int, compressionLevel: Int, segmentTargetBytes: Int, dropLabels: Set<String>) {
+        self.archive = archive
+        self.slabIndex = slabIndex
+        self.compressionLevel = compressionLevel
+        self.segmentTargetBytes = segmentTargetBytes
+        self.dropLabels = dropLabels
+    }
+
+    var seriesCount: Int { writtenSeries.count }
+
+    /// Bytes in this slab's segments so far (committed, current file, and buffered before compression).
+    var bytesWritten: Int {
+        committed.reduce(0) { $0 + $1.bytes } + (file?.bytesWritten ?? 0)
+    }
+
+    /// Adds one complete series. Returns false when it was already written for another selector.
+    func add(_ series: Series) throws -> Bool {
+        guard sourceSeries.insert(series.labels).inserted else { return false }
+        let labels = dropLabels.isEmpty ? series.labels : series.labels.removing(names: dropLabels)
+        if let earlier = writtenSeries[labels] {
+            throw ExportError(.labelCollision, "--drop-label \(dropLabels.sorted().joined(separator: ",")) makes series "
+                + "\(earlier) and \(series.labels) identical; drop fewer labels or narrow --match")
+        }
+        writtenSeries[labels] = series.labels
+        let (encoder, file) = try openSegment()
+        try file.write(try encoder.append(labels: labels, samples: series.samples[...]))
+        samples += series.samples.count
+        if encoder.bytesProduced >= segmentTargetBytes { try closeSegment() }
+        return true
+    }
+
+    /// Closes the last segment and returns every segment of the slab, durable on disk.
+    func finish() throws -> [Manifest.SegmentEntry] {
+        try closeSegment()
+        return committed
+    }
+
+    /// Removes the files of this slab; used when the slab must be read again.
+    func abandon() {
+        file?.abandon()
+        file = nil
+        encoder = nil
+        for entry in committed { try? archive.removeFile(entry.file) }
+        committed = []
+    }
+
+    private func openSegment() throws -> (SegmentEncoder, SegmentFileWriter) {
+        if let encoder, let file { return (encoder, file) }
+        let encoder = try SegmentEncoder(compressionLevel: compressionLevel)
+        let file = try archive.createSegment(ArchiveNaming.segmentPath(slab: slabIndex, part: part))
+        part += 1
+        try file.write(encoder.start())
+        self.encoder = encoder
+        self.file = file
+        return (encoder, file)
+    }
+
+    private func closeSegment() throws {
+        guard let encoder, let file else { return }
+        try file.write(try encoder.finish())
+        let digest = try file.commit()
+        committed.append(Manifest.SegmentEntry(file: file.relativePath, bytes: file.bytesWritten, sha256: digest,
+                                               summary: encoder.summary))
+        self.encoder = nil
+        self.file = nil
+    }
+}

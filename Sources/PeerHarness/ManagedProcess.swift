@@ -1,0 +1,59 @@
+import Foundation
+
+/// A child process whose output goes to a log file, stopped with SIGTERM (then SIGKILL).
+public final class ManagedProcess: @unchecked Sendable {
+    public let process: Process
+    public let logPath: String
+
+    public init(executable: String, arguments: [String], logPath: String, environment: [String: String]? = nil) throws {
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = log
+        process.standardError = log
+        if let environment { process.environment = environment }
+        self.logPath = logPath
+        try process.run()
+    }
+
+    public var isRunning: Bool { process.isRunning }
+
+    /// The last lines of the process' output, for error messages.
+    public func logTail(lines: Int = 15) -> String {
+        let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").suffix(lines).joined(separator: "\n")
+    }
+
+    public func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        for _ in 0..<100 where process.isRunning { usleep(50_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+    }
+
+    deinit { stop() }
+}
+
+/// Runs a command to completion; throws with its output when it fails.
+public enum Command {
+    @discardableResult
+    public static func run(_ executable: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: output, as: UTF8.self)
+        guard process.terminationStatus == 0 else {
+            throw PeerHarnessError("\(executable) \(arguments.joined(separator: " ")) failed (exit \(process.terminationStatus)): "
+                + text.split(separator: "\n").suffix(10).joined(separator: "\n"))
+        }
+        return text
+    }
+}

@@ -1,0 +1,111 @@
+/// One label, kept as the exact bytes received: no Unicode normalisation or repair ever happens.
+public struct Label: Hashable, Sendable {
+    public var name: [UInt8]
+    public var value: [UInt8]
+
+    public init(name: [UInt8], value: [UInt8]) {
+        self.name = name
+        self.value = value
+    }
+
+    public init(_ name: String, _ value: String) {
+        self.name = Array(name.utf8)
+        self.value = Array(value.utf8)
+    }
+
+    public var nameString: String { String(decoding: name, as: UTF8.self) }
+    public var valueString: String { String(decoding: value, as: UTF8.self) }
+}
+
+/// A series' label set.
+///
+/// Invariant once built through `init(sorting:)`: sorted by name in byte order (as Prometheus and
+/// the remote-write spec require; Swift's `String <` differs on non-ASCII), names unique.
+public struct Labels: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public private(set) var labels: [Label]
+
+    /// Wraps labels that are already sorted and unique (as Prometheus returns them); checked in debug builds.
+    public init(sorted labels: [Label]) {
+        self.labels = labels
+        assert(Labels.isSortedAndUnique(labels))
+    }
+
+    public init(sorting labels: [Label]) {
+        self.labels = labels.sorted { Labels.less($0.name, $1.name) }
+    }
+
+    public static func isSortedAndUnique(_ labels: [Label]) -> Bool {
+        zip(labels, labels.dropFirst()).allSatisfy { less($0.name, $1.name) }
+    }
+
+    public var count: Int { labels.count }
+
+    public subscript(name: String) -> String? {
+        let key = Array(name.utf8)
+        return labels.first { $0.name == key }?.valueString
+    }
+
+    /// The metric name, if the series has one.
+    public var metricName: String? { self["__name__"] }
+
+    public func removing(names: Set<String>) -> Labels {
+        Labels(sorted: labels.filter { !names.contains($0.nameString) })
+    }
+
+    /// Byte-wise lexicographic order on label bytes.
+    @inline(__always)
+    public static func less(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        a.lexicographicallyPrecedes(b)
+    }
+
+    public static func < (lhs: Labels, rhs: Labels) -> Bool {
+        for (l, r) in zip(lhs.labels, rhs.labels) {
+            if l.name != r.name { return less(l.name, r.name) }
+            if l.value != r.value { return less(l.value, r.value) }
+        }
+        return lhs.labels.count < rhs.labels.count
+    }
+
+    /// PromQL notation, e.g. `up{instance="a:9100",job="node"}`, with values escaped as Go does.
+    public var description: String {
+        var name = ""
+        var rest: [String] = []
+        for label in labels {
+            if label.nameString == "__name__" { name = label.valueString; continue }
+            rest.append("\(label.nameString)=\(SeriesSelector.quote(label.valueString))")
+        }
+        return rest.isEmpty && !name.isEmpty ? name : "\(name){\(rest.joined(separator: ","))}"
+    }
+}
+
+/// One float sample: the value is kept as its IEEE-754 bit pattern so that NaN payloads
+/// (Prometheus' staleness marker is `0x7ff0000000000002`), ±Inf and -0.0 pass through unchanged.
+public struct Sample: Hashable, Sendable {
+    public var timestampMs: Int64
+    public var valueBits: UInt64
+
+    public init(timestampMs: Int64, valueBits: UInt64) {
+        self.timestampMs = timestampMs
+        self.valueBits = valueBits
+    }
+
+    public init(timestampMs: Int64, value: Double) {
+        self.init(timestampMs: timestampMs, valueBits: value.bitPattern)
+    }
+
+    public var value: Double { Double(bitPattern: valueBits) }
+
+    /// Prometheus' staleness marker bit pattern.
+    public static let staleNaNBits: UInt64 = 0x7ff0_0000_0000_0002
+}
+
+/// A series with its samples in timestamp order.
+public struct Series: Hashable, Sendable {
+    public var labels: Labels
+    public var samples: [Sample]
+
+    public init(labels: Labels, samples: [Sample]) {
+        self.labels = labels
+        self.samples = samples
+    }
+}

@@ -1,0 +1,28 @@
+/// `prometheus.WriteRequest` (remote write 1.0): 1 timeseries. Metadata (field 3) is not sent.
+public struct WriteRequest: Hashable, Sendable {
+    public var timeseries: [WireTimeSeries]
+
+    public init(timeseries: [WireTimeSeries]) {
+        self.timeseries = timeseries
+    }
+
+    /// Encodes the request. Labels are written in the order held, which `Labels` keeps sorted.
+    public func encode() -> [UInt8] {
+        var writer = ProtoWriter(capacity: timeseries.reduce(0) { $0 + 64 + $1.samples.count * 13 })
+        for series in timeseries {
+            writer.message(1) { series.encode(into: &$0) }
+        }
+        return writer.bytes
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws -> WriteRequest {
+        var reader = ProtoReader(bytes)
+        var request = WriteRequest(timeseries: [])
+        while let (field, wire) = try reader.nextField() {
+            guard field == 1 else { try reader.skip(wireType: wire); continue }
+            try reader.expect(wire, .lengthDelimited, "WriteRequest.timeseries")
+            request.timeseries.append(try WireTimeSeries.decode(try reader.subReader()))
+        }
+        return request
+    }
+}

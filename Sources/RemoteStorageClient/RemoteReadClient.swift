@@ -1,0 +1,247 @@
+import AsyncHTTPClient
+import BlockCompression
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import PrometheusWire
+
+/// One complete series of a read response: labels and its samples in the query range, sorted by
+/// time with duplicate timestamps removed.
+public typealias ReadSeries = Series
+
+/// How the source answered a read.
+public enum ReadResponseKind: String, Sendable, Codable {
+    case streamedChunks = "streamed-xor-chunks"
+    case samples = "samples"
+}
+
+/// A Prometheus remote-read client (protocol 0.1.0).
+///
+/// It offers `STREAMED_XOR_CHUNKS` first and `SAMPLES` second, and decides how to decode by the
+/// reply's Content-Type, not by what it asked (InfluxDB 1.x answers samples whatever is asked).
+/// Streamed replies are decoded frame by frame as they arrive; each complete series is handed to
+/// the caller, so memory holds one series and one frame, not the whole reply.
+public final class RemoteReadClient: Sendable {
+    public struct Limits: Sendable {
+        /// Largest streamed frame accepted (Prometheus' own client: 50 MB).
+        public var maxFrameBytes: Int
+        /// Largest SAMPLES body, compressed and decoded.
+        public var maxSamplesBodyBytes: Int
+
+        public init(maxFrameBytes: Int = 50_000_000, maxSamplesBodyBytes: Int = 512 << 20) {
+            self.maxFrameBytes = maxFrameBytes
+            self.maxSamplesBodyBytes = maxSamplesBodyBytes
+        }
+    }
+
+    public let endpoint: EndpointConfiguration
+    public let limits: Limits
+    public let responseTypes: [ResponseType]
+    private let client: HTTPClient
+    var clientForHelpers: HTTPClient { client }
+    static let userAgent = "promferry/\(PromferryVersion.current)"
+
+    public init(endpoint: EndpointConfiguration, limits: Limits = Limits(),
+                responseTypes: [ResponseType] = [.streamedXORChunks, .samples]) throws {
+        self.endpoint = endpoint
+        self.limits = limits
+        self.responseTypes = responseTypes
+        self.client = try HTTPClientFactory.make(for: endpoint)
+    }
+
+    /// Must be called once the client is no longer needed.
+    public func shutdown() async throws {
+        try await client.shutdown()
+    }
+
+    /// Reads one half-open range `[startMs, endMs)` for the given matchers and hands every series to `emit`.
+    ///
+    /// - Returns: how the server answered.
+    /// - Throws: `RemoteStorageError`. When it throws, `emit` may already have received part of the
+    ///   range: the caller must discard what it got (a partial slab is never committed).
+    @discardableResult
+    public func read(startMs: Int64, endMs: Int64, matchers: [LabelMatcher], logger: Logger,
+                     emit: (ReadSeries) async throws -> Void) async throws -> ReadResponseKind {
+        let query = Query(startMs: startMs, endMsInclusive: endMs - 1, matchers: matchers)
+        let body = Snappy.compress(ReadRequest(queries: [query], acceptedResponseTypes: responseTypes).encode())
+        var request = HTTPClientRequest(url: endpoint.url)
+        request.method = .POST
+        request.headers = headers()
+        request.headers.replaceOrAdd(name: "Content-Length", value: String(body.count))
+        request.body = .bytes(ByteBuffer(bytes: body))
+
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, timeout: .hours(24), logger: logger)
+        } catch {
+            throw Self.classify(error, url: endpoint.redactedURL)
+        }
+        try await checkStatus(response)
+        let contentType = response.headers.first(name: "Content-Type")?.lowercased() ?? ""
+        let mediaType = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        var assembler = SeriesAssembler(startMs: startMs, endMs: endMs)
+        switch mediaType {
+        case "application/x-streamed-protobuf":
+            var frames = ChunkedFrameDecoder(maxFrameBytes: limits.maxFrameBytes)
+            do {
+                for try await buffer in response.body {
+                    frames.append(buffer.readableBytesView)
+                    while let message = try frames.nextFrame() {
+                        let chunked = try ChunkedReadResponse.decode(message)
+                        for series in chunked.series {
+                            if let done = try assembler.add(chunkedSeries: series) { try await emit(done) }
+                        }
+                    }
+                }
+                try frames.finish()
+            } catch let error as WireError {
+                throw Self.wireFailure(error, url: endpoint.redactedURL)
+            } catch let error as RemoteStorageError {
+                throw error
+            } catch let error where !(error is CancellationError) && !(error is SeriesAssembler.Failure) {
+                throw Self.classify(error, url: endpoint.redactedURL)
+            }
+            if let last = try assembler.finish() { try await emit(last) }
+            return .streamedChunks
+        case "application/x-protobuf":
+            let compressed = try await collect(response, what: "SAMPLES response")
+            let results: [[WireTimeSeries]]
+            do {
+                let decoded = try Snappy.decompress(compressed, maxOutputBytes: limits.maxSamplesBodyBytes)
+                results = try ReadResponse.decode(decoded)
+            } catch let error as CompressionError {
+                throw RemoteStorageError(.protocolViolation, "\(endpoint.redactedURL) sent a SAMPLES body that is not valid snappy: \(error.message)")
+            } catch let error as WireError {
+                throw Self.wireFailure(error, url: endpoint.redactedURL)
+            }
+            guard results.count == 1 else {
+                throw RemoteStorageError(.protocolViolation,
+                    "\(endpoint.redactedURL) answered \(results.count) query results to 1 query")
+            }
+            for series in results[0] {
+                if let done = try assembler.add(samplesSeries: series) { try await emit(done) }
+            }
+            if let last = try assembler.finish() { try await emit(last) }
+            return .samples
+        default:
+            let snippet = try await errorSnippet(response)
+            throw RemoteStorageError(.protocolViolation,
+                "\(endpoint.redactedURL) answered with Content-Type \"\(contentType)\", not a remote-read response; "
+                + "is this the remote-read endpoint (e.g. http://host:9090/api/v1/read)?"
+                + (snippet.isEmpty ? "" : " It said: \(snippet)"))
+        }
+    }
+
+    func headers() -> HTTPHeaders {
+        var headers = HTTPHeaders()
+        for (name, value) in endpoint.headers { headers.add(name: name, value: value) }
+        // Protocol headers come last and replace any user header of the same name.
+        headers.replaceOrAdd(name: "Content-Type", value: "application/x-protobuf")
+        headers.replaceOrAdd(name: "Content-Encoding", value: "snappy")
+        headers.replaceOrAdd(name: "Accept-Encoding", value: "snappy")
+        headers.replaceOrAdd(name: "X-Prometheus-Remote-Read-Version", value: "0.1.0")
+        headers.replaceOrAdd(name: "User-Agent", value: Self.userAgent)
+        switch endpoint.authentication {
+        case .none: break
+        case .basic(let user, let password):
+            headers.replaceOrAdd(name: "Authorization", value: "Basic " + Data("\(user):\(password)".utf8).base64EncodedString())
+        case .bearer(let token):
+            headers.replaceOrAdd(name: "Authorization", value: "Bearer \(token)")
+        }
+        return headers
+    }
+
+    private func checkStatus(_ response: HTTPClientResponse) async throws {
+        let status = Int(response.status.code)
+        if (200..<300).contains(status) { return }
+        let snippet = try await errorSnippet(response)
+        let url = endpoint.redactedURL
+        if (300..<400).contains(status) {
+            let location = response.headers.first(name: "Location").map(URLRedaction.redact) ?? "?"
+            throw RemoteStorageError(.redirect, "\(url) redirects (HTTP \(status)) to \(location); redirects are not "
+                + "followed so that credentials stay with the host you named: use the final URL")
+        }
+        if status == 400 && snippet.contains("exceeded sample limit") {
+            throw RemoteStorageError(.sampleLimitExceeded, "\(url): \(snippet)")
+        }
+        var hint = ""
+        switch status {
+        case 401, 403: hint = "; check the credentials (--basic-auth-user/--basic-auth-password-file, --bearer-token-file)"
+        case 404: hint = "; check the path of --source-url (Prometheus: /api/v1/read)"
+        case 405: hint = "; the URL does not accept POST: is it the remote-read endpoint?"
+        default: break
+        }
+        throw RemoteStorageError(.httpStatus(status),
+            "\(url) answered HTTP \(status)\(snippet.isEmpty ? "" : ": \(snippet)")\(hint)",
+            retryAfterSeconds: response.headers.first(name: "Retry-After").flatMap(RetryAfter.parse))
+    }
+
+    /// The server's message, cut to 1 KiB and folded to one line.
+    private func errorSnippet(_ response: HTTPClientResponse) async throws -> String {
+        var collected: [UInt8] = []
+        do {
+            for try await buffer in response.body {
+                collected += buffer.readableBytesView.prefix(1024 - collected.count)
+                if collected.count >= 1024 { break }
+            }
+        } catch {
+            // The message is best effort: the status already says what failed.
+        }
+        let text = String(decoding: collected, as: UTF8.self)
+        return text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }.joined(separator: " ")
+    }
+
+    private func collect(_ response: HTTPClientResponse, what: String) async throws -> [UInt8] {
+        do {
+            let buffer = try await response.body.collect(upTo: limits.maxSamplesBodyBytes)
+            return Array(buffer.readableBytesView)
+        } catch is NIOTooManyBytesError {
+            throw RemoteStorageError(.tooLarge, "\(endpoint.redactedURL): \(what) is larger than \(limits.maxSamplesBodyBytes) bytes; "
+                + "use a shorter --slab")
+        } catch {
+            throw Self.classify(error, url: endpoint.redactedURL)
+        }
+    }
+
+    static func wireFailure(_ error: WireError, url: String) -> RemoteStorageError {
+        switch error.code {
+        case .truncated: RemoteStorageError(.truncated, "\(url): response cut off: \(error.message)")
+        case .frameTooLarge: RemoteStorageError(.tooLarge, "\(url): \(error.message)")
+        default: RemoteStorageError(.protocolViolation, "\(url): invalid response: \(error.message)")
+        }
+    }
+
+    static func classify(_ error: any Error, url: String) -> any Error {
+        if error is RemoteStorageError || error is CancellationError { return error }
+        if let http = error as? HTTPClientError {
+            if http == .connectTimeout || http == .readTimeout || http == .deadlineExceeded {
+                return RemoteStorageError(.timeout, "\(url): timed out (\(http)); is the server up and reachable?")
+            }
+            if http == .remoteConnectionClosed {
+                return RemoteStorageError(.truncated, "\(url): the server closed the connection mid-response")
+            }
+            return RemoteStorageError(.transport, "\(url): \(http)")
+        }
+        let text = "\(error)"
+        if text.contains("connectionRefused") || text.contains("Connection refused") {
+            return RemoteStorageError(.transport, "\(url): connection refused; is the server running and is the port right?")
+        }
+        return RemoteStorageError(.transport, "\(url): \(text)")
+    }
+}
+
+/// Parses `Retry-After`: delay seconds or an HTTP date.
+enum RetryAfter {
+    static func parse(_ value: String) -> Double? {
+        let trimmed = value.trimmingCharacters(in: .whitespaces)
+        if let seconds = Double(trimmed), seconds >= 0 { return seconds }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        guard let date = formatter.date(from: trimmed) else { return nil }
+        return max(0, date.timeIntervalSinceNow)
+    }
+}

@@ -1,0 +1,47 @@
+/// A failure talking to a remote endpoint, classified so that callers decide by type, not by text.
+public struct RemoteStorageError: Error, CustomStringConvertible, Sendable {
+    public enum Code: Sendable, Equatable {
+        /// Connection refused, reset, DNS, TLS handshake: usually worth retrying.
+        case transport
+        /// No byte for longer than the read timeout, or the connect timeout passed.
+        case timeout
+        /// A non-2xx answer.
+        case httpStatus(Int)
+        /// The answer does not follow the protocol (bad frame, CRC, snappy, protobuf, content type).
+        case protocolViolation
+        /// The answer stopped inside a frame or before the declared length.
+        case truncated
+        /// Prometheus' `--storage.remote.read-sample-limit` was hit (SAMPLES responses only).
+        case sampleLimitExceeded
+        /// The source returned native-histogram data, which this archive format does not hold.
+        case nativeHistogram
+        /// The server answered with a redirect, which is never followed (credentials must not travel).
+        case redirect
+        /// A response body or frame over the configured limit.
+        case tooLarge
+    }
+
+    public let code: Code
+    public let message: String
+    /// The server's `Retry-After`, in seconds, when it sent one.
+    public let retryAfterSeconds: Double?
+
+    public init(_ code: Code, _ message: String, retryAfterSeconds: Double? = nil) {
+        self.code = code
+        self.message = message
+        self.retryAfterSeconds = retryAfterSeconds
+    }
+
+    public var description: String { message }
+
+    /// Whether re-sending the same request may succeed: transport failures, timeouts, 5xx, 429, and
+    /// streams cut off mid-frame (a Prometheus does that when a query fails mid-response, e.g. while compacting).
+    public var isRetryable: Bool {
+        switch code {
+        case .transport, .timeout, .truncated: return true
+        case .protocolViolation: return true
+        case .httpStatus(let status): return status == 429 || status >= 500
+        case .sampleLimitExceeded, .nativeHistogram, .redirect, .tooLarge: return false
+        }
+    }
+}

@@ -1,0 +1,108 @@
+import PrometheusWire
+
+/// Turns the parts a read response delivers into complete series.
+///
+/// A streamed reply may split one series over consecutive frames and its chunks may overlap
+/// (out-of-order data) or reach outside the query range. The assembler concatenates consecutive parts
+/// with equal labels, decodes XOR chunks, keeps only samples in `[startMs, endMs)`, sorts by
+/// timestamp and keeps the first sample of any duplicate timestamp.
+///
+/// Invariant: a series is emitted once; if its labels come back after another series started, that
+/// is a protocol violation (Prometheus never does it) and throws.
+public struct SeriesAssembler {
+    public struct Failure: Error, CustomStringConvertible {
+        public let error: RemoteStorageError
+        public var description: String { error.message }
+    }
+
+    let startMs: Int64
+    let endMs: Int64
+    private var current: Labels?
+    private var samples: [Sample] = []
+    private var sorted = true
+    private var finished = Set<Labels>()
+
+    public init(startMs: Int64, endMs: Int64) {
+        self.startMs = startMs
+        self.endMs = endMs
+    }
+
+    public mutating func add(chunkedSeries: ChunkedSeries) throws -> Series? {
+        let done = try switchTo(chunkedSeries.labels)
+        for chunk in chunkedSeries.chunks {
+            guard chunk.maxTimeMs >= startMs && chunk.minTimeMs < endMs else { continue }
+            switch chunk.encoding {
+            case .xor?, .unknown?:
+                // The proto requires UNKNOWN to be treated as XOR.
+                do {
+                    try XORChunk.decode(chunk.data) { sample in
+                        if sample.timestampMs >= startMs && sample.timestampMs < endMs { append(sample) }
+                    }
+                } catch let error as WireError {
+                    throw RemoteStorageError(.protocolViolation, "series \(chunkedSeries.labels): corrupt XOR chunk: \(error.message)")
+                }
+            case .histogram?, .floatHistogram?, .histogramST?, .floatHistogramST?:
+                throw Self.histogramError(chunkedSeries.labels)
+            default:
+                throw RemoteStorageError(.protocolViolation,
+                    "series \(chunkedSeries.labels): chunk encoding \(chunk.encodingRaw) is not supported; "
+                    + "re-run with --response-type samples so the server decodes chunks itself")
+            }
+        }
+        return done
+    }
+
+    public mutating func add(samplesSeries: WireTimeSeries) throws -> Series? {
+        if samplesSeries.histogramCount > 0 { throw Self.histogramError(samplesSeries.labels) }
+        let done = try switchTo(samplesSeries.labels)
+        for sample in samplesSeries.samples where sample.timestampMs >= startMs && sample.timestampMs < endMs {
+            append(sample)
+        }
+        return done
+    }
+
+    /// The last series, if any.
+    public mutating func finish() throws -> Series? {
+        try switchTo(nil)
+    }
+
+    static func histogramError(_ labels: Labels) -> RemoteStorageError {
+        RemoteStorageError(.nativeHistogram,
+            "series \(labels) holds native-histogram samples, which this archive format cannot store; "
+            + "exclude it, e.g. --match '{__name__!=\"\(labels.metricName ?? "")\"}' alongside your other selectors "
+            + "or narrow --match to float series")
+    }
+
+    @inline(__always)
+    private mutating func append(_ sample: Sample) {
+        if let last = samples.last, sample.timestampMs <= last.timestampMs { sorted = false }
+        samples.append(sample)
+    }
+
+    private mutating func switchTo(_ labels: Labels?) throws -> Series? {
+        if labels == current, labels != nil { return nil }
+        var done: Series?
+        if let current {
+            if !sorted {
+                // Stable sort keeps the first of equal timestamps first.
+                let indexed = samples.enumerated().sorted {
+                    ($0.element.timestampMs, $0.offset) < ($1.element.timestampMs, $1.offset)
+                }
+                samples = indexed.map(\.element)
+            }
+            var unique: [Sample] = []
+            unique.reserveCapacity(samples.count)
+            for sample in samples where unique.last?.timestampMs != sample.timestampMs { unique.append(sample) }
+            if !unique.isEmpty { done = Series(labels: current, samples: unique) }
+            finished.insert(current)
+        }
+        if let labels, finished.contains(labels) {
+            throw RemoteStorageError(.protocolViolation,
+                "series \(labels) came back after other series; the server's stream is out of order")
+        }
+        current = labels
+        samples = []
+        sorted = true
+        return done
+    }
+}

@@ -1,0 +1,151 @@
+import ArgumentParser
+import CommandLineSupport
+import ExportPipeline
+import Foundation
+import Logging
+import PrometheusWire
+
+@main
+struct PromExport: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prom-export",
+        abstract: "Export series from a Prometheus remote-read endpoint into a zstd segment archive.",
+        discussion: """
+        Reads [--start, --end) in consecutive slabs; each slab is written to size-bounded segment files and \
+        recorded in manifest.json only once complete, with SHA256SUMS beside it. Re-running the same command \
+        on the same directory resumes after the last completed slab.
+
+        Example:
+          prom-export --source-url http://127.0.0.1:9090/api/v1/read --output ./archive \\
+              --match 'up' --match '{job="node"}' --start -7d --end now
+        """,
+        version: VersionText.make(tool: "prom-export"))
+
+    @Option(name: .customLong("source-url"), help: "Remote-read URL, e.g. http://127.0.0.1:9090/api/v1/read.")
+    var sourceURL: String
+
+    @Option(name: [.short, .customLong("output")], help: "Archive directory (created if missing; resumed if it holds this export).")
+    var output: String
+
+    @Option(name: .customLong("match"),
+            help: "PromQL series selector (repeatable), e.g. 'up' or '{job=\"node\"}'. Default: every series.")
+    var match: [String] = []
+
+    @Option(help: "Range start: RFC 3339, Unix seconds or ms, or relative (-30d, now-12h).")
+    var start: String
+
+    @Option(help: "Range end (exclusive), same forms as --start.")
+    var end: String = "now"
+
+    @Option(help: "Slab width: how much time one read request covers, e.g. 1h, 30m, 1d.")
+    var slab: String = "1h"
+
+    @Option(name: .customLong("segment-size"), help: "Close a segment file once it reaches this size, e.g. 64MiB.")
+    var segmentSize: String = "64MiB"
+
+    @Option(name: .customLong("compression-level"), help: "zstd level for segments (1-19; higher is smaller and slower).")
+    var compressionLevel: Int = 9
+
+    @Option(name: .customLong("drop-label"), help: "Remove this label from every series (repeatable), e.g. an external label.")
+    var dropLabel: [String] = []
+
+    @Option(name: .customLong("response-type"), help: "What to ask the source for: auto (chunks, then samples), chunks or samples.")
+    var responseType: ResponseTypeChoice = .auto
+
+    @Option(name: .customLong("max-attempts"), help: "Attempts per slab before giving up on transient errors.")
+    var maxAttempts: Int = 6
+
+    @Flag(name: [.short, .long], help: "Print nothing but errors and the final summary.")
+    var quiet = false
+
+    @Option(name: .customLong("summary-json"), help: "Also write the final summary as JSON to this file.")
+    var summaryJSON: String?
+
+    @Option(name: .customLong("log-level"), help: "Diagnostics on stderr: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .warning
+
+    @OptionGroup(title: "Source authentication, TLS and timeouts")
+    var endpoint: EndpointOptions
+
+    enum ResponseTypeChoice: String, ExpressibleByArgument, CaseIterable {
+        case auto, chunks, samples
+
+        var types: [ResponseType] {
+            switch self {
+            case .auto: [.streamedXORChunks, .samples]
+            case .chunks: [.streamedXORChunks]
+            case .samples: [.samples]
+            }
+        }
+    }
+
+    func makeConfiguration() throws -> ExportConfiguration {
+        let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
+        let startMs: Int64
+        let endMs: Int64
+        do {
+            startMs = try TimeExpression.parse(start, nowMs: nowMs)
+            endMs = try TimeExpression.parse(end, nowMs: nowMs)
+        } catch let error as TimeExpression.ParseError {
+            throw ValidationError("--start/--end: \(error.description)")
+        }
+        guard startMs < endMs else {
+            throw ValidationError("--end (\(end)) is not after --start (\(start)); the range [start, end) would be empty")
+        }
+        guard startMs >= 0 else { throw ValidationError("--start \(start) is before 1970; Prometheus holds no such data") }
+        guard endMs <= nowMs + 366 * 86_400_000 else {
+            throw ValidationError("--end \(end) is more than a year in the future; check the unit (seconds vs milliseconds)")
+        }
+        let slabMs: Int64
+        let segmentBytes: Int
+        do {
+            slabMs = try DurationExpression.parse(slab)
+            segmentBytes = try ByteSizeExpression.parse(segmentSize)
+        } catch let error as TimeExpression.ParseError {
+            throw ValidationError(error.description)
+        }
+        guard slabMs >= 1000 else { throw ValidationError("--slab \(slab) is shorter than 1s; use e.g. 1h") }
+        guard segmentBytes >= 64 << 10 else { throw ValidationError("--segment-size \(segmentSize) is below 64KiB") }
+        guard (1...19).contains(compressionLevel) else {
+            throw ValidationError("--compression-level \(compressionLevel) is outside 1...19")
+        }
+        guard (1...100).contains(maxAttempts) else { throw ValidationError("--max-attempts must be 1...100") }
+        var selectors: [SeriesSelector] = []
+        for text in match {
+            do {
+                selectors.append(try SeriesSelector(parsing: text))
+            } catch let error as SeriesSelector.ParseError {
+                throw ValidationError("--match: \(error.description)")
+            }
+        }
+        if selectors.isEmpty { selectors = [.everySeries] }
+        for name in dropLabel where name.isEmpty || name == "__name__" {
+            throw ValidationError("--drop-label \"\(name)\": only labels other than the metric name can be dropped")
+        }
+        return ExportConfiguration(
+            source: try endpoint.endpoint(url: sourceURL, flag: "--source-url"),
+            selectors: selectors, startMs: startMs, endMs: endMs, startArgument: start, endArgument: end,
+            slabWidthMs: slabMs, segmentTargetBytes: segmentBytes, compressionLevel: compressionLevel,
+            dropLabels: dropLabel, archivePath: output, retry: RetryPolicy(maxAttempts: maxAttempts),
+            responseTypes: responseType.types)
+    }
+
+    func run() async throws {
+        CommandFailure.bootstrapLogging(level: logLevel)
+        InterruptHandling.install()
+        let configuration = try makeConfiguration()
+        let display = ExportProgressDisplay()
+        let pipeline = ExportPipeline(configuration: configuration,
+                                      progress: quiet ? SilentExportProgress() : display,
+                                      logger: Logger(label: "prom-export"))
+        do {
+            let summary = try await pipeline.run()
+            display.finish()
+            print(SummaryText.export(summary))
+            if let summaryJSON { try SummaryText.writeJSON(summary, to: summaryJSON) }
+        } catch {
+            display.finish()
+            throw CommandFailure.report(error, tool: "prom-export")
+        }
+    }
+}

@@ -1,0 +1,199 @@
+@testable import ArchiveFormat
+import PrometheusWire
+import Testing
+
+/// Reads from an in-memory byte array.
+struct MemorySource: ByteSource {
+    let bytes: [UInt8]
+    var offset = 0
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+    mutating func read(_ count: Int) throws -> [UInt8] {
+        let end = min(bytes.count, offset + count)
+        defer { offset = end }
+        return Array(bytes[offset..<end])
+    }
+}
+
+func encodeSegment(_ series: [Series], level: Int = 3, blockTargetBytes: Int = 4 << 20) throws -> [UInt8] {
+    let encoder = try SegmentEncoder(compressionLevel: level, blockTargetBytes: blockTargetBytes, maxSamplesPerRecord: 1000)
+    var bytes = encoder.start()
+    for s in series { bytes += try encoder.append(labels: s.labels, samples: s.samples[...]) }
+    bytes += try encoder.finish()
+    #expect(bytes.count == encoder.bytesProduced)
+    return bytes
+}
+
+func decodeSegment(_ bytes: [UInt8]) throws -> (series: [Series], footer: SegmentSummary?) {
+    var decoder = SegmentDecoder(name: "test.pfs", source: MemorySource(bytes))
+    var out: [Series] = []
+    while let block = try decoder.nextBlock() {
+        for s in block {
+            if let last = out.last, last.labels == s.labels { out[out.count - 1].samples += s.samples } else { out.append(s) }
+        }
+    }
+    return (out, decoder.footer)
+}
+
+@Suite struct SegmentRoundTripTests {
+    static let specialBits: [UInt64] = [
+        Sample.staleNaNBits, 0x7FF8_0000_0000_0001, Double.nan.bitPattern, 0xFFF8_0000_0000_0000, 0x7FF0_0000_0000_0001,
+        Double.infinity.bitPattern, (-Double.infinity).bitPattern, (-0.0).bitPattern, 0.0.bitPattern,
+        Double.leastNonzeroMagnitude.bitPattern, (-Double.leastNormalMagnitude).bitPattern,
+        Double.greatestFiniteMagnitude.bitPattern, 0.1.bitPattern, (1.0 / 3).bitPattern, 1e300.bitPattern,
+    ]
+
+    static func series(_ name: String, _ values: [UInt64], start: Int64 = 1_700_000_000_000, step: Int64 = 15_000) -> Series {
+        Series(labels: Labels(sorting: [Label("__name__", name), Label("job", "j")]),
+               samples: values.enumerated().map { Sample(timestampMs: start + Int64($0.offset) * step + Int64($0.offset % 3), valueBits: $0.element) })
+    }
+
+    @Test func keepsEveryValueBitAndLabelByte() throws {
+        let exotic = Labels(sorting: [Label("__name__", "exotic"), Label("a", "café ☕ \"quoted\" \\ back\nslash"),
+                                      Label("b", ""), Label(name: [0x7a], value: [0xff, 0xfe, 0x00, 0x01])])
+        let input = [
+            Self.series("special", Self.specialBits),
+            Self.series("decimal", [12.34, 12.35, -7.5, 1e6, 0, 3].map(\.bitPattern)),
+            Series(labels: exotic, samples: [Sample(timestampMs: -5, valueBits: 1), Sample(timestampMs: 0, valueBits: Sample.staleNaNBits)]),
+        ]
+        let (output, footer) = try decodeSegment(try encodeSegment(input))
+        #expect(output == input)
+        #expect(footer == SegmentSummary(blocks: 1, records: 3, series: 3, samples: Self.specialBits.count + 8,
+                                         minTimestampMs: -5, maxTimestampMs: 1_700_000_000_000 + 14 * 15_000 + 2))
+    }
+
+    @Test func choosesDecimalsOnlyWhenTheyRoundTrip() {
+        #expect(DecimalValues.commonExponent(Self.series("a", [12.34, 0.5, -3].map(\.bitPattern)).samples[...]) == 2)
+        #expect(DecimalValues.commonExponent(Self.series("b", [1, 2, 1e15].map(\.bitPattern)).samples[...]) == 0)
+        #expect(DecimalValues.commonExponent(Self.series("c", [(-0.0).bitPattern]).samples[...]) == nil)
+        #expect(DecimalValues.commonExponent(Self.series("d", [Sample.staleNaNBits]).samples[...]) == nil)
+        #expect(DecimalValues.commonExponent(Self.series("e", [(1.0 / 3).bitPattern]).samples[...]) == nil)
+        #expect(DecimalValues.commonExponent(Self.series("f", [1e300.bitPattern]).samples[...]) == nil)
+    }
+
+    @Test func splitsLongSeriesIntoRecordsAndBlocks() throws {
+        let long = Self.series("long", (0..<5000).map { Double($0 % 17) * 0.25 }.map(\.bitPattern))
+        let other = Self.series("other", (0..<10).map { Double($0).bitPattern })
+        let bytes = try encodeSegment([long, other], blockTargetBytes: 4096)
+        let (output, footer) = try decodeSegment(bytes)
+        #expect(output == [long, other])
+        #expect(footer!.records == 6)
+        #expect(footer!.series == 2)
+        #expect(footer!.blocks > 1)
+    }
+
+    @Test func emptySegmentIsValid() throws {
+        let (output, footer) = try decodeSegment(try encodeSegment([]))
+        #expect(output.isEmpty)
+        #expect(footer == SegmentSummary(blocks: 0, records: 0, series: 0, samples: 0, minTimestampMs: 0, maxTimestampMs: 0))
+    }
+
+    @Test func refusesUnorderedInput() throws {
+        let encoder = try SegmentEncoder(compressionLevel: 1)
+        _ = encoder.start()
+        let labels = Labels(sorting: [Label("__name__", "x")])
+        #expect(throws: ArchiveFormatError.self) {
+            try encoder.append(labels: labels, samples: [Sample(timestampMs: 2, valueBits: 0), Sample(timestampMs: 2, valueBits: 0)])
+        }
+        let other = try SegmentEncoder(compressionLevel: 1)
+        _ = other.start()
+        _ = try other.append(labels: labels, samples: [Sample(timestampMs: 1, valueBits: 0)])
+        _ = try other.append(labels: Labels(sorting: [Label("__name__", "y")]), samples: [Sample(timestampMs: 1, valueBits: 0)])
+        #expect(throws: ArchiveFormatError.self) { try other.append(labels: labels, samples: [Sample(timestampMs: 5, valueBits: 0)]) }
+    }
+}
+
+@Suite struct SegmentCorruptionTests {
+    let bytes: [UInt8]
+
+    init() throws {
+        bytes = try encodeSegment([SegmentRoundTripTests.series("a", (0..<300).map { Double($0).bitPattern }),
+                                   SegmentRoundTripTests.series("b", SegmentRoundTripTests.specialBits)])
+    }
+
+    func expectFailure(_ damaged: [UInt8], _ code: ArchiveFormatError.Code, _ fragment: String) {
+        let error = #expect(throws: ArchiveFormatError.self) { _ = try decodeSegment(damaged) }
+        #expect(error?.code == code, "\(error?.message ?? "")")
+        #expect(error?.message.contains("test.pfs") == true)
+        #expect(error?.message.contains(fragment) == true, "\(error?.message ?? "")")
+    }
+
+    @Test func everySingleByteFlipIsCaught() throws {
+        // Every byte of the file is covered by a magic, a reserved-zero rule, the zstd checksum or the footer check.
+        for index in 0..<bytes.count {
+            var damaged = bytes
+            damaged[index] ^= 0x10
+            #expect(throws: ArchiveFormatError.self, "flip at byte \(index) went unnoticed") { _ = try decodeSegment(damaged) }
+        }
+    }
+
+    @Test func truncationIsNamed() {
+        expectFailure(Array(bytes.dropLast(1)), .truncated, "truncated")
+        expectFailure(Array(bytes.prefix(30)), .truncated, "truncated")
+        expectFailure(Array(bytes.prefix(SegmentLayout.fileHeaderSize)), .truncated, "truncated")
+    }
+
+    @Test func trailingDataIsRefused() {
+        expectFailure(bytes + [0], .corrupt, "follows the footer")
+    }
+
+    @Test func aNewerVersionIsRefusedWithAnUpgradeHint() {
+        var newer = bytes
+        newer[8] = SegmentLayout.formatVersion + 1
+        expectFailure(newer, .unsupportedVersion, "upgrade promferry")
+    }
+
+    @Test func anotherFileIsNotASegment() {
+        expectFailure(Array("{\"hello\": \"json\"}".utf8), .badMagic, "not a promferry segment")
+    }
+
+    @Test func aBlockDeclaringAHugeSizeIsRefusedBeforeDecompressing() {
+        var hostile = bytes
+        // Uncompressed_Size of the first block (header 16 + magic 4 + compressed size 4).
+        hostile[24] = 0xff; hostile[25] = 0xff; hostile[26] = 0xff; hostile[27] = 0x7f
+        expectFailure(hostile, .limitExceeded, "over the limit")
+    }
+}
+
+@Suite struct ManifestTests {
+    static func manifest() -> Manifest {
+        var m = Manifest(tool: .init(name: "t", version: "1"), createdAt: "2024-01-01T00:00:00Z",
+                         source: .init(url: "http://x/api/v1/read", externalLabels: [:], droppedLabels: []),
+                         selection: .init(selectors: ["up"], startMs: 0, endMs: 100, startArgument: "0", endArgument: "100"),
+                         slabPlan: .init(slabDurationMs: 50, segmentTargetBytes: 1 << 20))
+        m.slabs = [.init(index: 0, startMs: 0, endMs: 50, series: 1, samples: 1, segments: [
+            .init(file: "segments/000000-0000.pfs", bytes: 10, sha256: String(repeating: "a", count: 64), summary: SegmentSummary())])]
+        return m
+    }
+
+    @Test func acceptsAValidManifest() throws {
+        try Self.manifest().validate()
+        #expect(Self.manifest().resumePointMs == 50)
+    }
+
+    @Test(arguments: ["../escape.pfs", "segments/../../etc/passwd.pfs", "/etc/passwd", "segments/sub/x.pfs",
+                      "segments/.hidden.pfs", "segments/x.txt", "segments/"])
+    func refusesPathsOutsideTheSegmentsFolder(_ path: String) {
+        var m = Self.manifest()
+        m.slabs[0].segments[0].file = path
+        #expect(throws: ArchiveFormatError.self) { try m.validate() }
+    }
+
+    @Test func refusesGapsDuplicatesAndFutureVersions() {
+        var gap = Self.manifest()
+        gap.slabs.append(.init(index: 1, startMs: 60, endMs: 100, series: 0, samples: 0, segments: []))
+        #expect(throws: ArchiveFormatError.self) { try gap.validate() }
+
+        var duplicate = Self.manifest()
+        duplicate.slabs.append(.init(index: 1, startMs: 50, endMs: 100, series: 0, samples: 0, segments: duplicate.slabs[0].segments))
+        #expect(throws: ArchiveFormatError.self) { try duplicate.validate() }
+
+        var future = Self.manifest()
+        future.formatVersion = Manifest.highestSupportedVersion + 1
+        let error = #expect(throws: ArchiveFormatError.self) { try future.validate() }
+        #expect(error?.code == .unsupportedVersion)
+
+        var falselyComplete = Self.manifest()
+        falselyComplete.complete = true
+        #expect(throws: ArchiveFormatError.self) { try falselyComplete.validate() }
+    }
+}
