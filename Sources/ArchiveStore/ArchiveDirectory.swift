@@ -37,6 +37,11 @@ public final class ArchiveDirectory {
     /// Whether the directory holds a manifest.
     public var hasManifest: Bool { FileIO.kind(manifestPath) == S_IFREG }
 
+    /// Whether `prepareForWriting()` created the directory itself.
+    public private(set) var createdDirectory = false
+    /// Whether this object wrote the archive's first manifest (a new archive, not a resumed one).
+    public private(set) var createdManifest = false
+
     /// Prepares the directory for writing: creates it when missing, refuses a non-empty directory
     /// that is not an archive, and takes an exclusive lock so that two exporters cannot interleave.
     public func prepareForWriting() throws {
@@ -51,6 +56,7 @@ public final class ArchiveDirectory {
             }
         } else {
             try FileIO.mkdir(root)
+            createdDirectory = true
         }
         try FileIO.mkdir(segmentsPath)
         guard FileIO.kind(segmentsPath) == S_IFDIR else {
@@ -89,6 +95,7 @@ public final class ArchiveDirectory {
     /// Makes `manifest` the archive's state: writes `manifest.json`, then `SHA256SUMS`.
     public func commit(_ manifest: Manifest) throws {
         try manifest.validate()
+        if !hasManifest { createdManifest = true }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let json = Array(try encoder.encode(manifest)) + [0x0A]
@@ -201,5 +208,17 @@ extension ArchiveDirectory {
     public func removeFile(_ relativePath: String) throws {
         guard ArchiveNaming.isValidSegmentPath(relativePath) else { return }
         if FileIO.kind(path(of: relativePath)) != nil { try FileIO.unlink(path(of: relativePath)) }
+    }
+}
+
+extension ArchiveDirectory {
+    /// Undoes the creation of an archive that never got a slab: removes the manifest, the checksums,
+    /// the empty `segments/` folder, the lock file, and the directory itself when this run created it.
+    /// Used when the first read fails, so that a corrected command can start afresh.
+    public func removeEmptyArchive() {
+        if createdManifest { _ = unlink(manifestPath); _ = unlink(checksumsPath) }
+        if lockDescriptor >= 0 { _ = unlink(lockPath) }
+        _ = rmdir(segmentsPath)
+        if createdDirectory { _ = rmdir(root) }
     }
 }

@@ -34,3 +34,46 @@ public enum InterruptHandling {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+extension AsyncParsableCommand {
+    /// Like `main()`, but every error is one line on stderr: `TOOL: error: MESSAGE (see TOOL --help)`.
+    /// `--help` and `--version` print as usual. Usage errors exit 64, run failures 1.
+    public static func runWithOneLineErrors(tool: String) async {
+        do {
+            var command = try parseAsRoot(joiningNegativeValues(Array(CommandLine.arguments.dropFirst())))
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success || error is ExitCode { exit(withError: error) }
+            let text = fullMessage(for: error).split(whereSeparator: \.isNewline)
+                .first { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+                .map { String($0).replacingOccurrences(of: "Error: ", with: "") } ?? "\(error)"
+            FileHandle.standardError.write(Data("\(tool): error: \(text) (see \(tool) --help)\n".utf8))
+            Foundation.exit(code.rawValue)
+        }
+    }
+}
+
+/// Joins `--start -30d` into `--start=-30d`: a value starting with a dash and a digit is a relative
+/// time or a negative number, never a flag, but the argument parser would take it for one.
+public func joiningNegativeValues(_ arguments: [String]) -> [String] {
+    var result: [String] = []
+    var index = 0
+    while index < arguments.count {
+        let argument = arguments[index]
+        if argument.hasPrefix("--"), !argument.contains("="), index + 1 < arguments.count,
+           arguments[index + 1].count > 1, arguments[index + 1].hasPrefix("-"),
+           arguments[index + 1].dropFirst().first?.isNumber == true {
+            result.append(argument + "=" + arguments[index + 1])
+            index += 2
+        } else {
+            result.append(argument)
+            index += 1
+        }
+    }
+    return result
+}

@@ -38,9 +38,24 @@ public struct ExportPipeline: Sendable {
     }
 
     private func run(client: RemoteReadClient) async throws -> ExportSummary {
+        let archive = ArchiveDirectory(root: configuration.archivePath)
+        do {
+            return try await run(client: client, archive: archive)
+        } catch {
+            // A new archive that never got a slab is removed again, so that the corrected command
+            // (another URL, another selector) is not refused as "another export".
+            let manifest = try? archive.readManifest()
+            if manifest == nil || (archive.createdManifest && manifest?.slabs.isEmpty == true) {
+                archive.removeEmptyArchive()
+            }
+            throw error
+        }
+    }
+
+    private func run(client: RemoteReadClient, archive: ArchiveDirectory) async throws -> ExportSummary {
         let clock = ContinuousClock()
         let began = clock.now
-        let archive = ArchiveDirectory(root: configuration.archivePath)
+        try await client.checkReachable()
         try archive.prepareForWriting()
         var manifest: Manifest
         var resumedFrom: Int64?
@@ -122,7 +137,7 @@ public struct ExportPipeline: Sendable {
                     writer.abandon()
                     let delay = configuration.retry.delay(beforeRetry: attempt, retryAfterSeconds: error.retryAfterSeconds)
                     progress.retrying(slabStartMs: bounds.startMs, attempt: attempt, delaySeconds: delay, reason: error.message)
-                    logger.warning("slab read failed; retrying", metadata: [
+                    logger.info("slab read failed; retrying", metadata: [
                         "slab.start": "\(bounds.startMs)", "attempt": "\(attempt)", "error": "\(error.message)"])
                     attempt += 1
                     counters.retries += 1

@@ -84,22 +84,26 @@ public final class RemoteReadClient: Sendable {
         switch mediaType {
         case "application/x-streamed-protobuf":
             var frames = ChunkedFrameDecoder(maxFrameBytes: limits.maxFrameBytes)
+            // Errors of `emit` belong to the caller and pass through unchanged; only the
+            // transport's and the decoder's are classified here.
             do {
                 for try await buffer in response.body {
                     frames.append(buffer.readableBytesView)
                     while let message = try frames.nextFrame() {
                         let chunked = try ChunkedReadResponse.decode(message)
                         for series in chunked.series {
-                            if let done = try assembler.add(chunkedSeries: series) { try await emit(done) }
+                            if let done = try assembler.add(chunkedSeries: series) {
+                                do { try await emit(done) } catch { throw ConsumerError(underlying: error) }
+                            }
                         }
                     }
                 }
                 try frames.finish()
+            } catch let error as ConsumerError {
+                throw error.underlying
             } catch let error as WireError {
                 throw Self.wireFailure(error, url: endpoint.redactedURL)
-            } catch let error as RemoteStorageError {
-                throw error
-            } catch let error where !(error is CancellationError) && !(error is SeriesAssembler.Failure) {
+            } catch {
                 throw Self.classify(error, url: endpoint.redactedURL)
             }
             if let last = try assembler.finish() { try await emit(last) }
@@ -230,6 +234,11 @@ public final class RemoteReadClient: Sendable {
         }
         return RemoteStorageError(.transport, "\(url): \(text)")
     }
+}
+
+/// Wraps an error thrown by the caller's `emit`, so that it is not mistaken for a transport error.
+private struct ConsumerError: Error {
+    let underlying: any Error
 }
 
 /// Parses `Retry-After`: delay seconds or an HTTP date.

@@ -10,11 +10,6 @@ import PrometheusWire
 /// Invariant: a series is emitted once; if its labels come back after another series started, that
 /// is a protocol violation (Prometheus never does it) and throws.
 public struct SeriesAssembler {
-    public struct Failure: Error, CustomStringConvertible {
-        public let error: RemoteStorageError
-        public var description: String { error.message }
-    }
-
     let startMs: Int64
     let endMs: Int64
     private var current: Labels?

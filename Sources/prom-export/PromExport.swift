@@ -7,6 +7,10 @@ import PrometheusWire
 
 @main
 struct PromExport: AsyncParsableCommand {
+    static func main() async {
+        await runWithOneLineErrors(tool: "prom-export")
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "prom-export",
         abstract: "Export series from a Prometheus remote-read endpoint into a zstd segment archive.",

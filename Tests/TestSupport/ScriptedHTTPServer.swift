@@ -1,0 +1,128 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+
+/// What the scripted server does with one request.
+public enum ScriptedReply: Sendable {
+    /// A complete answer.
+    case respond(status: Int, headers: [(String, String)], body: [UInt8])
+    /// Headers, then `body` cut after `bytes` bytes, then the connection is closed (a broken stream).
+    case truncate(status: Int, headers: [(String, String)], body: [UInt8], afterBytes: Int)
+    /// Close the connection without answering (a reset).
+    case close
+    /// Wait, then do `then`.
+    indirect case delay(milliseconds: Int, then: ScriptedReply)
+}
+
+/// A request as the server received it.
+public struct RecordedRequest: Sendable {
+    public let method: String
+    public let uri: String
+    public let headers: [(String, String)]
+    public let body: [UInt8]
+
+    public func header(_ name: String) -> String? {
+        headers.first { $0.0.lowercased() == name.lowercased() }?.1
+    }
+}
+
+/// A small HTTP/1.1 server on 127.0.0.1 and a free port whose every answer is chosen by a script:
+/// used by fault tests to answer 429/5xx, delay, reset and truncate.
+public final class ScriptedHTTPServer: Sendable {
+    public let port: Int
+    private let channel: any Channel
+    private let log: RequestLog
+
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    public init(script: @escaping @Sendable (RecordedRequest, Int) -> ScriptedReply) async throws {
+        let box = RequestLog()
+        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.pipeline.configureHTTPServerPipeline().flatMap {
+                    channel.pipeline.addHandler(ScriptedHandler(script: script, log: box))
+                }
+            }
+        channel = try await bootstrap.bind(host: "127.0.0.1", port: 0).get()
+        port = channel.localAddress!.port!
+        self.log = box
+    }
+
+    /// Requests received so far, in order.
+    public var received: [RecordedRequest] { log.all }
+
+    public func shutdown() async throws {
+        try await channel.close()
+    }
+}
+
+final class RequestLog: Sendable {
+    private let requests = Mutex<[RecordedRequest]>([])
+    var all: [RecordedRequest] { requests.withLock { $0 } }
+    func append(_ request: RecordedRequest) -> Int {
+        requests.withLock { $0.append(request); return $0.count - 1 }
+    }
+}
+
+final class ScriptedHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    let script: @Sendable (RecordedRequest, Int) -> ScriptedReply
+    let log: RequestLog
+    var head: HTTPRequestHead?
+    var body: [UInt8] = []
+
+    init(script: @escaping @Sendable (RecordedRequest, Int) -> ScriptedReply, log: RequestLog) {
+        self.script = script
+        self.log = log
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let h): head = h; body = []
+        case .body(var buffer): body += buffer.readBytes(length: buffer.readableBytes) ?? []
+        case .end:
+            guard let head else { return }
+            let request = RecordedRequest(method: "\(head.method)", uri: head.uri,
+                                          headers: head.headers.map { ($0.name, $0.value) }, body: body)
+            let index = log.append(request)
+            perform(script(request, index), context: context)
+        }
+    }
+
+    func perform(_ reply: ScriptedReply, context: ChannelHandlerContext) {
+        switch reply {
+        case .close:
+            context.close(promise: nil)
+        case .delay(let ms, let then):
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            context.eventLoop.scheduleTask(in: .milliseconds(Int64(ms))) {
+                let (handler, ctx) = loopBound.value
+                handler.perform(then, context: ctx)
+            }
+        case .respond(let status, let headers, let body):
+            write(status: status, headers: headers, body: body, contentLength: body.count, context: context)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        case .truncate(let status, let headers, let body, let bytes):
+            write(status: status, headers: headers, body: Array(body.prefix(bytes)), contentLength: nil, context: context)
+            context.flush()
+            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            context.eventLoop.scheduleTask(in: .milliseconds(20)) { loopBound.value.close(promise: nil) }
+        }
+    }
+
+    func write(status: Int, headers: [(String, String)], body: [UInt8], contentLength: Int?, context: ChannelHandlerContext) {
+        var httpHeaders = HTTPHeaders(headers)
+        if let contentLength { httpHeaders.replaceOrAdd(name: "Content-Length", value: String(contentLength)) }
+        else { httpHeaders.replaceOrAdd(name: "Transfer-Encoding", value: "chunked") }
+        let head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: status), headers: httpHeaders)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        if !body.isEmpty {
+            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: body)))), promise: nil)
+        }
+    }
+}
