@@ -16,6 +16,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "prom-export", targets: ["prom-export"]),
+        .executable(name: "prom-import", targets: ["prom-import"]),
         .executable(name: "promferry-demo", targets: ["promferry-demo"]),
     ],
     dependencies: [
@@ -38,11 +39,13 @@ let package = Package(
         .target(name: "ArchiveStore", dependencies: ["ArchiveFormat", crypto]),
         .target(name: "RemoteStorageClient", dependencies: ["PrometheusWire", "BlockCompression", httpClient, nioCore, nioSSL, logging]),
         .target(name: "ExportPipeline", dependencies: ["ArchiveStore", "RemoteStorageClient", logging]),
-        .target(name: "CommandLineSupport", dependencies: ["PrometheusWire", "BlockCompression", "ArchiveFormat", "RemoteStorageClient", "ExportPipeline", argumentParser, logging]),
+        .target(name: "ImportPipeline", dependencies: ["ArchiveStore", "RemoteStorageClient", crypto, logging]),
+        .target(name: "CommandLineSupport", dependencies: ["PrometheusWire", "BlockCompression", "ArchiveFormat", "RemoteStorageClient", "ExportPipeline", "ImportPipeline", argumentParser, logging]),
         .target(name: "PeerHarness", dependencies: ["PrometheusWire", "BlockCompression", "ArchiveFormat", "ArchiveStore", "RemoteStorageClient", httpClient, nioCore, logging]),
 
         // MARK: Executables (parse → configuration → pipeline.run; no logic)
-        .executableTarget(name: "prom-export", dependencies: ["ExportPipeline", "CommandLineSupport", argumentParser, logging]),
+        .executableTarget(name: "prom-export", dependencies: ["ExportPipeline", "RemoteStorageClient", "CommandLineSupport", argumentParser, logging]),
+        .executableTarget(name: "prom-import", dependencies: ["ImportPipeline", "RemoteStorageClient", "CommandLineSupport", argumentParser, logging]),
         .executableTarget(name: "promferry-demo", dependencies: ["ExportPipeline", "ArchiveStore", "PeerHarness", "CommandLineSupport", argumentParser, logging]),
 
         // MARK: Tests

@@ -1,36 +1,64 @@
 import ArchiveFormat
 import PrometheusWire
 
-extension ArchiveDirectory {
-    /// Decodes a listed segment completely and checks it against its manifest entry: size, SHA-256,
-    /// and the footer's counts and time bounds.
-    ///
-    /// `body` receives each series record in order *before* the checksum is known; callers that must
-    /// not act on unverified data call this once without `body` to verify, then again to read.
-    public func readSegment(_ entry: Manifest.SegmentEntry, _ body: ((Series) throws -> Void)? = nil) throws {
-        let full = path(of: entry.file)
-        if let size = FileIO.size(full), size != entry.bytes {
-            throw ArchiveStoreError(.corrupt, "\(full) has \(size) bytes, manifest.json says \(entry.bytes); "
+/// Reads one listed segment block by block and, at the end, checks it against its manifest entry:
+/// size, SHA-256, and the footer's counts and time bounds.
+///
+/// Blocks are handed out before the checksum is known; callers that must not act on unverified data
+/// call `ArchiveDirectory.verifyChecksum` first.
+public struct SegmentReader {
+    public let entry: Manifest.SegmentEntry
+    private let fullPath: String
+    private var decoder: SegmentDecoder<FileByteSource>
+
+    init(archive: ArchiveDirectory, entry: Manifest.SegmentEntry) throws {
+        self.entry = entry
+        fullPath = archive.path(of: entry.file)
+        if let size = FileIO.size(fullPath), size != entry.bytes {
+            throw ArchiveStoreError(.corrupt, "\(fullPath) has \(size) bytes, manifest.json says \(entry.bytes); "
                 + "the file is truncated or altered (copy it again or re-export its slab)")
         }
-        var decoder = SegmentDecoder(name: full, source: try openSegment(entry.file))
+        decoder = SegmentDecoder(name: fullPath, source: try archive.openSegment(entry.file))
+    }
+
+    /// The next block's series, or nil after the last block once every check has passed.
+    public mutating func nextBlock() throws -> [Series]? {
+        let block: [Series]?
         do {
-            while let block = try decoder.nextBlock() {
-                if let body { for series in block { try body(series) } }
-            }
+            block = try decoder.nextBlock()
         } catch let error as ArchiveFormatError {
             throw ArchiveStoreError(.corrupt, error.message)
         }
+        if block == nil { try finish() }
+        return block
+    }
+
+    private func finish() throws {
         let digest = decoder.source.sha256()
         guard digest == entry.sha256 else {
-            throw ArchiveStoreError(.corrupt, "\(full): SHA-256 is \(digest), manifest.json says \(entry.sha256); "
+            throw ArchiveStoreError(.corrupt, "\(fullPath): SHA-256 is \(digest), manifest.json says \(entry.sha256); "
                 + "the file is corrupt (copy it again or re-export its slab)")
         }
         guard let footer = decoder.footer,
               Manifest.SegmentEntry(file: entry.file, bytes: entry.bytes, sha256: entry.sha256, summary: footer) == entry
         else {
-            throw ArchiveStoreError(.corrupt, "\(full): its footer disagrees with its manifest.json entry "
+            throw ArchiveStoreError(.corrupt, "\(fullPath): its footer disagrees with its manifest.json entry "
                 + "(series, samples or time bounds)")
+        }
+    }
+}
+
+extension ArchiveDirectory {
+    public func segmentReader(_ entry: Manifest.SegmentEntry) throws -> SegmentReader {
+        try SegmentReader(archive: self, entry: entry)
+    }
+
+    /// Decodes a listed segment completely, checking it against its manifest entry; `body` receives
+    /// each series record in order (before the checksum is known).
+    public func readSegment(_ entry: Manifest.SegmentEntry, _ body: ((Series) throws -> Void)? = nil) throws {
+        var reader = try segmentReader(entry)
+        while let block = try reader.nextBlock() {
+            if let body { for series in block { try body(series) } }
         }
     }
 }

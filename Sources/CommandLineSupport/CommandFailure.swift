@@ -24,11 +24,19 @@ public enum CommandFailure {
 
 /// Ctrl-C: every committed slab is durable, so stop at once and say how to continue.
 public enum InterruptHandling {
-    public static func install() {
-        signal(SIGINT) { _ in
-            let message = "\ninterrupted: the archive holds every slab completed so far; re-run the same command to resume\n"
-            message.withCString { _ = write(STDERR_FILENO, $0, strlen($0)) }
-            _exit(130)
+    public static func install(tool: String) {
+        if tool == "prom-import" {
+            signal(SIGINT) { _ in
+                let message = "\ninterrupted: every acknowledged batch is journalled; re-run the same command to resume\n"
+                message.withCString { _ = write(STDERR_FILENO, $0, strlen($0)) }
+                _exit(130)
+            }
+        } else {
+            signal(SIGINT) { _ in
+                let message = "\ninterrupted: the archive holds every slab completed so far; re-run the same command to resume\n"
+                message.withCString { _ = write(STDERR_FILENO, $0, strlen($0)) }
+                _exit(130)
+            }
         }
     }
 }

@@ -1,4 +1,5 @@
 import ExportPipeline
+import ImportPipeline
 import Foundation
 
 /// The human and JSON forms of a run's final summary.
@@ -30,5 +31,34 @@ public enum SummaryText {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = ms % 1000 == 0 ? [.withInternetDateTime] : [.withInternetDateTime, .withFractionalSeconds]
         return formatter.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
+    }
+}
+
+extension SummaryText {
+    public static func `import`(_ s: ImportSummary) -> String {
+        var lines = [
+            "import \(s.dryRun ? "dry run" : s.complete ? "complete" : "incomplete"): \(s.archive) → \(s.target)",
+            "  archive         \(s.segments) segments, \(s.samplesRead) samples read, \(s.samplesSelected) selected",
+            "  \(s.dryRun ? "would send" : "sent       ")     \(s.dryRun ? s.samplesSelected : s.samplesSent) samples in "
+                + "\(s.batches) batches (\(s.requests) requests) in \(String(format: "%.1f", s.wallSeconds)) s "
+                + "(\(Int(s.samplesPerSecond)) samples/s)",
+        ]
+        if s.samplesAlreadyDelivered > 0 || s.segmentsAlreadyDone > 0 {
+            lines.append("  resumed         \(s.samplesAlreadyDelivered) samples delivered by earlier runs")
+        }
+        if s.retries > 0 || s.splits > 0 { lines.append("  retries         \(s.retries), batch splits \(s.splits)") }
+        if s.samplesRejected > 0 {
+            lines.append("  REFUSED         \(s.samplesRejected) samples, listed in \(s.rejectsFile ?? "?")")
+        }
+        if !s.segmentsSkippedCorrupt.isEmpty {
+            lines.append("  SKIPPED         corrupt: \(s.segmentsSkippedCorrupt.joined(separator: ", "))")
+        }
+        if let v = s.verification {
+            lines.append("  verification    \(v.passed ? "passed" : "FAILED"): \(v.seriesFound)/\(v.seriesExpected) series, "
+                + "\(v.samplesFound)/\(v.samplesExpected) samples, \(v.mismatches) mismatches")
+            for detail in v.details { lines.append("    \(detail)") }
+        }
+        if let state = s.statePath { lines.append("  state           \(state)") }
+        return lines.joined(separator: "\n")
     }
 }

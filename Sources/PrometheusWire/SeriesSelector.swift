@@ -18,6 +18,12 @@ public struct SeriesSelector: Hashable, Sendable, CustomStringConvertible {
         public let column: Int
         public let reason: String
 
+        public init(text: String, column: Int, reason: String) {
+            self.text = text
+            self.column = column
+            self.reason = reason
+        }
+
         public var description: String {
             "selector \(text): column \(column): \(reason)"
         }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where and how to reach a remote endpoint: URL, credentials, extra headers, TLS and timeouts.
 ///
 /// Credentials are held here only; `redactedURL` is what may be shown or recorded anywhere.
@@ -42,6 +44,15 @@ public struct EndpointConfiguration: Sendable {
         self.tls = tls
         self.connectTimeoutSeconds = connectTimeoutSeconds
         self.readTimeoutSeconds = readTimeoutSeconds
+    }
+
+    /// The `Authorization` header value, if any.
+    public var authorizationHeader: String? {
+        switch authentication {
+        case .none: nil
+        case .basic(let user, let password): "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
+        case .bearer(let token): "Bearer \(token)"
+        }
     }
 
     /// The URL as it may be shown, logged and stored: no user-info, no query string values.

@@ -146,13 +146,7 @@ public final class RemoteReadClient: Sendable {
         headers.replaceOrAdd(name: "Accept-Encoding", value: "snappy")
         headers.replaceOrAdd(name: "X-Prometheus-Remote-Read-Version", value: "0.1.0")
         headers.replaceOrAdd(name: "User-Agent", value: Self.userAgent)
-        switch endpoint.authentication {
-        case .none: break
-        case .basic(let user, let password):
-            headers.replaceOrAdd(name: "Authorization", value: "Basic " + Data("\(user):\(password)".utf8).base64EncodedString())
-        case .bearer(let token):
-            headers.replaceOrAdd(name: "Authorization", value: "Bearer \(token)")
-        }
+        if let authorization = endpoint.authorizationHeader { headers.replaceOrAdd(name: "Authorization", value: authorization) }
         return headers
     }
 

@@ -4,6 +4,7 @@ import ExportPipeline
 import Foundation
 import Logging
 import PrometheusWire
+import RemoteStorageClient
 
 @main
 struct PromExport: AsyncParsableCommand {
@@ -29,7 +30,7 @@ struct PromExport: AsyncParsableCommand {
     var sourceURL: String
 
     @Option(name: [.short, .customLong("output")], help: "Archive directory (created if missing; resumed if it holds this export).")
-    var output: String
+    var archive: String
 
     @Option(name: .customLong("match"),
             help: "PromQL series selector (repeatable), e.g. 'up' or '{job=\"node\"}'. Default: every series.")
@@ -59,14 +60,8 @@ struct PromExport: AsyncParsableCommand {
     @Option(name: .customLong("max-attempts"), help: "Attempts per slab before giving up on transient errors.")
     var maxAttempts: Int = 6
 
-    @Flag(name: [.short, .long], help: "Print nothing but errors and the final summary.")
-    var quiet = false
-
-    @Option(name: .customLong("summary-json"), help: "Also write the final summary as JSON to this file.")
-    var summaryJSON: String?
-
-    @Option(name: .customLong("log-level"), help: "Diagnostics on stderr: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: Logger.Level = .warning
+    @OptionGroup(title: "Reporting")
+    var reporting: OutputOptions
 
     @OptionGroup(title: "Source authentication, TLS and timeouts")
     var endpoint: EndpointOptions
@@ -114,14 +109,7 @@ struct PromExport: AsyncParsableCommand {
             throw ValidationError("--compression-level \(compressionLevel) is outside 1...19")
         }
         guard (1...100).contains(maxAttempts) else { throw ValidationError("--max-attempts must be 1...100") }
-        var selectors: [SeriesSelector] = []
-        for text in match {
-            do {
-                selectors.append(try SeriesSelector(parsing: text))
-            } catch let error as SeriesSelector.ParseError {
-                throw ValidationError("--match: \(error.description)")
-            }
-        }
+        var selectors = try parseSelectors(match)
         if selectors.isEmpty { selectors = [.everySeries] }
         for name in dropLabel where name.isEmpty || name == "__name__" {
             throw ValidationError("--drop-label \"\(name)\": only labels other than the metric name can be dropped")
@@ -130,23 +118,23 @@ struct PromExport: AsyncParsableCommand {
             source: try endpoint.endpoint(url: sourceURL, flag: "--source-url"),
             selectors: selectors, startMs: startMs, endMs: endMs, startArgument: start, endArgument: end,
             slabWidthMs: slabMs, segmentTargetBytes: segmentBytes, compressionLevel: compressionLevel,
-            dropLabels: dropLabel, archivePath: output, retry: RetryPolicy(maxAttempts: maxAttempts),
+            dropLabels: dropLabel, archivePath: archive, retry: RetryPolicy(maxAttempts: maxAttempts),
             responseTypes: responseType.types)
     }
 
     func run() async throws {
-        CommandFailure.bootstrapLogging(level: logLevel)
-        InterruptHandling.install()
+        CommandFailure.bootstrapLogging(level: reporting.logLevel)
+        InterruptHandling.install(tool: "prom-export")
         let configuration = try makeConfiguration()
         let display = ExportProgressDisplay()
         let pipeline = ExportPipeline(configuration: configuration,
-                                      progress: quiet ? SilentExportProgress() : display,
+                                      progress: reporting.quiet ? SilentExportProgress() : display,
                                       logger: Logger(label: "prom-export"))
         do {
             let summary = try await pipeline.run()
             display.finish()
             print(SummaryText.export(summary))
-            if let summaryJSON { try SummaryText.writeJSON(summary, to: summaryJSON) }
+            if let path = reporting.summaryJSON { try SummaryText.writeJSON(summary, to: path) }
         } catch {
             display.finish()
             throw CommandFailure.report(error, tool: "prom-export")

@@ -2,39 +2,45 @@ import ExportPipeline
 import Foundation
 import Synchronization
 
-/// Shows export progress on stderr: one updating line on a terminal, or a log line every few
-/// seconds otherwise. stdout stays free for the summary.
-public final class ExportProgressDisplay: ExportProgress {
+/// One progress line on stderr: redrawn in place on a terminal, or logged every few seconds
+/// otherwise. stdout stays free for the summary.
+public final class ProgressLine: Sendable {
     private struct State {
         var lastDraw = ContinuousClock.now - .seconds(60)
         var lineShown = false
     }
 
+    private let tool: String
     private let isTerminal: Bool
     private let interval: Duration
     private let state = Mutex(State())
 
-    public init(isTerminal: Bool = isatty(STDERR_FILENO) == 1) {
+    public init(tool: String, isTerminal: Bool = isatty(STDERR_FILENO) == 1) {
+        self.tool = tool
         self.isTerminal = isTerminal
         self.interval = isTerminal ? .milliseconds(200) : .seconds(5)
     }
 
-    public func started(_ progress: ExportProgressState) {
-        draw(progress, force: true)
+    /// Shows `line()` if the last redraw is old enough (or `force`).
+    public func draw(force: Bool = false, _ line: () -> String) {
+        let now = ContinuousClock.now
+        state.withLock { state in
+            guard force || now - state.lastDraw >= interval else { return }
+            state.lastDraw = now
+            if isTerminal {
+                Self.write("\r\u{1B}[2K" + line())
+                state.lineShown = true
+            } else {
+                Self.write("\(tool): " + line() + "\n")
+            }
+        }
     }
 
-    public func update(_ progress: ExportProgressState) {
-        draw(progress, force: false)
-    }
-
-    public func retrying(slabStartMs: Int64, attempt: Int, delaySeconds: Double, reason: String) {
-        note(String(format: "retry %d in %.1fs: %@", attempt, delaySeconds, reason))
-    }
-
+    /// A message on its own line (the progress line, if any, is ended first).
     public func note(_ message: String) {
         state.withLock { state in
             if state.lineShown { Self.write("\n"); state.lineShown = false }
-            Self.write("prom-export: \(message)\n")
+            Self.write("\(tool): \(message)\n")
         }
     }
 
@@ -45,20 +51,24 @@ public final class ExportProgressDisplay: ExportProgress {
         }
     }
 
-    private func draw(_ progress: ExportProgressState, force: Bool) {
-        let now = ContinuousClock.now
-        state.withLock { state in
-            guard force || now - state.lastDraw >= interval else { return }
-            state.lastDraw = now
-            let line = Self.line(progress)
-            if isTerminal {
-                Self.write("\r\u{1B}[2K" + line)
-                state.lineShown = true
-            } else {
-                Self.write("prom-export: " + line + "\n")
-            }
-        }
+    static func write(_ text: String) {
+        FileHandle.standardError.write(Data(text.utf8))
     }
+}
+
+/// Shows export progress: percent of the range, current slab, samples, rate, bytes, ETA.
+public final class ExportProgressDisplay: ExportProgress {
+    public let line = ProgressLine(tool: "prom-export")
+
+    public init() {}
+
+    public func started(_ progress: ExportProgressState) { line.draw(force: true) { Self.line(progress) } }
+    public func update(_ progress: ExportProgressState) { line.draw { Self.line(progress) } }
+    public func retrying(slabStartMs: Int64, attempt: Int, delaySeconds: Double, reason: String) {
+        note(String(format: "retry %d in %.1fs: %@", attempt, delaySeconds, reason))
+    }
+    public func note(_ message: String) { line.note(message) }
+    public func finish() { line.finish() }
 
     static func line(_ p: ExportProgressState) -> String {
         let percent = p.fractionDone * 100
@@ -100,7 +110,4 @@ public final class ExportProgressDisplay: ExportProgress {
         return formatter.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
     }
 
-    static func write(_ text: String) {
-        FileHandle.standardError.write(Data(text.utf8))
-    }
 }

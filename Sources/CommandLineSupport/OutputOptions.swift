@@ -1,0 +1,28 @@
+import ArgumentParser
+import Logging
+import PrometheusWire
+
+/// How a tool reports: progress, summary file, diagnostics. Shared by every tool.
+public struct OutputOptions: ParsableArguments {
+    @Flag(name: [.short, .long], help: "Print nothing but errors and the final summary.")
+    public var quiet = false
+
+    @Option(name: .customLong("summary-json"), help: "Also write the final summary as JSON to this file.")
+    public var summaryJSON: String?
+
+    @Option(name: .customLong("log-level"), help: "Diagnostics on stderr: trace, debug, info, notice, warning, error, critical.")
+    public var logLevel: Logger.Level = .warning
+
+    public init() {}
+}
+
+/// Parses repeatable `--match` arguments, naming the flag and the column of any error.
+public func parseSelectors(_ texts: [String]) throws -> [SeriesSelector] {
+    try texts.map { text in
+        do {
+            return try SeriesSelector(parsing: text)
+        } catch let error as SeriesSelector.ParseError {
+            throw ValidationError("--match: \(error.description)")
+        }
+    }
+}

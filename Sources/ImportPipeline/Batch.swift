@@ -1,0 +1,91 @@
+import PrometheusWire
+
+/// One write request's worth of samples, with the identity the journal records.
+///
+/// Invariant: within a batch each series appears once with samples in time order, and a series'
+/// batches are sent in `index` order by one sender (the shard is a function of the labels).
+struct Batch: Sendable {
+    let segment: String
+    /// Position among the segment's batches, in creation order; stable across runs with the same settings.
+    let index: Int
+    let shard: Int
+    var series: [WireTimeSeries]
+
+    var sampleCount: Int { series.reduce(0) { $0 + $1.samples.count } }
+}
+
+/// Cuts a segment's series into batches, one open batch per shard.
+///
+/// Deterministic: the same segment, filter, `maxSamples`, `maxBytes` and shard count always give
+/// the same batches with the same indices, which is what lets the journal name them.
+struct Batcher {
+    let segment: String
+    let shards: Int
+    let maxSamples: Int
+    let maxBytes: Int
+    private var open: [[WireTimeSeries]]
+    private var openSamples: [Int]
+    private var openBytes: [Int]
+    private var nextIndex = 0
+
+    init(segment: String, shards: Int, maxSamples: Int, maxBytes: Int) {
+        self.segment = segment
+        self.shards = shards
+        self.maxSamples = maxSamples
+        self.maxBytes = maxBytes
+        open = Array(repeating: [], count: shards)
+        openSamples = Array(repeating: 0, count: shards)
+        openBytes = Array(repeating: 0, count: shards)
+    }
+
+    static func shard(of labels: Labels, among shards: Int) -> Int {
+        // FNV-1a over the label bytes: stable across processes (Swift's Hasher is seeded per process).
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for label in labels.labels {
+            for byte in label.name { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+            hash = (hash ^ 0xff) &* 0x100_0000_01b3
+            for byte in label.value { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+            hash = (hash ^ 0xfe) &* 0x100_0000_01b3
+        }
+        return Int(hash % UInt64(shards))
+    }
+
+    /// Adds a series; returns the batches it completed.
+    mutating func add(_ series: Series) -> [Batch] {
+        let shard = Self.shard(of: series.labels, among: shards)
+        let labelBytes = series.labels.labels.reduce(8) { $0 + $1.name.count + $1.value.count + 6 }
+        var done: [Batch] = []
+        var rest = series.samples[...]
+        while !rest.isEmpty {
+            let roomBySamples = maxSamples - openSamples[shard]
+            let roomByBytes = (maxBytes - openBytes[shard] - labelBytes) / 20
+            let room = min(roomBySamples, roomByBytes)
+            if room <= 0 {
+                done.append(close(shard))
+                continue
+            }
+            let part = rest.prefix(room)
+            rest = rest.dropFirst(part.count)
+            open[shard].append(WireTimeSeries(labels: series.labels, samples: Array(part)))
+            openSamples[shard] += part.count
+            openBytes[shard] += labelBytes + part.count * 20
+            if openSamples[shard] >= maxSamples { done.append(close(shard)) }
+        }
+        return done
+    }
+
+    /// Closes every open batch, in shard order.
+    mutating func finish() -> [Batch] {
+        (0..<shards).filter { !open[$0].isEmpty }.map { close($0) }
+    }
+
+    private mutating func close(_ shard: Int) -> Batch {
+        defer {
+            open[shard] = []
+            openSamples[shard] = 0
+            openBytes[shard] = 0
+            nextIndex += 1
+        }
+        return Batch(segment: segment, index: nextIndex, shard: shard, series: open[shard])
+    }
+}

@@ -1,0 +1,102 @@
+
+import Logging
+import PrometheusWire
+import RemoteStorageClient
+
+/// Delivers batches to the target: retries transient failures with backoff, splits requests the
+/// target finds too large, and on refusals either stops or bisects down to the refused samples.
+struct BatchSender: Sendable {
+    let client: RemoteWriteClient
+    let policy: RejectPolicy
+    let retry: RetryPolicy
+    let rateLimiter: RateLimiter?
+    let rejects: RejectsFile?
+    let counters: ImportCounters
+    let progress: any ImportProgress
+    let logger: Logger
+
+    /// Sends `batch` completely; returns when every sample is stored or recorded as refused.
+    func deliver(_ batch: Batch) async throws {
+        try await send(batch.series, of: batch)
+        counters.update { $0.batchesSent += 1 }
+    }
+
+    private func send(_ series: [WireTimeSeries], of batch: Batch) async throws {
+        let samples = series.reduce(0) { $0 + $1.samples.count }
+        if let rateLimiter { try await rateLimiter.acquire(samples) }
+        switch try await sendWithRetries(WriteRequest(timeseries: series), batch: batch) {
+        case .accepted:
+            counters.update { $0.samplesSent += samples }
+        case .tooLarge(let message):
+            guard samples > 1 else {
+                throw ImportError(.rejected, "\(client.endpoint.redactedURL) refuses even a single sample as too large (HTTP 413: \(message))")
+            }
+            counters.update { $0.splits += 1 }
+            let (first, second) = Self.split(series)
+            try await send(first, of: batch)
+            try await send(second, of: batch)
+        case .rejected(let status, let message):
+            switch policy {
+            case .stop:
+                throw ImportError(.rejected, "\(client.endpoint.redactedURL) refused a request of \(samples) samples from "
+                    + "\(batch.segment) (HTTP \(status)): \(message). Nothing of that request was counted as delivered; "
+                    + "re-run with --on-reject isolate to deliver every acceptable sample and list the refused ones")
+            case .isolate:
+                if samples == 1 {
+                    let sample = series.first { !$0.samples.isEmpty }!
+                    try rejects?.record(series: sample.labels, sample: sample.samples[0], status: status, reason: message)
+                    counters.update { $0.samplesRejected += 1 }
+                    progress.rejected(series: sample.labels, sample: sample.samples[0], reason: message)
+                    return
+                }
+                counters.update { $0.splits += 1 }
+                let (first, second) = Self.split(series)
+                try await send(first, of: batch)
+                try await send(second, of: batch)
+            }
+        }
+    }
+
+    private func sendWithRetries(_ request: WriteRequest, batch: Batch) async throws -> RemoteWriteClient.Outcome {
+        var attempt = 1
+        while true {
+            try Task.checkCancellation()
+            counters.update { $0.requests += 1 }
+            do {
+                return try await client.send(request, attempt: attempt, logger: logger)
+            } catch let error as RemoteStorageError where error.isRetryable {
+                guard attempt < retry.maxAttempts else {
+                    throw ImportError(.gaveUp, "a request from \(batch.segment) failed \(attempt) times; last error: "
+                        + "\(error.message). Re-run the same command to resume.")
+                }
+                let delay = retry.delay(beforeRetry: attempt, retryAfterSeconds: error.retryAfterSeconds)
+                counters.update { $0.retries += 1 }
+                progress.retrying(attempt: attempt, delaySeconds: delay, reason: error.message)
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(Int64(delay * 1000)))
+            }
+        }
+    }
+
+    /// Splits a request into two of about half the samples each. A series cut in two keeps its earlier
+    /// samples in the first half, so sending the halves in order keeps every series in time order.
+    static func split(_ series: [WireTimeSeries]) -> ([WireTimeSeries], [WireTimeSeries]) {
+        let total = series.reduce(0) { $0 + $1.samples.count }
+        var budget = total / 2
+        var first: [WireTimeSeries] = []
+        var second: [WireTimeSeries] = []
+        for s in series {
+            if budget >= s.samples.count {
+                first.append(s)
+                budget -= s.samples.count
+            } else if budget > 0 {
+                first.append(WireTimeSeries(labels: s.labels, samples: Array(s.samples.prefix(budget))))
+                second.append(WireTimeSeries(labels: s.labels, samples: Array(s.samples.dropFirst(budget))))
+                budget = 0
+            } else {
+                second.append(s)
+            }
+        }
+        return (first, second)
+    }
+}

@@ -1,0 +1,77 @@
+
+import PrometheusWire
+import RemoteStorageClient
+
+/// What to do when the target refuses samples (HTTP 400/409/422).
+public enum RejectPolicy: String, Sendable, CaseIterable {
+    /// Stop at the first refusal, with the target's own message.
+    case stop
+    /// Split the refused batch until the refused samples are isolated; deliver every other sample,
+    /// write the refused ones to the rejects file and count them.
+    case isolate
+}
+
+/// Everything one import run needs, already validated by the command line layer.
+public struct ImportConfiguration: Sendable {
+    public var archivePath: String
+    public var target: EndpointConfiguration
+    public var filter: SeriesFilter
+    public var batchSamples: Int
+    /// Upper bound on a request's encoded size before compression.
+    public var batchBytes: Int
+    public var concurrency: Int
+    public var onReject: RejectPolicy
+    /// Where refused samples are written (JSON lines); defaults beside the state file.
+    public var rejectsPath: String?
+    /// The journal; nil means `prom-import.state` inside the archive.
+    public var statePath: String?
+    public var skipCorrupt: Bool
+    /// Samples per second, or nil for no limit.
+    public var rateLimit: Double?
+    public var dryRun: Bool
+    public var retry: RetryPolicy
+    /// A remote-read URL of the target to read the imported data back from, or nil.
+    public var verifyURL: String?
+
+    public init(archivePath: String, target: EndpointConfiguration, filter: SeriesFilter = .all,
+                batchSamples: Int = 10_000, batchBytes: Int = 8 << 20, concurrency: Int = 4, onReject: RejectPolicy = .stop,
+                rejectsPath: String? = nil, statePath: String? = nil, skipCorrupt: Bool = false, rateLimit: Double? = nil,
+                dryRun: Bool = false, retry: RetryPolicy = RetryPolicy(maxAttempts: 10), verifyURL: String? = nil) {
+        self.archivePath = archivePath
+        self.target = target
+        self.filter = filter
+        self.batchSamples = batchSamples
+        self.batchBytes = batchBytes
+        self.concurrency = concurrency
+        self.onReject = onReject
+        self.rejectsPath = rejectsPath
+        self.statePath = statePath
+        self.skipCorrupt = skipCorrupt
+        self.rateLimit = rateLimit
+        self.dryRun = dryRun
+        self.retry = retry
+        self.verifyURL = verifyURL
+    }
+}
+
+/// An import that cannot go on, with what to do about it.
+public struct ImportError: Error, CustomStringConvertible, Sendable {
+    public enum Code: Sendable, Equatable {
+        case rejected
+        case gaveUp
+        case corruptSegments
+        case stateMismatch
+        case stateNotWritable
+        case verificationFailed
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}

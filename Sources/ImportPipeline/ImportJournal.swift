@@ -1,0 +1,120 @@
+import ArchiveStore
+import Foundation
+
+/// The durable record of what the target acknowledged (`formats/import-state-v1.md`).
+///
+/// JSON lines: a header naming the import (archive, target, filter, batching), then one line per
+/// acknowledged batch, one per finished segment, and a final `complete` line. Each line is fsynced
+/// before the next batch of that sender is taken, so after a crash at most the batches that were in
+/// flight are sent again.
+actor ImportJournal {
+    struct Header: Codable, Equatable {
+        var journal = "promferry-import-state"
+        var version = 1
+        /// `createdAt` of the archive's manifest: tells archives apart without hashing them.
+        var archiveCreatedAt: String
+        var archiveSource: String
+        var target: String
+        var filter: String
+        var batchSamples: Int
+        var batchBytes: Int
+        var concurrency: Int
+    }
+
+    struct Entry: Codable {
+        var segment: String?
+        var batch: Int?
+        var done: Bool?
+        var samples: Int?
+        var complete: Bool?
+    }
+
+    private let file: JournalFile
+    let header: Header
+    private(set) var doneSegments: Set<String> = []
+    private var acked: [String: Set<Int>] = [:]
+    private var expected: [String: Int] = [:]
+    private var samplesBySegment: [String: Int] = [:]
+    private(set) var wasComplete = false
+    /// Whether the journal held progress from an earlier run.
+    let resumed: Bool
+    /// Segments finished by earlier runs.
+    private(set) var doneSegmentsAtStart = 0
+
+    /// Opens or creates the journal at `path` for the import described by `header`.
+    /// An existing journal of another import (other archive, target or filter) is refused; one with other
+    /// batch settings is continued with its own settings, which `header` then holds.
+    init(path: String, header proposed: Header) throws {
+        file = try JournalFile(path: path)
+        let lines = try file.lines()
+        let decoder = JSONDecoder()
+        guard let first = lines.first else {
+            header = proposed
+            resumed = false
+            try file.append(String(decoding: try JSONEncoder.sorted.encode(proposed), as: UTF8.self))
+            return
+        }
+        guard let existing = try? decoder.decode(Header.self, from: Data(first.utf8)),
+              existing.journal == proposed.journal else {
+            throw ImportError(.stateMismatch, "\(path) is not a prom-import state file; give --state another path")
+        }
+        guard existing.version <= proposed.version else {
+            throw ImportError(.stateMismatch, "\(path) has state format version \(existing.version), newer than this tool "
+                + "supports (\(proposed.version)); upgrade promferry")
+        }
+        for (what, old, new) in [("archive", existing.archiveCreatedAt + " " + existing.archiveSource,
+                                  proposed.archiveCreatedAt + " " + proposed.archiveSource),
+                                 ("target", existing.target, proposed.target), ("selection and relabelling", existing.filter, proposed.filter)]
+            where old != new {
+            throw ImportError(.stateMismatch, "\(path) records an import with another \(what) (\(old), not \(new)); "
+                + "give --state another file for a new import, or repeat that import's arguments to resume it")
+        }
+        header = existing
+        resumed = true
+        for line in lines.dropFirst() {
+            guard let entry = try? decoder.decode(Entry.self, from: Data(line.utf8)) else { continue }
+            if entry.complete == true { wasComplete = true }
+            guard let segment = entry.segment else { continue }
+            if entry.done == true { doneSegments.insert(segment) }
+            if let batch = entry.batch { acked[segment, default: []].insert(batch) }
+        }
+        for segment in doneSegments { acked[segment] = nil }
+        doneSegmentsAtStart = doneSegments.count
+    }
+
+    func isAcknowledged(segment: String, batch: Int) -> Bool {
+        acked[segment]?.contains(batch) ?? false
+    }
+
+    func acknowledge(segment: String, batch: Int, samples: Int) throws {
+        acked[segment, default: []].insert(batch)
+        samplesBySegment[segment, default: 0] += samples
+        try file.append(#"{"batch":\#(batch),"segment":"\#(segment)"}"#)
+        try finishIfDone(segment)
+    }
+
+    /// The producer has cut all `batches` batches of `segment`.
+    func expect(segment: String, batches: Int) throws {
+        expected[segment] = batches
+        try finishIfDone(segment)
+    }
+
+    private func finishIfDone(_ segment: String) throws {
+        guard let count = expected[segment], (acked[segment]?.count ?? 0) >= count, !doneSegments.contains(segment) else { return }
+        doneSegments.insert(segment)
+        acked[segment] = nil
+        try file.append(#"{"done":true,"samples":\#(samplesBySegment[segment] ?? 0),"segment":"\#(segment)"}"#)
+    }
+
+    func markComplete() throws {
+        try file.append(#"{"complete":true}"#)
+    }
+}
+
+extension JSONEncoder {
+    static var sorted: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+}

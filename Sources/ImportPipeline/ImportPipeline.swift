@@ -1,0 +1,241 @@
+import ArchiveFormat
+import ArchiveStore
+
+import Foundation
+import Logging
+import PrometheusWire
+import RemoteStorageClient
+
+/// `archive → segment reader → batcher → remote-write client → target`.
+///
+/// Each segment's SHA-256 is checked before anything from it is sent. Batches are cut per series
+/// shard, so one sender carries all of a series' samples in order while N senders run in parallel.
+/// Every acknowledged batch is journalled durably; a re-run skips what the journal holds.
+public struct ImportPipeline: Sendable {
+    public let configuration: ImportConfiguration
+    public let progress: any ImportProgress
+    public let logger: Logger
+
+    public init(configuration: ImportConfiguration, progress: any ImportProgress = SilentImportProgress(), logger: Logger) {
+        self.configuration = configuration
+        self.progress = progress
+        self.logger = logger
+    }
+
+    public static let defaultStateFile = "prom-import.state"
+    public static let defaultRejectsFile = "prom-import.rejects.jsonl"
+
+    public func run() async throws -> ImportSummary {
+        let began = ContinuousClock.now
+        let archive = ArchiveDirectory(root: configuration.archivePath)
+        let manifest = try archive.readManifest()
+        if !manifest.complete {
+            progress.note("the archive is not complete (its export stopped or is still running); importing its "
+                + "\(manifest.slabs.count) completed slabs")
+        }
+        let counters = ImportCounters()
+        let statePath = configuration.statePath ?? archive.path(of: Self.defaultStateFile)
+        let rejectsPath = configuration.rejectsPath
+            ?? (configuration.statePath.map { $0 + ".rejects.jsonl" } ?? archive.path(of: Self.defaultRejectsFile))
+
+        var journal: ImportJournal?
+        var client: RemoteWriteClient?
+        if !configuration.dryRun {
+            journal = try openJournal(statePath: statePath, manifest: manifest)
+            let writer = try RemoteWriteClient(endpoint: configuration.target)
+            client = writer
+            do { try await writer.checkReachable() } catch { try? await writer.shutdown(); throw error }
+        }
+        let shards = await journal?.header.concurrency ?? configuration.concurrency
+        let batchSamples = await journal?.header.batchSamples ?? configuration.batchSamples
+        let batchBytes = await journal?.header.batchBytes ?? configuration.batchBytes
+        if let journal, await journal.resumed {
+            let done = await journal.doneSegments.count
+            progress.note("resuming the import recorded in \(statePath): \(done) of \(manifest.segments.count) segments already delivered")
+        }
+
+        let skipped = SkippedSegments()
+        do {
+            try await transfer(manifest: manifest, journal: journal, client: client, shards: shards,
+                               batchSamples: batchSamples, batchBytes: batchBytes, rejectsPath: rejectsPath,
+                               counters: counters, skipped: skipped, began: began)
+        } catch {
+            try? await client?.shutdown()
+            throw error
+        }
+        try await client?.shutdown()
+
+        let corrupt = await skipped.names
+        let complete = manifest.complete && corrupt.isEmpty
+        if complete, let journal { try await journal.markComplete() }
+        var verification: VerificationReport?
+        if let verifyURL = configuration.verifyURL, !configuration.dryRun {
+            progress.note("verifying: reading the imported range back from \(URLRedaction.redact(verifyURL))")
+            verification = try await TargetVerifier(archive: archive, manifest: manifest, filter: configuration.filter,
+                                                    readEndpoint: configuration.target.with(url: verifyURL), logger: logger).run()
+        }
+        let values = counters.snapshot
+        let wall = ImportPipeline.seconds(ContinuousClock.now - began)
+        let doneBefore = await journal?.doneSegmentsAtStart ?? 0
+        return ImportSummary(
+            archive: archive.root, target: configuration.target.redactedURL, dryRun: configuration.dryRun, complete: complete,
+            segments: manifest.segments.count, segmentsSkippedCorrupt: corrupt, segmentsAlreadyDone: doneBefore,
+            samplesRead: values.samplesRead, samplesSelected: values.samplesSelected, samplesSent: values.samplesSent,
+            samplesAlreadyDelivered: values.samplesAlreadyDelivered, samplesRejected: values.samplesRejected,
+            batches: values.batchesSent, requests: values.requests, retries: values.retries, splits: values.splits,
+            rejectsFile: values.samplesRejected > 0 ? rejectsPath : nil, statePath: configuration.dryRun ? nil : statePath,
+            wallSeconds: wall, samplesPerSecond: wall > 0 ? Double(values.samplesSent) / wall : 0, verification: verification)
+    }
+
+    private func openJournal(statePath: String, manifest: Manifest) throws -> ImportJournal {
+        let header = ImportJournal.Header(
+            archiveCreatedAt: manifest.createdAt, archiveSource: manifest.source.url, target: configuration.target.redactedURL,
+            filter: configuration.filter.description, batchSamples: configuration.batchSamples,
+            batchBytes: configuration.batchBytes, concurrency: configuration.concurrency)
+        do {
+            return try ImportJournal(path: statePath, header: header)
+        } catch let error as ArchiveStoreError where configuration.statePath == nil && error.code != .locked {
+            throw ImportError(.stateNotWritable, "cannot keep the import's progress inside the archive (\(error.message)); "
+                + "the archive is read-only? give --state FILE on writable storage")
+        }
+    }
+
+    private func transfer(manifest: Manifest, journal: ImportJournal?, client: RemoteWriteClient?,
+                          shards: Int, batchSamples: Int, batchBytes: Int, rejectsPath: String,
+                          counters: ImportCounters, skipped: SkippedSegments, began: ContinuousClock.Instant) async throws {
+        let queues = (0..<shards).map { _ in BoundedQueue<Batch>(capacity: 2) }
+        let sender = client.map {
+            BatchSender(client: $0, policy: configuration.onReject, retry: configuration.retry,
+                        rateLimiter: configuration.rateLimit.map { RateLimiter(samplesPerSecond: $0) },
+                        rejects: RejectsFile(path: rejectsPath), counters: counters, progress: progress, logger: logger)
+        }
+        let finishAll: @Sendable () async -> Void = { for queue in queues { await queue.finish() } }
+        let report: @Sendable () -> Void = { [progress, manifest] in
+            let v = counters.snapshot
+            progress.update(ImportProgressState(
+                archiveSamples: manifest.totalSamples, samplesRead: v.samplesRead, samplesSent: v.samplesSent,
+                samplesRejected: v.samplesRejected, retries: v.retries,
+                elapsedSeconds: ImportPipeline.seconds(ContinuousClock.now - began), resumedSamples: v.samplesAlreadyDelivered))
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for shard in 0..<shards {
+                group.addTask {
+                    do {
+                        while let batch = await queues[shard].next() {
+                            try Task.checkCancellation()
+                            if let sender {
+                                try await sender.deliver(batch)
+                                try await journal?.acknowledge(segment: batch.segment, batch: batch.index, samples: batch.sampleCount)
+                            } else {
+                                counters.update { $0.batchesSent += 1 }
+                            }
+                            report()
+                        }
+                    } catch {
+                        await finishAll()
+                        throw error
+                    }
+                }
+            }
+            group.addTask {
+                do {
+                    try await produce(manifest: manifest, journal: journal, queues: queues, shards: shards,
+                                      batchSamples: batchSamples, batchBytes: batchBytes, counters: counters, skipped: skipped,
+                                      report: report)
+                    await finishAll()
+                } catch {
+                    await finishAll()
+                    throw error
+                }
+            }
+            while try await group.next() != nil {}
+        }
+        let corrupt = await skipped.names
+        if !corrupt.isEmpty {
+            throw ImportError(.corruptSegments, "skipped \(corrupt.count) corrupt segment(s): \(corrupt.joined(separator: ", ")); "
+                + "everything else was delivered. Copy those files again (or re-export their slabs) and re-run to deliver them")
+        }
+    }
+
+    private func produce(manifest: Manifest, journal: ImportJournal?, queues: [BoundedQueue<Batch>],
+                         shards: Int, batchSamples: Int, batchBytes: Int, counters: ImportCounters, skipped: SkippedSegments,
+                         report: () -> Void) async throws {
+        let filter = configuration.filter
+        // Its own handle on the directory: the reading task owns it.
+        let archive = ArchiveDirectory(root: configuration.archivePath)
+        for segment in manifest.segments {
+            try Task.checkCancellation()
+            if let journal, await journal.doneSegments.contains(segment.file) {
+                counters.update { $0.samplesRead += segment.samples; $0.samplesAlreadyDelivered += segment.samples }
+                continue
+            }
+            // Nothing of a segment is sent before its checksum is known to be right.
+            do {
+                try archive.verifyChecksum(segment)
+            } catch let error as ArchiveStoreError where configuration.skipCorrupt {
+                await skipped.add(segment.file)
+                counters.update { $0.segmentsSkipped += 1; $0.samplesRead += segment.samples }
+                progress.note("skipping \(error.message)")
+                continue
+            }
+            var batcher = Batcher(segment: segment.file, shards: shards, maxSamples: batchSamples, maxBytes: batchBytes)
+            var reader = try archive.segmentReader(segment)
+            var batches = 0
+            // Block by block: memory holds one decoded block plus the queued batches, never a whole segment.
+            while true {
+                let block = try reader.nextBlock()
+                var completed: [Batch] = []
+                for series in block ?? [] {
+                    counters.update { $0.samplesRead += series.samples.count }
+                    guard let selected = filter.apply(series) else { continue }
+                    counters.update { $0.samplesSelected += selected.samples.count }
+                    completed += batcher.add(selected)
+                }
+                if block == nil { completed += batcher.finish() }
+                for batch in completed {
+                    batches += 1
+                    if let journal, await journal.isAcknowledged(segment: batch.segment, batch: batch.index) {
+                        counters.update { $0.samplesAlreadyDelivered += batch.sampleCount }
+                        continue
+                    }
+                    await queues[batch.shard].send(batch)
+                    try Task.checkCancellation()
+                }
+                if block == nil { break }
+            }
+            try await journal?.expect(segment: segment.file, batches: batches)
+            counters.update { $0.segmentsRead += 1 }
+            report()
+        }
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}
+
+actor SkippedSegments {
+    private(set) var names: [String] = []
+    func add(_ name: String) { names.append(name) }
+}
+
+extension EndpointConfiguration {
+    /// The same credentials, headers and TLS settings for another URL of the same server.
+    public func with(url: String) -> EndpointConfiguration {
+        var copy = self
+        copy.url = url
+        return copy
+    }
+}
+
+extension SeriesFilter: CustomStringConvertible {
+    /// A canonical description, recorded in the journal to recognise the same import.
+    public var description: String {
+        var parts = ["match=" + (selectors.isEmpty ? "*" : selectors.map(\.description).joined(separator: " or "))]
+        if let startMs { parts.append("start=\(startMs)") }
+        if let endMs { parts.append("end=\(endMs)") }
+        if !dropLabels.isEmpty { parts.append("drop=" + dropLabels.sorted().joined(separator: ",")) }
+        if !addLabels.isEmpty { parts.append("add=" + addLabels.map { "\($0.nameString)=\($0.valueString)" }.joined(separator: ",")) }
+        return parts.joined(separator: " ")
+    }
+}

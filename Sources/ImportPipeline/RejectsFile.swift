@@ -1,0 +1,33 @@
+import ArchiveStore
+import Foundation
+import PrometheusWire
+
+/// Samples the target refused, one JSON object per line:
+/// `{"series":"up{job=\"x\"}","timestampMs":…,"value":"1.5","valueBits":"3ff8000000000000","status":400,"reason":"…"}`.
+final class RejectsFile: Sendable {
+    let path: String
+    private let lock = NSLock()
+    nonisolated(unsafe) private var file: JournalFile?
+
+    init(path: String) {
+        self.path = path
+    }
+
+    func record(series: Labels, sample: Sample, status: Int, reason: String) throws {
+        struct Line: Encodable {
+            let series: String
+            let timestampMs: Int64
+            let value: String
+            let valueBits: String
+            let status: Int
+            let reason: String
+        }
+        let line = Line(series: series.description, timestampMs: sample.timestampMs, value: "\(sample.value)",
+                        valueBits: String(sample.valueBits, radix: 16), status: status, reason: reason)
+        let text = String(decoding: try JSONEncoder.sorted.encode(line), as: UTF8.self)
+        try lock.withLock {
+            if file == nil { file = try JournalFile(path: path) }
+            try file!.append(text)
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import PrometheusWire
+
+/// Which samples of an archive are replayed, and how their labels change on the way.
+///
+/// Matching uses the labels as archived; then `dropLabels` are removed and `addLabels` set (an added
+/// label replaces an archived one of the same name). Labels with empty values are removed, as the
+/// remote-write spec requires.
+public struct SeriesFilter: Sendable {
+    /// A series is replayed when it matches any selector; no selectors means every series.
+    public var selectors: [SeriesSelector]
+    /// Half-open time range; nil bounds are open.
+    public var startMs: Int64?
+    public var endMs: Int64?
+    public var addLabels: [Label]
+    public var dropLabels: Set<String>
+    private let regexes: [String: NSRegularExpression]
+
+    public init(selectors: [SeriesSelector] = [], startMs: Int64? = nil, endMs: Int64? = nil,
+                addLabels: [Label] = [], dropLabels: Set<String> = []) throws {
+        self.selectors = selectors
+        self.startMs = startMs
+        self.endMs = endMs
+        self.addLabels = addLabels
+        self.dropLabels = dropLabels
+        var regexes: [String: NSRegularExpression] = [:]
+        for matcher in selectors.flatMap(\.matchers) where matcher.type == .regexMatch || matcher.type == .regexNoMatch {
+            do {
+                // Anchored like Prometheus: ^(?s:re)$.
+                regexes[matcher.value] = try NSRegularExpression(pattern: "^(?:\(matcher.value))$", options: [.dotMatchesLineSeparators])
+            } catch {
+                throw SeriesSelector.ParseError(text: matcher.description, column: 1, reason: "invalid regular expression")
+            }
+        }
+        self.regexes = regexes
+    }
+
+    /// Every sample, labels unchanged.
+    public static var all: SeriesFilter {
+        // No selectors means no regular expression to compile, so this cannot throw.
+        try! SeriesFilter()
+    }
+
+    public var isIdentity: Bool {
+        selectors.isEmpty && startMs == nil && endMs == nil && addLabels.isEmpty && dropLabels.isEmpty
+    }
+
+    public func matches(_ labels: Labels) -> Bool {
+        selectors.isEmpty || selectors.contains { selector in selector.matchers.allSatisfy { matches($0, labels) } }
+    }
+
+    func matches(_ matcher: LabelMatcher, _ labels: Labels) -> Bool {
+        let value = labels[matcher.name] ?? ""
+        switch matcher.type {
+        case .equal: return value == matcher.value
+        case .notEqual: return value != matcher.value
+        case .regexMatch, .regexNoMatch:
+            let found = regexes[matcher.value].map { $0.firstMatch(in: value, range: NSRange(value.startIndex..., in: value)) != nil } ?? false
+            return (matcher.type == .regexMatch) == found
+        }
+    }
+
+    /// The series as it is to be sent, or nil when nothing of it is selected.
+    public func apply(_ series: Series) -> Series? {
+        guard matches(series.labels) else { return nil }
+        var samples = series.samples
+        if startMs != nil || endMs != nil {
+            let lower = startMs ?? .min, upper = endMs ?? .max
+            samples = samples.filter { $0.timestampMs >= lower && $0.timestampMs < upper }
+            if samples.isEmpty { return nil }
+        }
+        return Series(labels: relabel(series.labels), samples: samples)
+    }
+
+    public func relabel(_ labels: Labels) -> Labels {
+        guard !addLabels.isEmpty || !dropLabels.isEmpty || labels.labels.contains(where: { $0.value.isEmpty }) else { return labels }
+        let added = Set(addLabels.map(\.name))
+        var kept = labels.labels.filter { !dropLabels.contains($0.nameString) && !added.contains($0.name) && !$0.value.isEmpty }
+        kept += addLabels.filter { !$0.value.isEmpty }
+        return Labels(sorting: kept)
+    }
+}

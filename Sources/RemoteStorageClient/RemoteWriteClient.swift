@@ -1,0 +1,104 @@
+import AsyncHTTPClient
+import BlockCompression
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import PrometheusWire
+
+/// A Prometheus remote-write 1.0 client: one snappy-compressed `WriteRequest` per call.
+///
+/// It sends, classifies the answer, and nothing more; retrying, splitting and isolating rejected
+/// samples are the caller's policy (`ImportPipeline`), which needs to know which batch failed.
+public final class RemoteWriteClient: Sendable {
+    /// How the target answered one request.
+    public enum Outcome: Sendable, Equatable {
+        case accepted
+        /// The target refuses the data itself (400, 409, 422): sending it again will not help.
+        case rejected(status: Int, message: String)
+        /// The request is too large for the target (413): split it.
+        case tooLarge(message: String)
+    }
+
+    public let endpoint: EndpointConfiguration
+    private let client: HTTPClient
+
+    public init(endpoint: EndpointConfiguration) throws {
+        self.endpoint = endpoint
+        self.client = try HTTPClientFactory.make(for: endpoint)
+    }
+
+    public func shutdown() async throws {
+        try await client.shutdown()
+    }
+
+    public func checkReachable() async throws {
+        try await Reachability.check(endpoint)
+    }
+
+    /// Sends one request.
+    ///
+    /// - Returns: `.accepted`, `.rejected` or `.tooLarge`.
+    /// - Throws: `RemoteStorageError` for everything else: retryable ones (transport, timeouts,
+    ///   5xx, 429 with its `Retry-After`) and configuration errors (401, 403, 404, 405, 415, redirects).
+    public func send(_ request: WriteRequest, attempt: Int = 1, logger: Logger) async throws -> Outcome {
+        let body = Snappy.compress(request.encode())
+        var http = HTTPClientRequest(url: endpoint.url)
+        http.method = .POST
+        http.headers = headers(attempt: attempt)
+        http.headers.replaceOrAdd(name: "Content-Length", value: String(body.count))
+        http.body = .bytes(ByteBuffer(bytes: body))
+        let response: HTTPClientResponse
+        let text: String
+        do {
+            response = try await client.execute(http, timeout: .seconds(Int64(max(endpoint.readTimeoutSeconds, 1))), logger: logger)
+            text = try await Self.message(response)
+        } catch {
+            throw RemoteReadClient.classify(error, url: endpoint.redactedURL)
+        }
+        let status = Int(response.status.code)
+        let url = endpoint.redactedURL
+        switch status {
+        case 200..<300:
+            return .accepted
+        case 400, 409, 422:
+            return .rejected(status: status, message: text.isEmpty ? "HTTP \(status)" : text)
+        case 413:
+            return .tooLarge(message: text)
+        case 300..<400:
+            throw RemoteStorageError(.redirect, "\(url) redirects (HTTP \(status)); redirects are not followed so that "
+                + "credentials stay with the host you named: use the final URL")
+        case 401, 403:
+            throw RemoteStorageError(.httpStatus(status), "\(url) answered HTTP \(status)\(text.isEmpty ? "" : ": \(text)"); "
+                + "check the credentials (--basic-auth-user/--basic-auth-password-file, --bearer-token-file)")
+        case 404:
+            throw RemoteStorageError(.httpStatus(status), "\(url) answered HTTP 404\(text.isEmpty ? "" : ": \(text)"); check the "
+                + "path of --target-url (Prometheus: /api/v1/write with --web.enable-remote-write-receiver; VictoriaMetrics: /api/v1/write)")
+        default:
+            throw RemoteStorageError(.httpStatus(status), "\(url) answered HTTP \(status)\(text.isEmpty ? "" : ": \(text)")",
+                                     retryAfterSeconds: response.headers.first(name: "Retry-After").flatMap(RetryAfter.parse))
+        }
+    }
+
+    func headers(attempt: Int) -> HTTPHeaders {
+        var headers = HTTPHeaders()
+        for (name, value) in endpoint.headers { headers.add(name: name, value: value) }
+        headers.replaceOrAdd(name: "Content-Type", value: "application/x-protobuf")
+        headers.replaceOrAdd(name: "Content-Encoding", value: "snappy")
+        headers.replaceOrAdd(name: "X-Prometheus-Remote-Write-Version", value: "0.1.0")
+        headers.replaceOrAdd(name: "User-Agent", value: RemoteReadClient.userAgent)
+        if attempt > 1 { headers.replaceOrAdd(name: "Retry-Attempt", value: String(attempt - 1)) }
+        if let authorization = endpoint.authorizationHeader { headers.replaceOrAdd(name: "Authorization", value: authorization) }
+        return headers
+    }
+
+    /// The target's message, at most 1 KiB, on one line (the spec: log it as-is, do not parse it).
+    static func message(_ response: HTTPClientResponse) async throws -> String {
+        var collected: [UInt8] = []
+        for try await buffer in response.body where collected.count < 1024 {
+            collected += buffer.readableBytesView.prefix(1024 - collected.count)
+        }
+        return String(decoding: collected, as: UTF8.self).split(whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.joined(separator: " ")
+    }
+}

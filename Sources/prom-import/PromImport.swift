@@ -1,0 +1,178 @@
+import ArgumentParser
+import CommandLineSupport
+import Foundation
+import ImportPipeline
+import Logging
+import PrometheusWire
+import RemoteStorageClient
+
+@main
+struct PromImport: AsyncParsableCommand {
+    static func main() async {
+        await runWithOneLineErrors(tool: "prom-import")
+    }
+
+    static let configuration = CommandConfiguration(
+        commandName: "prom-import",
+        abstract: "Replay a promferry archive to a Prometheus remote-write endpoint.",
+        discussion: """
+        Checks the manifest and every segment's SHA-256 before sending anything from it, sends remote-write \
+        1.0 requests from N parallel senders (each series stays in one sender, in time order), retries \
+        transient failures, and journals every acknowledged batch so that re-running the same command \
+        resumes where it stopped.
+
+        Exit status: 0 everything delivered (and verified, with --verify); 1 failure; 2 finished, but the \
+        target refused some samples (--on-reject isolate; they are in the rejects file); 3 --verify found a \
+        difference.
+
+        Example:
+          prom-import --archive ./archive --target-url http://127.0.0.1:8428/api/v1/write
+        """,
+        version: VersionText.make(tool: "prom-import"))
+
+    @Option(name: [.short, .customLong("archive")], help: "The archive directory written by prom-export.")
+    var archive: String
+
+    @Option(name: .customLong("target-url"), help: "Remote-write URL, e.g. http://127.0.0.1:8428/api/v1/write (VictoriaMetrics) or http://127.0.0.1:9090/api/v1/write (Prometheus).")
+    var targetURL: String?
+
+    @Option(name: .customLong("match"), help: "Replay only series matching this PromQL selector (repeatable).")
+    var match: [String] = []
+
+    @Option(help: "Replay only samples at or after this time (same forms as prom-export).")
+    var start: String?
+
+    @Option(help: "Replay only samples before this time.")
+    var end: String?
+
+    @Option(name: .customLong("add-label"), help: "Set this label on every series, NAME=VALUE (repeatable), e.g. origin=dc1.")
+    var addLabel: [String] = []
+
+    @Option(name: .customLong("drop-label"), help: "Remove this label from every series (repeatable).")
+    var dropLabel: [String] = []
+
+    @Option(name: .customLong("batch-samples"), help: "Samples per write request.")
+    var batchSamples = 10_000
+
+    @Option(name: .customLong("batch-bytes"), help: "Upper bound on a request's size before compression, e.g. 8MiB.")
+    var batchBytes = "8MiB"
+
+    @Option(help: "Parallel senders; each series always goes through the same one.")
+    var concurrency = 4
+
+    @Option(name: .customLong("on-reject"), help: "When the target refuses samples (HTTP 400/409/422): stop, or isolate them by splitting the request.")
+    var onReject: RejectChoice = .stop
+
+    @Option(name: .customLong("rejects-file"), help: "Where refused samples are listed (default: beside the state file).")
+    var rejectsFile: String?
+
+    @Option(help: "Journal of acknowledged batches (default: prom-import.state inside the archive).")
+    var state: String?
+
+    @Flag(name: .customLong("skip-corrupt"), help: "Skip corrupt segments (named at the end, exit status 1) instead of stopping at the first.")
+    var skipCorrupt = false
+
+    @Option(name: .customLong("rate-limit"), help: "At most this many samples per second.")
+    var rateLimit: Double?
+
+    @Flag(name: .customLong("dry-run"), help: "Decode and check everything, send nothing, report what would be sent.")
+    var dryRun = false
+
+    @Flag(help: "After the import, read the range back through --target-read-url and compare every series.")
+    var verify = false
+
+    @Option(name: .customLong("target-read-url"), help: "Remote-read URL of the target, e.g. http://127.0.0.1:9090/api/v1/read.")
+    var targetReadURL: String?
+
+    @Option(name: .customLong("max-attempts"), help: "Attempts per request on transient errors before giving up.")
+    var maxAttempts = 10
+
+    @OptionGroup(title: "Reporting")
+    var reporting: OutputOptions
+
+    @OptionGroup(title: "Target authentication, TLS and timeouts")
+    var endpoint: EndpointOptions
+
+    enum RejectChoice: String, ExpressibleByArgument, CaseIterable {
+        case stop, isolate
+        var policy: RejectPolicy { self == .stop ? .stop : .isolate }
+    }
+
+    func makeConfiguration() throws -> ImportConfiguration {
+        let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
+        var startMs: Int64?, endMs: Int64?
+        do {
+            startMs = try start.map { try TimeExpression.parse($0, nowMs: nowMs) }
+            endMs = try end.map { try TimeExpression.parse($0, nowMs: nowMs) }
+        } catch let error as TimeExpression.ParseError {
+            throw ValidationError("--start/--end: \(error.description)")
+        }
+        if let startMs, let endMs, startMs >= endMs {
+            throw ValidationError("--end is not after --start; the range [start, end) would be empty")
+        }
+        var selectors = try parseSelectors(match)
+        var added: [Label] = []
+        for pair in addLabel {
+            guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
+                throw ValidationError("--add-label \(pair): expected NAME=VALUE, e.g. origin=dc1")
+            }
+            let name = String(pair[..<equals])
+            guard name.first.map({ $0.isLetter || $0 == "_" }) == true, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
+                throw ValidationError("--add-label \(pair): \"\(name)\" is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*)")
+            }
+            added.append(Label(name, String(pair[pair.index(after: equals)...])))
+        }
+        for name in dropLabel where name == "__name__" || name.isEmpty {
+            throw ValidationError("--drop-label \"\(name)\": only labels other than the metric name can be dropped")
+        }
+        guard (1...100_000_000).contains(batchSamples) else { throw ValidationError("--batch-samples must be 1...100000000") }
+        guard (1...256).contains(concurrency) else { throw ValidationError("--concurrency must be 1...256") }
+        guard (1...100).contains(maxAttempts) else { throw ValidationError("--max-attempts must be 1...100") }
+        if let rateLimit, !(rateLimit > 0) { throw ValidationError("--rate-limit must be a positive number of samples per second") }
+        let bytes: Int
+        do { bytes = try ByteSizeExpression.parse(batchBytes) } catch let error as TimeExpression.ParseError {
+            throw ValidationError("--batch-bytes: \(error.description)")
+        }
+        guard bytes >= 4096 else { throw ValidationError("--batch-bytes \(batchBytes) is below 4KiB") }
+        if verify && targetReadURL == nil {
+            throw ValidationError("--verify needs --target-read-url (the target's remote-read URL, e.g. http://127.0.0.1:9090/api/v1/read)")
+        }
+        guard dryRun || targetURL != nil else {
+            throw ValidationError("--target-url is required (or --dry-run to only check the archive)")
+        }
+        let target = try endpoint.endpoint(url: targetURL ?? "http://127.0.0.1/dry-run", flag: "--target-url")
+        if let targetReadURL { _ = try endpoint.endpoint(url: targetReadURL, flag: "--target-read-url") }
+        let filter: SeriesFilter
+        do {
+            filter = try SeriesFilter(selectors: selectors, startMs: startMs, endMs: endMs, addLabels: added, dropLabels: Set(dropLabel))
+        } catch let error as SeriesSelector.ParseError {
+            throw ValidationError("--match: \(error.description)")
+        }
+        return ImportConfiguration(
+            archivePath: archive, target: target, filter: filter, batchSamples: batchSamples, batchBytes: bytes,
+            concurrency: concurrency, onReject: onReject.policy, rejectsPath: rejectsFile, statePath: state,
+            skipCorrupt: skipCorrupt, rateLimit: rateLimit, dryRun: dryRun, retry: RetryPolicy(maxAttempts: maxAttempts),
+            verifyURL: verify ? targetReadURL : nil)
+    }
+
+    func run() async throws {
+        CommandFailure.bootstrapLogging(level: reporting.logLevel)
+        InterruptHandling.install(tool: "prom-import")
+        let configuration = try makeConfiguration()
+        let display = ImportProgressDisplay()
+        let pipeline = ImportPipeline(configuration: configuration, progress: reporting.quiet ? SilentImportProgress() : display,
+                                      logger: Logger(label: "prom-import"))
+        let summary: ImportSummary
+        do {
+            summary = try await pipeline.run()
+        } catch {
+            display.finish()
+            throw CommandFailure.report(error, tool: "prom-import")
+        }
+        display.finish()
+        print(SummaryText.import(summary))
+        if let path = reporting.summaryJSON { try SummaryText.writeJSON(summary, to: path) }
+        if let verification = summary.verification, !verification.passed { throw ExitCode(3) }
+        if summary.samplesRejected > 0 { throw ExitCode(2) }
+    }
+}

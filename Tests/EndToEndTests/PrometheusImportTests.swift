@@ -1,0 +1,67 @@
+import ArchiveStore
+import ExportPipeline
+import Foundation
+import ImportPipeline
+import Logging
+import PeerHarness
+import PrometheusWire
+import RemoteStorageClient
+import Testing
+
+/// Exports seeded history from a real Prometheus into an archive, for the import tests.
+func exportedArchive(_ seeded: SeededHistory, into path: String) async throws {
+    try await seeded.withServer { server in
+        let configuration = ExportConfiguration(
+            source: EndpointConfiguration(url: server.readURL), selectors: [.everySeries],
+            startMs: seeded.startMs, endMs: seeded.endMs, startArgument: "\(seeded.startMs)", endArgument: "\(seeded.endMs)",
+            slabWidthMs: SeededHistory.hourMs, dropLabels: ["cluster"], archivePath: path)
+        _ = try await ExportPipeline(configuration: configuration, logger: Logger(label: "e2e")).run()
+    }
+}
+
+@Suite(.serialized) struct PrometheusImportTests {
+    @Test func aSecondPrometheusEndsWithEverySampleBitForBit() async throws {
+        let seeded = try SeededHistory(series: 80, hours: 4)
+        defer { seeded.directory.remove() }
+        let archive = seeded.directory.path + "/archive"
+        try await exportedArchive(seeded, into: archive)
+        try await PrometheusServer.with(options: .init(externalLabels: ["replica": "target"])) { target in
+            let summary = try await ImportPipeline(configuration: ImportConfiguration(
+                archivePath: archive, target: EndpointConfiguration(url: target.writeURL), batchSamples: 2000, concurrency: 3,
+                verifyURL: target.readURL), logger: Logger(label: "e2e")).run()
+            #expect(summary.complete)
+            #expect(summary.samplesSent == SeriesComparison.sampleCount(seeded.expected))
+            let verification = try #require(summary.verification)
+            #expect(verification.passed, "\(verification.details.joined(separator: "\n"))")
+            #expect(verification.samplesFound == summary.samplesSent)
+            // Read back as chunks (which keep -0.0), independently of the verifier.
+            let stored = try await SeriesComparison.remoteContents(url: target.readURL, startMs: seeded.startMs, endMs: seeded.endMs,
+                                                                   responseTypes: [.streamedXORChunks])
+            let withoutReplica = Dictionary(uniqueKeysWithValues: stored.map { ($0.key.removing(names: ["replica"]), $0.value) })
+            let differences = SeriesComparison.differences(expected: seeded.expected, actual: withoutReplica)
+            #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
+        }
+    }
+
+    @Test func victoriaMetricsEndsWithEverySampleItCanHold() async throws {
+        let seeded = try SeededHistory(series: 80, hours: 4)
+        defer { seeded.directory.remove() }
+        let archive = seeded.directory.path + "/archive"
+        try await exportedArchive(seeded, into: archive)
+        try await VictoriaMetricsServer.with { target in
+            let summary = try await ImportPipeline(configuration: ImportConfiguration(
+                archivePath: archive, target: EndpointConfiguration(url: target.writeURL), concurrency: 4,
+                statePath: seeded.directory.path + "/vm.state"), logger: Logger(label: "e2e")).run()
+            #expect(summary.complete)
+            try await target.flush()
+            let stored = try await target.export(startMs: seeded.startMs, endMs: seeded.endMs)
+            // VictoriaMetrics' storage rules: staleness markers are kept, every other NaN is dropped, -0.0
+            // becomes 0; every other value of this data (≤ 4 decimals, < 1e7) is kept exactly.
+            let expected = seeded.expected.mapValues { samples in
+                samples.filter { !$0.value.isNaN || $0.valueBits == Sample.staleNaNBits }.map { $0.valueBits == (-0.0).bitPattern ? Sample(timestampMs: $0.timestampMs, value: 0) : $0 }
+            }.filter { !$0.value.isEmpty }
+            let differences = SeriesComparison.differences(expected: expected, actual: stored)
+            #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
+        }
+    }
+}
