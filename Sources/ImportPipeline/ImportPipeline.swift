@@ -109,6 +109,8 @@ public struct ImportPipeline: Sendable {
                         rateLimiter: configuration.rateLimit.map { RateLimiter(samplesPerSecond: $0) },
                         rejects: RejectsFile(path: rejectsPath), counters: counters, progress: progress, logger: logger)
         }
+        let readFailure = FirstError()
+        let sendFailure = FirstError()
         let finishAll: @Sendable () async -> Void = { for queue in queues { await queue.finish() } }
         let report: @Sendable () -> Void = { [progress, manifest] in
             let v = counters.snapshot
@@ -120,9 +122,12 @@ public struct ImportPipeline: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for shard in 0..<shards {
                 group.addTask {
+                    // A sender that fails stops the others from taking new batches, but lets each finish
+                    // (and journal) the request it has in flight: cancelling it could lose the target's
+                    // acknowledgement of data it stored, which a resume would then send again.
                     do {
                         while let batch = await queues[shard].next() {
-                            try Task.checkCancellation()
+                            if await sendFailure.error != nil { break }
                             if let sender {
                                 try await sender.deliver(batch)
                                 try await journal?.acknowledge(segment: batch.segment, batch: batch.index, samples: batch.sampleCount)
@@ -132,24 +137,27 @@ public struct ImportPipeline: Sendable {
                             report()
                         }
                     } catch {
+                        await sendFailure.record(error)
                         await finishAll()
-                        throw error
                     }
                 }
             }
             group.addTask {
+                // A reading failure (a corrupt segment) lets the senders deliver what is already queued —
+                // verified data, journalled as it lands — and is raised once they are done.
                 do {
                     try await produce(manifest: manifest, journal: journal, queues: queues, shards: shards,
                                       batchSamples: batchSamples, batchBytes: batchBytes, counters: counters, skipped: skipped,
-                                      report: report)
-                    await finishAll()
+                                      stop: sendFailure, report: report)
                 } catch {
-                    await finishAll()
-                    throw error
+                    await readFailure.record(error)
                 }
+                await finishAll()
             }
             while try await group.next() != nil {}
         }
+        if let failure = await sendFailure.error { throw failure }
+        if let failure = await readFailure.error { throw failure }
         let corrupt = await skipped.names
         if !corrupt.isEmpty {
             throw ImportError(.corruptSegments, "skipped \(corrupt.count) corrupt segment(s): \(corrupt.joined(separator: ", ")); "
@@ -159,12 +167,12 @@ public struct ImportPipeline: Sendable {
 
     private func produce(manifest: Manifest, journal: ImportJournal?, queues: [BoundedQueue<Batch>],
                          shards: Int, batchSamples: Int, batchBytes: Int, counters: ImportCounters, skipped: SkippedSegments,
-                         report: () -> Void) async throws {
+                         stop: FirstError, report: () -> Void) async throws {
         let filter = configuration.filter
         // Its own handle on the directory: the reading task owns it.
         let archive = ArchiveDirectory(root: configuration.archivePath)
         for segment in manifest.segments {
-            try Task.checkCancellation()
+            if await stop.error != nil { return }
             if let journal, await journal.doneSegments.contains(segment.file) {
                 counters.update { $0.samplesRead += segment.samples; $0.samplesAlreadyDelivered += segment.samples }
                 continue
@@ -199,7 +207,7 @@ public struct ImportPipeline: Sendable {
                         continue
                     }
                     await queues[batch.shard].send(batch)
-                    try Task.checkCancellation()
+                    if await stop.error != nil { return }
                 }
                 if block == nil { break }
             }
@@ -212,6 +220,11 @@ public struct ImportPipeline: Sendable {
     static func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
+}
+
+actor FirstError {
+    private(set) var error: (any Error)?
+    func record(_ error: any Error) { if self.error == nil { self.error = error } }
 }
 
 actor SkippedSegments {

@@ -65,3 +65,47 @@ func exportedArchive(_ seeded: SeededHistory, into path: String) async throws {
         }
     }
 }
+
+@Suite(.serialized) struct ImportKillTests {
+    /// SIGKILL prom-import at random moments and re-run it with its journal until it completes: the target
+    /// must end with exactly the archive's samples (a Prometheus keeps one copy of a re-sent identical sample).
+    @Test func killedAndResumedImportDeliversExactlyTheSource() async throws {
+        let seeded = try SeededHistory(series: 150, hours: 6)
+        defer { seeded.directory.remove() }
+        let archive = seeded.directory.path + "/archive"
+        try await exportedArchive(seeded, into: archive)
+        try await PrometheusServer.with { target in
+            let state = seeded.directory.path + "/import.state"
+            let arguments = ["--archive", archive, "--target-url", target.writeURL, "--state", state,
+                             "--batch-samples", "300", "--concurrency", "2", "--quiet"]
+            let seed = UInt64.random(in: 0..<1_000_000)
+            print("import kill/resume seed: \(seed)")
+            var rng = SplitMix(seed: seed)
+            var kills = 0
+            var finished = false
+            for _ in 0..<25 where !finished {
+                let process = try Executables.start("prom-import", arguments)
+                try await Task.sleep(for: .milliseconds(60 + Int(rng.next() % 200)))
+                if process.isRunning {
+                    kill(process.processIdentifier, SIGKILL)
+                    process.waitUntilExit()
+                    kills += 1
+                } else {
+                    process.waitUntilExit()
+                    #expect(process.terminationStatus == 0)
+                    finished = true
+                }
+            }
+            let last = try Executables.run("prom-import", arguments + ["--verify", "--target-read-url", target.readURL])
+            #expect(last.status == 0, "\(last.stdout)\n\(last.stderr)")
+            #expect(last.stdout.contains("verification    passed"), "\(last.stdout)")
+            print("import kill/resume: \(kills) kills survived")
+            #expect(kills >= 3)
+            let stored = try await SeriesComparison.remoteContents(url: target.readURL, startMs: seeded.startMs, endMs: seeded.endMs,
+                                                                   responseTypes: [.streamedXORChunks])
+            let differences = SeriesComparison.differences(expected: seeded.expected, actual: stored)
+            #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
+            #expect(SeriesComparison.sampleCount(stored) == SeriesComparison.sampleCount(seeded.expected))
+        }
+    }
+}

@@ -1,0 +1,277 @@
+import ArchiveFormat
+import ArchiveStore
+import BlockCompression
+import Foundation
+@testable import ImportPipeline
+import Logging
+import PeerHarness
+import PrometheusWire
+import RemoteStorageClient
+import Synchronization
+import Testing
+import TestSupport
+
+let hour: Int64 = 3_600_000
+let t0: Int64 = 1_700_000_000_000 / hour * hour
+
+/// 30 series over 3 hours at 15 s, with staleness markers and -0.0.
+let dataset: [Series] = (0..<30).map { i in
+    Series(labels: Labels(sorting: [Label("__name__", "m\(i % 3)"), Label("i", "\(i)"), Label("zone", i % 2 == 0 ? "a" : "b")]),
+           samples: stride(from: t0 + Int64(i), to: t0 + 3 * hour, by: 15_000).enumerated().map { n, t in
+               Sample(timestampMs: t, valueBits: n % 40 == 3 ? Sample.staleNaNBits : n % 40 == 9 ? (-0.0).bitPattern
+                      : (Double(n) * 1.25 - Double(i)).bitPattern)
+           })
+}
+
+func map(_ series: [Series]) -> [Labels: [Sample]] {
+    Dictionary(uniqueKeysWithValues: series.map { ($0.labels, $0.samples) })
+}
+
+/// Writes `dataset` as an archive of three one-hour slabs (two segments each).
+func makeArchive(at path: String) throws {
+    let archive = ArchiveDirectory(root: path)
+    try archive.prepareForWriting()
+    var manifest = Manifest(tool: .init(name: "test", version: "0"), createdAt: "2024-01-01T00:00:00Z",
+                            source: .init(url: "http://source/api/v1/read", externalLabels: [:], droppedLabels: []),
+                            selection: .init(selectors: ["{__name__=~\".+\"}"], startMs: t0, endMs: t0 + 3 * hour,
+                                             startArgument: "a", endArgument: "b"),
+                            slabPlan: .init(slabDurationMs: hour, segmentTargetBytes: 1 << 20))
+    for slab in 0..<3 {
+        let start = t0 + Int64(slab) * hour
+        var segments: [Manifest.SegmentEntry] = []
+        for part in 0..<2 {
+            let encoder = try SegmentEncoder(compressionLevel: 1)
+            let file = try archive.createSegment(ArchiveNaming.segmentPath(slab: slab, part: part))
+            try file.write(encoder.start())
+            for series in dataset.enumerated().filter({ $0.offset % 2 == part }).map(\.element) {
+                let samples = series.samples.filter { $0.timestampMs >= start && $0.timestampMs < start + hour }
+                try file.write(try encoder.append(labels: series.labels, samples: samples[...]))
+            }
+            try file.write(try encoder.finish())
+            segments.append(.init(file: file.relativePath, bytes: file.bytesWritten, sha256: try file.commit(), summary: encoder.summary))
+        }
+        manifest.slabs.append(.init(index: slab, startMs: start, endMs: start + hour, series: 30,
+                                    samples: segments.reduce(0) { $0 + $1.samples }, segments: segments))
+    }
+    manifest.complete = true
+    try archive.commit(manifest)
+}
+
+/// Runs `body` with a fresh archive and a scripted target built from `target` and `script`.
+func withTarget(_ target: FakeRemoteWriteTarget = FakeRemoteWriteTarget(),
+                script: @escaping @Sendable (RecordedRequest, Int, FakeRemoteWriteTarget) -> ScriptedReply = { r, _, t in t.handle(r) },
+                _ body: (String, String, FakeRemoteWriteTarget, ScriptedHTTPServer) async throws -> Void) async throws {
+    let dir = try TemporaryDirectory()
+    defer { dir.remove() }
+    try makeArchive(at: dir.path + "/archive")
+    let server = try await ScriptedHTTPServer { request, index in script(request, index, target) }
+    do { try await body(dir.path, server.baseURL + "/api/v1/write", target, server) } catch { try await server.shutdown(); throw error }
+    try await server.shutdown()
+}
+
+func importing(_ dir: String, _ url: String, _ adjust: (inout ImportConfiguration) throws -> Void = { _ in }) async throws -> ImportSummary {
+    var configuration = ImportConfiguration(archivePath: dir + "/archive", target: EndpointConfiguration(url: url, readTimeoutSeconds: 2),
+                                            batchSamples: 500, concurrency: 3,
+                                            retry: RetryPolicy(maxAttempts: 8, initialDelaySeconds: 0.01, maxDelaySeconds: 0.05))
+    try adjust(&configuration)
+    return try await ImportPipeline(configuration: configuration, logger: Logger(label: "test")).run()
+}
+
+let totalSamples = dataset.reduce(0) { $0 + $1.samples.count }
+
+@Suite struct ImportPipelineFaultTests {
+    @Test func deliversEverySampleExactlyOnceThroughRetries() async throws {
+        // 429 with Retry-After, bursts of 503, resets and slow replies, each before the target stores anything.
+        try await withTarget(script: { request, index, target in
+            switch index % 10 {
+            case 0: return .respond(status: 429, headers: [("Retry-After", "0")], body: Array("rate limited".utf8))
+            case 1, 2, 3: return .respond(status: 503, headers: [], body: Array("not ready".utf8))
+            case 5: return .close
+            case 7: return .delay(milliseconds: 40, then: target.handle(request))
+            default: return target.handle(request)
+            }
+        }) { dir, url, target, _ in
+            let summary = try await importing(dir, url)
+            #expect(summary.complete)
+            #expect(summary.retries > 10)
+            #expect(summary.samplesSent == totalSamples)
+            #expect(target.contents == map(dataset))
+            #expect(target.maxDeliveries == 1)
+        }
+    }
+
+    @Test func sendsLabelsSortedAndSeriesInTimeOrderWithTheProtocolHeaders() async throws {
+        try await withTarget { dir, url, target, server in
+            _ = try await importing(dir, url) { $0.concurrency = 4; $0.batchSamples = 100 }
+            var last: [Labels: Int64] = [:]
+            for request in server.received {
+                #expect(request.header("Content-Encoding") == "snappy")
+                #expect(request.header("Content-Type") == "application/x-protobuf")
+                #expect(request.header("X-Prometheus-Remote-Write-Version") == "0.1.0")
+                let write = try WriteRequest.decode(try Snappy.decompress(request.body, maxOutputBytes: 1 << 24))
+                #expect(write.timeseries.reduce(0) { $0 + $1.samples.count } <= 100)
+                for series in write.timeseries {
+                    for sample in series.samples {
+                        #expect(sample.timestampMs > last[series.labels, default: .min], "series \(series.labels) out of order")
+                        last[series.labels] = sample.timestampMs
+                    }
+                }
+            }
+            #expect(target.contents == map(dataset))
+        }
+    }
+
+    @Test func stopsAtTheFirstRefusalWithTheTargetsMessage() async throws {
+        let refusing = FakeRemoteWriteTarget { labels, sample in
+            labels["i"] == "7" && sample.timestampMs == t0 + 7 + 15_000 * 100 ? "out of order sample" : nil
+        }
+        try await withTarget(refusing) { dir, url, _, _ in
+            let error = await #expect(throws: ImportError.self) { try await importing(dir, url) }
+            #expect(error?.code == .rejected)
+            #expect(error?.message.contains("HTTP 400): out of order sample") == true)
+            #expect(error?.message.contains("--on-reject isolate") == true)
+        }
+    }
+
+    @Test func isolatesRefusedSamplesAndDeliversEveryOther() async throws {
+        let bad: Set<Int64> = [t0 + 7 + 15_000 * 100, t0 + 8 + 15_000 * 500]
+        let refusing = FakeRemoteWriteTarget { labels, sample in
+            (labels["i"] == "7" || labels["i"] == "8") && bad.contains(sample.timestampMs) ? "too old sample" : nil
+        }
+        try await withTarget(refusing) { dir, url, target, _ in
+            let summary = try await importing(dir, url) { $0.onReject = .isolate }
+            #expect(summary.samplesRejected == 2)
+            #expect(summary.samplesSent == totalSamples - 2)
+            var expected = map(dataset)
+            for key in expected.keys { expected[key] = expected[key]!.filter { !bad.contains($0.timestampMs) } }
+            #expect(target.contents == expected)
+            let rejects = try String(contentsOfFile: summary.rejectsFile!, encoding: .utf8).split(separator: "\n")
+            #expect(rejects.count == 2)
+            #expect(rejects.allSatisfy { $0.contains("too old sample") && $0.contains("\"status\":400") })
+        }
+    }
+
+    @Test func aFlippedByteStopsTheImportBeforeAnythingOfThatSegmentIsSent() async throws {
+        try await withTarget { dir, url, target, _ in
+            let manifest = try ArchiveDirectory(root: dir + "/archive").readManifest()
+            let victim = manifest.segments[2]
+            let path = dir + "/archive/" + victim.file
+            var bytes = try Array(Data(contentsOf: URL(fileURLWithPath: path)))
+            bytes[bytes.count / 2] ^= 0x01
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+
+            let error = await #expect(throws: ArchiveStoreError.self) { try await importing(dir, url) { $0.concurrency = 1 } }
+            #expect(error?.message.contains(victim.file) == true)
+            #expect(error?.message.contains("SHA-256") == true)
+            let delivered = target.contents.values.reduce(0) { $0 + $1.count }
+            #expect(delivered == manifest.segments[0].samples + manifest.segments[1].samples)
+
+            // --skip-corrupt delivers everything else, names the file and still fails at the end.
+            let skipping = await #expect(throws: ImportError.self) { try await importing(dir, url) { $0.skipCorrupt = true } }
+            #expect(skipping?.code == .corruptSegments)
+            #expect(skipping?.message.contains(victim.file) == true)
+            #expect(target.contents.values.reduce(0) { $0 + $1.count } == totalSamples - victim.samples)
+        }
+    }
+
+    @Test func resumesFromTheJournalWithoutResendingDeliveredBatches() async throws {
+        let failing = Mutex(true)
+        try await withTarget(script: { request, index, target in
+            if failing.withLock({ $0 }) && index >= 12 { return .respond(status: 401, headers: [], body: Array("token expired".utf8)) }
+            return target.handle(request)
+        }) { dir, url, target, _ in
+            await #expect(throws: RemoteStorageError.self) { try await importing(dir, url) }
+            let first = target.acceptedRequests
+            #expect(first == 12)
+            failing.withLock { $0 = false }
+            let summary = try await importing(dir, url)
+            #expect(summary.complete)
+            #expect(summary.samplesAlreadyDelivered > 0)
+            #expect(summary.samplesSent + summary.samplesAlreadyDelivered == totalSamples)
+            #expect(target.contents == map(dataset))
+            #expect(target.maxDeliveries == 1)
+            // A third run finds nothing to do.
+            let again = try await importing(dir, url)
+            #expect(again.samplesSent == 0)
+            #expect(again.segmentsAlreadyDone == 6)
+        }
+    }
+
+    @Test func refusesAJournalOfAnotherImport() async throws {
+        try await withTarget { dir, url, _, _ in
+            _ = try await importing(dir, url)
+            let error = await #expect(throws: ImportError.self) {
+                try await importing(dir, url) { $0.filter = try SeriesFilter(selectors: [try SeriesSelector(parsing: "m1")]) }
+            }
+            #expect(error?.code == .stateMismatch)
+            #expect(error?.message.contains("--state") == true)
+        }
+    }
+
+    @Test func aReadOnlyArchiveNeedsAStateFileElsewhere() async throws {
+        try await withTarget { dir, url, target, _ in
+            let archive = dir + "/archive"
+            try FileManager.default.setAttributes([.posixPermissions: 0o555], ofItemAtPath: archive)
+            defer { try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: archive) }
+            // Root ignores permission bits; only check the refusal where they apply.
+            if getuid() != 0 {
+                let error = await #expect(throws: ImportError.self) { try await importing(dir, url) }
+                #expect(error?.code == .stateNotWritable)
+            }
+            let summary = try await importing(dir, url) { $0.statePath = dir + "/elsewhere.state" }
+            #expect(summary.complete)
+            #expect(FileManager.default.fileExists(atPath: dir + "/elsewhere.state"))
+            #expect(!FileManager.default.fileExists(atPath: archive + "/prom-import.state"))
+            #expect(target.contents == map(dataset))
+        }
+    }
+
+    @Test func dryRunSendsNothingAndCountsEverything() async throws {
+        try await withTarget { dir, url, _, server in
+            let summary = try await importing(dir, url) { $0.dryRun = true }
+            #expect(summary.dryRun)
+            #expect(summary.samplesSelected == totalSamples)
+            #expect(summary.samplesSent == 0)
+            #expect(server.received.isEmpty)
+            #expect(!FileManager.default.fileExists(atPath: dir + "/archive/prom-import.state"))
+        }
+    }
+
+    @Test func selectsAndRelabels() async throws {
+        try await withTarget { dir, url, target, _ in
+            let filter = try SeriesFilter(selectors: [try SeriesSelector(parsing: #"{zone="a",i=~"1.|2"}"#)],
+                                          startMs: t0 + hour, endMs: t0 + 2 * hour,
+                                          addLabels: [Label("origin", "dc1")], dropLabels: ["zone"])
+            _ = try await importing(dir, url) { $0.filter = filter }
+            var expected: [Labels: [Sample]] = [:]
+            for series in dataset where series.labels["zone"] == "a" && (series.labels["i"]!.count == 2 && series.labels["i"]!.hasPrefix("1") || series.labels["i"] == "2") {
+                expected[Labels(sorting: series.labels.labels.filter { $0.nameString != "zone" } + [Label("origin", "dc1")])] =
+                    series.samples.filter { $0.timestampMs >= t0 + hour && $0.timestampMs < t0 + 2 * hour }
+            }
+            #expect(!expected.isEmpty)
+            #expect(target.contents == expected)
+        }
+    }
+
+    @Test func rateLimitHoldsTheAverage() async throws {
+        try await withTarget { dir, url, _, _ in
+            // 12960 samples at 20000/s: the first second is a burst, the rest must wait ≥ 0.3 s... so measure a slower rate.
+            let started = ContinuousClock.now
+            _ = try await importing(dir, url) { $0.rateLimit = 6000; $0.filter = try SeriesFilter(endMs: t0 + hour) }
+            let elapsed = ContinuousClock.now - started
+            // 7200 samples, 6000 of them free as the first second's burst: at least 0.15 s for the rest.
+            #expect(elapsed >= .milliseconds(150))
+        }
+    }
+
+    @Test func splitsKeepEverySeriesInOrder() {
+        let series = [WireTimeSeries(labels: Labels(sorting: [Label("__name__", "a")]),
+                                     samples: (0..<5).map { Sample(timestampMs: Int64($0), value: 1) }),
+                      WireTimeSeries(labels: Labels(sorting: [Label("__name__", "b")]),
+                                     samples: (0..<4).map { Sample(timestampMs: Int64($0), value: 2) })]
+        let (first, second) = BatchSender.split(series)
+        #expect(first.map(\.samples.count) == [4])
+        #expect(second.map(\.samples.count) == [1, 4])
+        #expect(first[0].samples.last!.timestampMs < second[0].samples.first!.timestampMs)
+    }
+}
