@@ -40,6 +40,7 @@ struct BatchSender: Sendable {
             case .stop:
                 throw ImportError(.rejected, "\(client.endpoint.redactedURL) refused a request of \(samples) samples from "
                     + "\(batch.segment) (HTTP \(status)): \(message). Nothing of that request was counted as delivered; "
+                    + Self.hint(message)
                     + "re-run with --on-reject isolate to deliver every acceptable sample and list the refused ones")
             case .isolate:
                 if samples == 1 {
@@ -76,6 +77,16 @@ struct BatchSender: Sendable {
                 try await Task.sleep(for: .milliseconds(Int64(delay * 1000)))
             }
         }
+    }
+
+    /// What usually fixes a refusal, from the target's own words.
+    static func hint(_ message: String) -> String {
+        let text = message.lowercased()
+        if text.contains("out of bounds") || text.contains("too old") || text.contains("out of order") {
+            return "the target refuses history older than its head block: for Prometheus set "
+                + "storage.tsdb.out_of_order_time_window in its configuration to cover the archive's range (see README), or "
+        }
+        return ""
     }
 
     /// Splits a request into two of about half the samples each. A series cut in two keeps its earlier

@@ -9,7 +9,7 @@ import PrometheusWire
 struct PromferryDemo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "promferry-demo",
-        abstract: "Start a local Prometheus with sample history, export it with prom-export, and verify the archive.",
+        abstract: "The whole migration on loopback: Prometheus → prom-export → archive → prom-import → VictoriaMetrics and a second Prometheus, verified.",
         version: VersionText.make(tool: "promferry-demo"))
 
     @Option(help: "Number of sample series.")
@@ -29,7 +29,7 @@ struct PromferryDemo: AsyncParsableCommand {
         let startMs = endMs - Int64(hours) * hourMs
         let history = SampleHistory(seriesCount: series, startMs: startMs, endMs: endMs)
         let archivePath = archive ?? workspace.path + "/archive"
-        say("1/4 generating \(series) series × \(hours) h of history and loading it with promtool")
+        say("1/6 generating \(series) series × \(hours) h of history and loading it into Prometheus with promtool")
         let openMetrics = workspace.path + "/history.om"
         try history.writeOpenMetrics(to: openMetrics)
         let server = try await PrometheusServer.start(openMetricsFile: openMetrics,
@@ -42,17 +42,13 @@ struct PromferryDemo: AsyncParsableCommand {
                                       valueBits: i % 3 == 2 ? Sample.staleNaNBits : Double(i).bitPattern)
                            })
         try await RemoteWriteSeeder.write([stale], to: server.writeURL)
-        say("    Prometheus \(server.baseURL) is serving \(history.sampleCount + stale.samples.count) samples")
+        say("    source Prometheus \(server.baseURL) serves \(history.sampleCount + stale.samples.count) samples")
 
-        say("2/4 exporting with prom-export")
-        let exporter = Bundle.main.executableURL!.deletingLastPathComponent().appendingPathComponent("prom-export").path
-        let arguments = ["--source-url", server.readURL, "--output", archivePath,
-                         "--start", String(startMs), "--end", String(endMs), "--slab", "2h", "--drop-label", "origin"]
-        say("    prom-export " + arguments.joined(separator: " "))
-        let status = try runInheriting(exporter, arguments)
-        guard status == 0 else { throw PeerHarnessError("prom-export failed with exit status \(status)") }
+        say("2/6 exporting with prom-export")
+        try runTool("prom-export", ["--source-url", server.readURL, "--output", archivePath,
+                                    "--start", String(startMs), "--end", String(endMs), "--slab", "2h", "--drop-label", "origin"])
 
-        say("3/4 verifying the archive against Prometheus, sample for sample, bit for bit")
+        say("3/6 verifying the archive against the source, sample for sample, bit for bit")
         var archived = try SeriesComparison.archiveContents(archivePath)
         var served = try await SeriesComparison.remoteContents(url: server.readURL, startMs: startMs, endMs: endMs)
         served = Dictionary(uniqueKeysWithValues: served.map { ($0.key.removing(names: ["origin"]), $0.value) })
@@ -60,31 +56,50 @@ struct PromferryDemo: AsyncParsableCommand {
         guard differences.isEmpty else {
             throw PeerHarnessError("the archive differs from Prometheus:\n" + differences.joined(separator: "\n"))
         }
-        archived[stale.labels] = nil
-        var generated: SeriesMap = [:]
-        for s in history.series() { generated[s.labels] = s.samples }
-        let exact = SeriesComparison.differences(expected: generated, actual: archived)
-        guard exact.isEmpty else { throw PeerHarnessError("the archive differs from the generated data:\n" + exact.joined(separator: "\n")) }
-        say("    \(served.count) series and \(SeriesComparison.sampleCount(served)) samples match "
-            + "(staleness markers, NaN, ±Inf and -0.0 included)")
-
-        say("4/4 checking the archive with coreutils alone")
         let sums = try Command.run("/usr/bin/env", ["sh", "-c", "cd '\(archivePath)' && sha256sum -c SHA256SUMS"])
-        say("    sha256sum -c: \(sums.split(separator: "\n").count) files OK")
-        say("\nArchive kept at \(archivePath). Look inside: cat \(archivePath)/manifest.json")
-        say("prom-import (the replay half) is not built yet; see the README.")
+        say("    \(served.count) series, \(SeriesComparison.sampleCount(served)) samples match (staleness markers, NaN, ±Inf, "
+            + "-0.0 included); sha256sum -c: \(sums.split(separator: "\n").count) files OK")
+
+        say("4/6 importing into VictoriaMetrics with prom-import")
+        let victoria = try await VictoriaMetricsServer.start()
+        defer { victoria.stop() }
+        try runTool("prom-import", ["--archive", archivePath, "--target-url", victoria.writeURL,
+                                    "--state", workspace.path + "/victoria.state"])
+        try await victoria.flush()
+        let inVictoria = try await victoria.export(startMs: startMs, endMs: endMs)
+        // VictoriaMetrics keeps staleness markers but drops other NaNs and stores -0.0 as 0.
+        archived = archived.mapValues { samples in
+            samples.filter { !$0.value.isNaN || $0.valueBits == Sample.staleNaNBits }
+                .map { $0.valueBits == (-0.0).bitPattern ? Sample(timestampMs: $0.timestampMs, value: 0) : $0 }
+        }.filter { !$0.value.isEmpty }
+        let victoriaDifferences = SeriesComparison.differences(expected: archived, actual: inVictoria)
+        guard victoriaDifferences.isEmpty else {
+            throw PeerHarnessError("VictoriaMetrics differs from the archive:\n" + victoriaDifferences.joined(separator: "\n"))
+        }
+        say("    VictoriaMetrics \(victoria.baseURL) holds all \(SeriesComparison.sampleCount(inVictoria)) samples it can store "
+            + "(read back through /api/v1/export)")
+
+        say("5/6 importing into a second Prometheus with prom-import --verify")
+        let target = try await PrometheusServer.start()
+        defer { target.stop() }
+        try runTool("prom-import", ["--archive", archivePath, "--target-url", target.writeURL, "--state", workspace.path + "/prometheus.state",
+                                    "--verify", "--target-read-url", target.readURL])
+
+        say("6/6 done. Archive kept at \(archivePath); look inside: cat \(archivePath)/manifest.json")
     }
 
     func say(_ line: String) {
         FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 
-    func runInheriting(_ executable: String, _ arguments: [String]) throws -> Int32 {
+    /// Runs one of the tools built beside this one, showing its command line and output.
+    func runTool(_ tool: String, _ arguments: [String]) throws {
+        say("    $ \(tool) " + arguments.map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " "))
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
+        process.executableURL = Bundle.main.executableURL!.deletingLastPathComponent().appendingPathComponent(tool)
         process.arguments = arguments
         try process.run()
         process.waitUntilExit()
-        return process.terminationStatus
+        guard process.terminationStatus == 0 else { throw PeerHarnessError("\(tool) failed with exit status \(process.terminationStatus)") }
     }
 }

@@ -47,3 +47,31 @@ enum Executables {
         return process
     }
 }
+
+extension Executables {
+    /// Starts `tool` again and again, SIGKILLing it after a random delay (from a printed seed), until it
+    /// exits by itself or `rounds` runs were made; `afterEach` checks the state after every run.
+    /// Returns how many times it was killed and whether it finished.
+    static func killRepeatedly(_ tool: String, _ arguments: [String], rounds: Int, delayMs: Range<Int>,
+                               afterEach: () throws -> Void = {}) async throws -> (kills: Int, finished: Bool, status: Int32) {
+        let seed = UInt64.random(in: 0..<1_000_000)
+        print("\(tool) kill/resume seed: \(seed)")
+        var rng = SplitMix(seed: seed)
+        var kills = 0
+        for _ in 0..<rounds {
+            let process = try start(tool, arguments)
+            try await Task.sleep(for: .milliseconds(delayMs.lowerBound + Int(rng.next() % UInt64(delayMs.count))))
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+                kills += 1
+                try afterEach()
+            } else {
+                process.waitUntilExit()
+                try afterEach()
+                return (kills, true, process.terminationStatus)
+            }
+        }
+        return (kills, false, 0)
+    }
+}

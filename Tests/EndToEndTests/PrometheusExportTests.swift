@@ -118,31 +118,16 @@ struct SeededHistory {
             let clean = try Executables.run("prom-export", arguments(reference))
             #expect(clean.status == 0, "\(clean.stderr)")
 
-            let seed = UInt64.random(in: 0..<1_000_000)
-            print("kill/resume seed: \(seed)")
-            var rng = SplitMix(seed: seed)
             let killed = seeded.directory.path + "/killed"
-            var kills = 0
-            var finished = false
-            for _ in 0..<25 where !finished {
-                let process = try Executables.start("prom-export", arguments(killed))
-                let delay = 50 + Int(rng.next() % 400)
-                try await Task.sleep(for: .milliseconds(delay))
-                if process.isRunning {
-                    kill(process.processIdentifier, SIGKILL)
-                    process.waitUntilExit()
-                    kills += 1
-                } else {
-                    process.waitUntilExit()
-                    #expect(process.terminationStatus == 0)
-                    finished = true
-                }
+            let (kills, finished, status) = try await Executables.killRepeatedly("prom-export", arguments(killed), rounds: 25,
+                                                                               delayMs: 50..<450) {
                 // Whenever it died, the directory is a valid archive of the slabs completed so far.
                 if FileManager.default.fileExists(atPath: killed + "/manifest.json") {
                     let manifest = try ArchiveDirectory(root: killed).readManifest()
                     for segment in manifest.segments { try ArchiveDirectory(root: killed).readSegment(segment) }
                 }
             }
+            #expect(status == 0)
             if !finished {
                 let last = try Executables.run("prom-export", arguments(killed))
                 #expect(last.status == 0, "\(last.stderr)")

@@ -78,24 +78,8 @@ func exportedArchive(_ seeded: SeededHistory, into path: String) async throws {
             let state = seeded.directory.path + "/import.state"
             let arguments = ["--archive", archive, "--target-url", target.writeURL, "--state", state,
                              "--batch-samples", "300", "--concurrency", "2", "--quiet"]
-            let seed = UInt64.random(in: 0..<1_000_000)
-            print("import kill/resume seed: \(seed)")
-            var rng = SplitMix(seed: seed)
-            var kills = 0
-            var finished = false
-            for _ in 0..<25 where !finished {
-                let process = try Executables.start("prom-import", arguments)
-                try await Task.sleep(for: .milliseconds(60 + Int(rng.next() % 200)))
-                if process.isRunning {
-                    kill(process.processIdentifier, SIGKILL)
-                    process.waitUntilExit()
-                    kills += 1
-                } else {
-                    process.waitUntilExit()
-                    #expect(process.terminationStatus == 0)
-                    finished = true
-                }
-            }
+            let (kills, _, status) = try await Executables.killRepeatedly("prom-import", arguments, rounds: 25, delayMs: 60..<260)
+            #expect(status == 0)
             let last = try Executables.run("prom-import", arguments + ["--verify", "--target-read-url", target.readURL])
             #expect(last.status == 0, "\(last.stdout)\n\(last.stderr)")
             #expect(last.stdout.contains("verification    passed"), "\(last.stdout)")
