@@ -32,6 +32,12 @@ public struct ImportConfiguration: Sendable {
     public var retry: RetryPolicy
     /// A remote-read URL of the target to read the imported data back from, or nil.
     public var verifyURL: String?
+    /// Stateless resume: write progress into the target as this metric, and read it back from
+    /// `targetReadURL` on start.
+    public var progressMetric: String?
+    public var targetReadURL: String?
+    /// Keep no journal (with `progressMetric`, the target alone remembers the progress).
+    public var noState = false
 
     public init(archivePath: String, target: EndpointConfiguration, filter: SeriesFilter = .all,
                 batchSamples: Int = 10_000, batchBytes: Int = 8 << 20, concurrency: Int = 4, onReject: RejectPolicy = .stop,

@@ -29,23 +29,38 @@ actor ImportJournal {
         var complete: Bool?
     }
 
-    private let file: JournalFile
+    /// nil in stateless mode (`--no-state`): progress is then kept in memory and in the target only.
+    private let file: JournalFile?
     let header: Header
+    /// Segment paths in manifest order, to know how many leading segments are done.
+    private let order: [String]
     private(set) var doneSegments: Set<String> = []
     private var acked: [String: Set<Int>] = [:]
     private var expected: [String: Int] = [:]
     private var samplesBySegment: [String: Int] = [:]
     private(set) var wasComplete = false
     /// Whether the journal held progress from an earlier run.
-    let resumed: Bool
+    private(set) var resumed: Bool
     /// Segments finished by earlier runs.
     private(set) var doneSegmentsAtStart = 0
 
     /// Opens or creates the journal at `path` for the import described by `header`.
     /// An existing journal of another import (other archive, target or filter) is refused; one with other
     /// batch settings is continued with its own settings, which `header` then holds.
-    init(path: String, header proposed: Header) throws {
-        file = try JournalFile(path: path)
+    /// Progress kept in memory only, for `--no-state`; `alreadyDone` leading segments are skipped.
+    init(header: Header, order: [String], alreadyDone: Int) {
+        file = nil
+        self.header = header
+        self.order = order
+        resumed = alreadyDone > 0
+        doneSegments = Set(order.prefix(alreadyDone))
+        doneSegmentsAtStart = doneSegments.count
+    }
+
+    init(path: String, header proposed: Header, order: [String]) throws {
+        let file = try JournalFile(path: path)
+        self.file = file
+        self.order = order
         let lines = try file.lines()
         let decoder = JSONDecoder()
         guard let first = lines.first else {
@@ -89,7 +104,7 @@ actor ImportJournal {
     func acknowledge(segment: String, batch: Int, samples: Int) throws {
         acked[segment, default: []].insert(batch)
         samplesBySegment[segment, default: 0] += samples
-        try file.append(#"{"batch":\#(batch),"segment":"\#(segment)"}"#)
+        try file?.append(#"{"batch":\#(batch),"segment":"\#(segment)"}"#)
         try finishIfDone(segment)
     }
 
@@ -103,11 +118,26 @@ actor ImportJournal {
         guard let count = expected[segment], (acked[segment]?.count ?? 0) >= count, !doneSegments.contains(segment) else { return }
         doneSegments.insert(segment)
         acked[segment] = nil
-        try file.append(#"{"done":true,"samples":\#(samplesBySegment[segment] ?? 0),"segment":"\#(segment)"}"#)
+        try file?.append(#"{"done":true,"samples":\#(samplesBySegment[segment] ?? 0),"segment":"\#(segment)"}"#)
     }
 
     func markComplete() throws {
-        try file.append(#"{"complete":true}"#)
+        try file?.append(#"{"complete":true}"#)
+    }
+
+    /// How many segments, from the first in manifest order, are done without a gap.
+    var leadingSegmentsDone: Int {
+        order.prefix { doneSegments.contains($0) }.count
+    }
+
+    /// Adopts progress read from the target (stateless resume): the first `count` segments are done.
+    func adoptLeadingSegmentsDone(_ count: Int) {
+        for segment in order.prefix(count) where !doneSegments.contains(segment) {
+            doneSegments.insert(segment)
+            acked[segment] = nil
+        }
+        doneSegmentsAtStart = doneSegments.count
+        if count > 0 { resumed = true }
     }
 }
 

@@ -40,8 +40,19 @@ public struct ImportPipeline: Sendable {
 
         var journal: ImportJournal?
         var client: RemoteWriteClient?
+        let metric = configuration.progressMetric.map {
+            ProgressMetric(name: $0, manifestCreatedAt: manifest.createdAt, source: manifest.source.url,
+                           target: configuration.target.redactedURL, filter: configuration.filter.description)
+        }
         if !configuration.dryRun {
             journal = try openJournal(statePath: statePath, manifest: manifest)
+            if let metric, let readURL = configuration.targetReadURL {
+                let done = try await metric.read(from: configuration.target.with(url: readURL), logger: logger)
+                if done > 0 {
+                    await journal!.adoptLeadingSegmentsDone(min(done, manifest.segments.count))
+                    progress.note("the target's \(metric.name){\(ProgressMetric.idLabel)=\"\(metric.id)\"} says \(done) segments were delivered")
+                }
+            }
             let writer = try RemoteWriteClient(endpoint: configuration.target)
             client = writer
             do { try await writer.checkReachable() } catch { try? await writer.shutdown(); throw error }
@@ -56,7 +67,7 @@ public struct ImportPipeline: Sendable {
 
         let skipped = SkippedSegments()
         do {
-            try await transfer(manifest: manifest, journal: journal, client: client, shards: shards,
+            try await transfer(manifest: manifest, journal: journal, client: client, metric: metric, shards: shards,
                                batchSamples: batchSamples, batchBytes: batchBytes, rejectsPath: rejectsPath,
                                counters: counters, skipped: skipped, began: began)
         } catch {
@@ -83,24 +94,26 @@ public struct ImportPipeline: Sendable {
             samplesRead: values.samplesRead, samplesSelected: values.samplesSelected, samplesSent: values.samplesSent,
             samplesAlreadyDelivered: values.samplesAlreadyDelivered, samplesRejected: values.samplesRejected,
             batches: values.batchesSent, requests: values.requests, retries: values.retries, splits: values.splits,
-            rejectsFile: values.samplesRejected > 0 ? rejectsPath : nil, statePath: configuration.dryRun ? nil : statePath,
+            rejectsFile: values.samplesRejected > 0 ? rejectsPath : nil, statePath: configuration.dryRun || configuration.noState ? nil : statePath,
             wallSeconds: wall, samplesPerSecond: wall > 0 ? Double(values.samplesSent) / wall : 0, verification: verification)
     }
 
     private func openJournal(statePath: String, manifest: Manifest) throws -> ImportJournal {
+        let order = manifest.segments.map(\.file)
         let header = ImportJournal.Header(
             archiveCreatedAt: manifest.createdAt, archiveSource: manifest.source.url, target: configuration.target.redactedURL,
             filter: configuration.filter.description, batchSamples: configuration.batchSamples,
             batchBytes: configuration.batchBytes, concurrency: configuration.concurrency)
+        if configuration.noState { return ImportJournal(header: header, order: order, alreadyDone: 0) }
         do {
-            return try ImportJournal(path: statePath, header: header)
+            return try ImportJournal(path: statePath, header: header, order: order)
         } catch let error as ArchiveStoreError where configuration.statePath == nil && error.code != .locked {
             throw ImportError(.stateNotWritable, "cannot keep the import's progress inside the archive (\(error.message)); "
                 + "the archive is read-only? give --state FILE on writable storage")
         }
     }
 
-    private func transfer(manifest: Manifest, journal: ImportJournal?, client: RemoteWriteClient?,
+    private func transfer(manifest: Manifest, journal: ImportJournal?, client: RemoteWriteClient?, metric: ProgressMetric?,
                           shards: Int, batchSamples: Int, batchBytes: Int, rejectsPath: String,
                           counters: ImportCounters, skipped: SkippedSegments, began: ContinuousClock.Instant) async throws {
         let queues = (0..<shards).map { _ in BoundedQueue<Batch>(capacity: 2) }
@@ -109,6 +122,7 @@ public struct ImportPipeline: Sendable {
                         rateLimiter: configuration.rateLimit.map { RateLimiter(samplesPerSecond: $0) },
                         rejects: RejectsFile(path: rejectsPath), counters: counters, progress: progress, logger: logger)
         }
+        let metricWriter = HighWaterMark()
         let readFailure = FirstError()
         let sendFailure = FirstError()
         let finishAll: @Sendable () async -> Void = { for queue in queues { await queue.finish() } }
@@ -131,6 +145,11 @@ public struct ImportPipeline: Sendable {
                             if let sender {
                                 try await sender.deliver(batch)
                                 try await journal?.acknowledge(segment: batch.segment, batch: batch.index, samples: batch.sampleCount)
+                                if let metric, let client, let journal {
+                                    try await metricWriter.advance(to: await journal.leadingSegmentsDone) { count, time in
+                                        try await metric.write(count, at: time, with: client, logger: logger)
+                                    }
+                                }
                             } else {
                                 counters.update { $0.batchesSent += 1 }
                             }
@@ -155,6 +174,11 @@ public struct ImportPipeline: Sendable {
                 await finishAll()
             }
             while try await group.next() != nil {}
+        }
+        if let metric, let client, let journal, await sendFailure.error == nil {
+            try await metricWriter.advance(to: await journal.leadingSegmentsDone) { count, time in
+                try await metric.write(count, at: time, with: client, logger: logger)
+            }
         }
         if let failure = await sendFailure.error { throw failure }
         if let failure = await readFailure.error { throw failure }
@@ -219,6 +243,25 @@ public struct ImportPipeline: Sendable {
 
     static func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}
+
+/// Serialises progress-metric writes: one at a time, counts only growing, timestamps strictly
+/// increasing (a target refuses a second sample with the same or an older timestamp). An update that
+/// arrives while a write is under way is skipped; `flush` writes the final count.
+actor HighWaterMark {
+    private var written = 0
+    private var lastTimestampMs: Int64 = 0
+    private var writing = false
+
+    func advance(to count: Int, _ write: (Int, Int64) async throws -> Void) async throws {
+        guard count > written, !writing else { return }
+        writing = true
+        defer { writing = false }
+        let timestamp = max(Int64(Date().timeIntervalSince1970 * 1000), lastTimestampMs + 1)
+        try await write(count, timestamp)
+        written = count
+        lastTimestampMs = timestamp
     }
 }
 

@@ -29,7 +29,7 @@ struct PromExport: AsyncParsableCommand {
     @Option(name: .customLong("source-url"), help: "Remote-read URL, e.g. http://127.0.0.1:9090/api/v1/read.")
     var sourceURL: String
 
-    @Option(name: [.short, .customLong("output")], help: "Archive directory (created if missing; resumed if it holds this export).")
+    @Option(name: [.customShort("o"), .customLong("output")], help: "Archive directory (created if missing; resumed if it holds this export).")
     var archive: String
 
     @Option(name: .customLong("match"),

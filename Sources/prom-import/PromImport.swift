@@ -30,7 +30,7 @@ struct PromImport: AsyncParsableCommand {
         """,
         version: VersionText.make(tool: "prom-import"))
 
-    @Option(name: [.short, .customLong("archive")], help: "The archive directory written by prom-export.")
+    @Option(name: [.customShort("a"), .customLong("archive")], help: "The archive directory written by prom-export.")
     var archive: String
 
     @Option(name: .customLong("target-url"), help: "Remote-write URL, e.g. http://127.0.0.1:8428/api/v1/write (VictoriaMetrics) or http://127.0.0.1:9090/api/v1/write (Prometheus).")
@@ -83,6 +83,13 @@ struct PromImport: AsyncParsableCommand {
 
     @Option(name: .customLong("target-read-url"), help: "Remote-read URL of the target, e.g. http://127.0.0.1:9090/api/v1/read.")
     var targetReadURL: String?
+
+    @Option(name: .customLong("progress-metric"),
+            help: "Also record progress in the target as this metric, and read it back through --target-read-url on start, so a re-run resumes even without the state file.")
+    var progressMetric: String?
+
+    @Flag(name: .customLong("no-state"), help: "Keep no state file (with --progress-metric, the target alone remembers the progress).")
+    var noState = false
 
     @Option(name: .customLong("max-attempts"), help: "Attempts per request on transient errors before giving up.")
     var maxAttempts = 10
@@ -137,6 +144,19 @@ struct PromImport: AsyncParsableCommand {
         if verify && targetReadURL == nil {
             throw ValidationError("--verify needs --target-read-url (the target's remote-read URL, e.g. http://127.0.0.1:9090/api/v1/read)")
         }
+        if let progressMetric {
+            guard let first = progressMetric.first, first.isLetter || first == "_" || first == ":",
+                  progressMetric.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == ":") }) else {
+                throw ValidationError("--progress-metric \(progressMetric) is not a valid metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)")
+            }
+            guard targetReadURL != nil else {
+                throw ValidationError("--progress-metric needs --target-read-url, to read the progress back on start")
+            }
+        }
+        if noState && progressMetric == nil {
+            throw ValidationError("--no-state without --progress-metric could never resume; add --progress-metric NAME --target-read-url URL")
+        }
+        if noState && state != nil { throw ValidationError("--no-state and --state exclude each other") }
         guard dryRun || targetURL != nil else {
             throw ValidationError("--target-url is required (or --dry-run to only check the archive)")
         }
@@ -148,11 +168,15 @@ struct PromImport: AsyncParsableCommand {
         } catch let error as SeriesSelector.ParseError {
             throw ValidationError("--match: \(error.description)")
         }
-        return ImportConfiguration(
+        var configuration = ImportConfiguration(
             archivePath: archive, target: target, filter: filter, batchSamples: batchSamples, batchBytes: bytes,
             concurrency: concurrency, onReject: onReject.policy, rejectsPath: rejectsFile, statePath: state,
             skipCorrupt: skipCorrupt, rateLimit: rateLimit, dryRun: dryRun, retry: RetryPolicy(maxAttempts: maxAttempts),
             verifyURL: verify ? targetReadURL : nil)
+        configuration.progressMetric = progressMetric
+        configuration.targetReadURL = targetReadURL
+        configuration.noState = noState
+        return configuration
     }
 
     func run() async throws {

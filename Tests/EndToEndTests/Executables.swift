@@ -51,9 +51,9 @@ enum Executables {
 extension Executables {
     /// Starts `tool` again and again, SIGKILLing it after a random delay (from a printed seed), until it
     /// exits by itself or `rounds` runs were made; `afterEach` checks the state after every run.
-    /// Returns how many times it was killed and whether it finished.
+    /// Returns how many times it was killed and, when it finished by itself, its exit status.
     static func killRepeatedly(_ tool: String, _ arguments: [String], rounds: Int, delayMs: Range<Int>,
-                               afterEach: () throws -> Void = {}) async throws -> (kills: Int, finished: Bool, status: Int32) {
+                               afterEach: () throws -> Void = {}) async throws -> (kills: Int, status: Int32?) {
         let seed = UInt64.random(in: 0..<1_000_000)
         print("\(tool) kill/resume seed: \(seed)")
         var rng = SplitMix(seed: seed)
@@ -69,9 +69,9 @@ extension Executables {
             } else {
                 process.waitUntilExit()
                 try afterEach()
-                return (kills, true, process.terminationStatus)
+                return (kills, process.terminationStatus)
             }
         }
-        return (kills, false, 0)
+        return (kills, nil)
     }
 }
