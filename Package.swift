@@ -17,6 +17,7 @@ let package = Package(
     products: [
         .executable(name: "prom-export", targets: ["prom-export"]),
         .executable(name: "prom-import", targets: ["prom-import"]),
+        .executable(name: "prom-archive", targets: ["prom-archive"]),
         .executable(name: "promferry-demo", targets: ["promferry-demo"]),
     ],
     dependencies: [
@@ -40,16 +41,18 @@ let package = Package(
         .target(name: "RemoteStorageClient", dependencies: ["PrometheusWire", "BlockCompression", httpClient, nioCore, nioSSL, logging]),
         .target(name: "ExportPipeline", dependencies: ["ArchiveStore", "RemoteStorageClient", logging]),
         .target(name: "ImportPipeline", dependencies: ["ArchiveStore", "RemoteStorageClient", crypto, logging]),
-        .target(name: "CommandLineSupport", dependencies: ["PrometheusWire", "BlockCompression", "ArchiveFormat", "RemoteStorageClient", "ExportPipeline", "ImportPipeline", argumentParser, logging]),
+        .target(name: "ArchiveTools", dependencies: ["ArchiveStore", "ArchiveFormat", "PrometheusWire"]),
+        .target(name: "CommandLineSupport", dependencies: ["PrometheusWire", "BlockCompression", "ArchiveFormat", "RemoteStorageClient", "ExportPipeline", "ImportPipeline", "ArchiveTools", argumentParser, logging]),
         .target(name: "PeerHarness", dependencies: ["PrometheusWire", "BlockCompression", "ArchiveFormat", "ArchiveStore", "RemoteStorageClient", httpClient, nioCore, logging]),
 
         // MARK: Executables (parse → configuration → pipeline.run; no logic)
         .executableTarget(name: "prom-export", dependencies: ["ExportPipeline", "RemoteStorageClient", "CommandLineSupport", argumentParser, logging]),
         .executableTarget(name: "prom-import", dependencies: ["ImportPipeline", "RemoteStorageClient", "CommandLineSupport", argumentParser, logging]),
+        .executableTarget(name: "prom-archive", dependencies: ["ArchiveTools", "CommandLineSupport", "PrometheusWire", argumentParser]),
         .executableTarget(name: "promferry-demo", dependencies: ["ExportPipeline", "ArchiveStore", "PeerHarness", "CommandLineSupport", argumentParser, logging]),
 
         // MARK: Tests
-        .target(name: "TestSupport", dependencies: ["PrometheusWire", "BlockCompression", nioCore, nioPosix, nioHTTP1], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["PrometheusWire", "BlockCompression", "ArchiveFormat", "ArchiveStore", nioCore, nioPosix, nioHTTP1], path: "Tests/TestSupport"),
         .testTarget(name: "BlockCompressionTests", dependencies: ["BlockCompression"]),
         .testTarget(name: "PrometheusWireTests", dependencies: ["PrometheusWire", "BlockCompression"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ArchiveFormatTests", dependencies: ["ArchiveFormat", "ArchiveStore"]),
@@ -57,6 +60,7 @@ let package = Package(
         .testTarget(name: "RemoteStorageClientTests", dependencies: ["RemoteStorageClient", "TestSupport", logging]),
         .testTarget(name: "ExportPipelineTests", dependencies: ["ExportPipeline", "ArchiveStore", "PeerHarness", "TestSupport", logging]),
         .testTarget(name: "ImportPipelineTests", dependencies: ["ImportPipeline", "ArchiveStore", "BlockCompression", "PeerHarness", "TestSupport", logging]),
+        .testTarget(name: "ArchiveToolsTests", dependencies: ["ArchiveTools", "ArchiveStore", "PeerHarness", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["ExportPipeline", "ImportPipeline", "ArchiveStore", "PeerHarness", "TestSupport", logging]),
     ]
 )

@@ -21,6 +21,42 @@ public struct Manifest: Codable, Equatable, Sendable {
     public var complete: Bool
     /// Completed slabs in time order; together they cover `[selection.startMs, end of the last slab)`.
     public var slabs: [SlabEntry]
+    /// Set on the parts `prom-archive split` writes: which archive they come from. Optional key.
+    public var partOf: PartOf?
+    /// Set by `prom-archive merge`: the archives merged, as `createdAt` and source URL. Optional key.
+    public var mergedFrom: [MergedArchive]?
+
+    public struct PartOf: Codable, Equatable, Sendable {
+        public var archiveCreatedAt: String
+        /// The original archive's selected range, half-open.
+        public var startMs: Int64
+        public var endMs: Int64
+        /// 1-based part number, and how many parts there are.
+        public var part: Int
+        public var parts: Int
+
+        public init(archiveCreatedAt: String, startMs: Int64, endMs: Int64, part: Int, parts: Int) {
+            self.archiveCreatedAt = archiveCreatedAt
+            self.startMs = startMs
+            self.endMs = endMs
+            self.part = part
+            self.parts = parts
+        }
+    }
+
+    public struct MergedArchive: Codable, Equatable, Sendable {
+        public var createdAt: String
+        public var source: String
+        public var startMs: Int64
+        public var endMs: Int64
+
+        public init(createdAt: String, source: String, startMs: Int64, endMs: Int64) {
+            self.createdAt = createdAt
+            self.source = source
+            self.startMs = startMs
+            self.endMs = endMs
+        }
+    }
 
     public struct Tool: Codable, Equatable, Sendable {
         public var name: String

@@ -100,7 +100,7 @@ public final class ArchiveDirectory {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let json = Array(try encoder.encode(manifest)) + [0x0A]
         try FileIO.writeAtomically(json, to: manifestPath, directory: root)
-        let manifestHash = SHA256.hash(data: json).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        let manifestHash = ArchiveDigest.sha256(json)
         var lines = "\(manifestHash)  \(ArchiveNaming.manifestFile)\n"
         for segment in manifest.segments {
             lines += "\(segment.sha256)  \(segment.file)\n"
@@ -220,5 +220,40 @@ extension ArchiveDirectory {
         if lockDescriptor >= 0 { _ = unlink(lockPath) }
         _ = rmdir(segmentsPath)
         if createdDirectory { _ = rmdir(root) }
+    }
+}
+
+/// SHA-256 in lowercase hex, as the manifest and SHA256SUMS write it.
+public enum ArchiveDigest {
+    public static func sha256(_ bytes: [UInt8]) -> String {
+        SHA256.hash(data: bytes).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+    }
+}
+
+extension ArchiveDirectory {
+    /// Puts an existing segment file into this archive under `relativePath`: a hard link when both are on
+    /// one filesystem, else a durable copy. The bytes (and so the SHA-256) are unchanged. Like every
+    /// segment, it belongs to the archive only once a committed manifest lists it.
+    public func placeSegment(from sourcePath: String, as relativePath: String) throws {
+        let destination = path(of: relativePath)
+        if FileIO.kind(sourcePath) != S_IFREG {
+            throw ArchiveStoreError(.missing, "\(sourcePath) is missing or not a regular file")
+        }
+        if link(sourcePath, destination) == 0 {
+            try FileIO.fsyncDirectory(segmentsPath)
+            return
+        }
+        guard errno == EXDEV || errno == EPERM || errno == EMLINK else {
+            throw FileIO.failure("link \(sourcePath) to", destination, errno)
+        }
+        let input = try FileIO.open(sourcePath, O_RDONLY)
+        defer { FileIO.close(input) }
+        let writer = try SegmentFileWriter(archiveRoot: root, relativePath: relativePath)
+        while true {
+            let chunk = try FileIO.read(input, 1 << 20, path: sourcePath)
+            if chunk.isEmpty { break }
+            try writer.write(chunk)
+        }
+        _ = try writer.commit()
     }
 }

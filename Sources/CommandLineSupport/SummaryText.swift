@@ -27,7 +27,7 @@ public enum SummaryText {
         try (encoder.encode(value) + Data([0x0A])).write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 
-    static func iso(_ ms: Int64) -> String {
+    public static func iso(_ ms: Int64) -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = ms % 1000 == 0 ? [.withInternetDateTime] : [.withInternetDateTime, .withFractionalSeconds]
         return formatter.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))

@@ -283,15 +283,3 @@ extension EndpointConfiguration {
         return copy
     }
 }
-
-extension SeriesFilter: CustomStringConvertible {
-    /// A canonical description, recorded in the journal to recognise the same import.
-    public var description: String {
-        var parts = ["match=" + (selectors.isEmpty ? "*" : selectors.map(\.description).joined(separator: " or "))]
-        if let startMs { parts.append("start=\(startMs)") }
-        if let endMs { parts.append("end=\(endMs)") }
-        if !dropLabels.isEmpty { parts.append("drop=" + dropLabels.sorted().joined(separator: ",")) }
-        if !addLabels.isEmpty { parts.append("add=" + addLabels.map { "\($0.nameString)=\($0.valueString)" }.joined(separator: ",")) }
-        return parts.joined(separator: " ")
-    }
-}

@@ -96,36 +96,15 @@ public struct SampleHistory: Sendable {
         for name in grouped.keys.sorted() {
             var text = ""
             for series in grouped[name]! {
-                let labelText = series.labels.labels.filter { $0.nameString != "__name__" }
-                    .map { "\($0.nameString)=\"\(Self.escape($0.valueString))\"" }.joined(separator: ",")
-                let prefix = "\(name){\(labelText)} "
+                let prefix = OpenMetricsText.linePrefix(series.labels)
                 for sample in series.samples {
-                    text += prefix + Self.format(sample.value) + " " + Self.seconds(sample.timestampMs) + "\n"
+                    text += prefix + OpenMetricsText.number(sample.value) + " " + OpenMetricsText.seconds(sample.timestampMs) + "\n"
                 }
                 if text.utf8.count > 1 << 20 { handle.write(Data(text.utf8)); text = "" }
             }
             handle.write(Data(text.utf8))
         }
         handle.write(Data("# EOF\n".utf8))
-    }
-
-    static func escape(_ value: String) -> String {
-        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "\n", with: "\\n")
-    }
-
-    /// Shortest text that parses back to the same double (Swift's description round-trips).
-    static func format(_ value: Double) -> String {
-        if value.isNaN { return "NaN" }
-        if value == .infinity { return "+Inf" }
-        if value == -.infinity { return "-Inf" }
-        return "\(value)"
-    }
-
-    static func seconds(_ ms: Int64) -> String {
-        let whole = ms / 1000
-        let fraction = ms % 1000
-        return fraction == 0 ? "\(whole)" : "\(whole).\(String(format: "%03d", fraction))"
     }
 }
 

@@ -29,32 +29,7 @@ func map(_ series: [Series]) -> [Labels: [Sample]] {
 
 /// Writes `dataset` as an archive of three one-hour slabs (two segments each).
 func makeArchive(at path: String) throws {
-    let archive = ArchiveDirectory(root: path)
-    try archive.prepareForWriting()
-    var manifest = Manifest(tool: .init(name: "test", version: "0"), createdAt: "2024-01-01T00:00:00Z",
-                            source: .init(url: "http://source/api/v1/read", externalLabels: [:], droppedLabels: []),
-                            selection: .init(selectors: ["{__name__=~\".+\"}"], startMs: t0, endMs: t0 + 3 * hour,
-                                             startArgument: "a", endArgument: "b"),
-                            slabPlan: .init(slabDurationMs: hour, segmentTargetBytes: 1 << 20))
-    for slab in 0..<3 {
-        let start = t0 + Int64(slab) * hour
-        var segments: [Manifest.SegmentEntry] = []
-        for part in 0..<2 {
-            let encoder = try SegmentEncoder(compressionLevel: 1)
-            let file = try archive.createSegment(ArchiveNaming.segmentPath(slab: slab, part: part))
-            try file.write(encoder.start())
-            for series in dataset.enumerated().filter({ $0.offset % 2 == part }).map(\.element) {
-                let samples = series.samples.filter { $0.timestampMs >= start && $0.timestampMs < start + hour }
-                try file.write(try encoder.append(labels: series.labels, samples: samples[...]))
-            }
-            try file.write(try encoder.finish())
-            segments.append(.init(file: file.relativePath, bytes: file.bytesWritten, sha256: try file.commit(), summary: encoder.summary))
-        }
-        manifest.slabs.append(.init(index: slab, startMs: start, endMs: start + hour, series: 30,
-                                    samples: segments.reduce(0) { $0 + $1.samples }, segments: segments))
-    }
-    manifest.complete = true
-    try archive.commit(manifest)
+    try TestArchive.write(dataset, at: path, startMs: t0, slabMs: hour, slabs: 3)
 }
 
 /// Runs `body` with a fresh archive and a scripted target built from `target` and `script`.

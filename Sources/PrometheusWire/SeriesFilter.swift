@@ -1,5 +1,5 @@
 import Foundation
-import PrometheusWire
+
 
 /// Which samples of an archive are replayed, and how their labels change on the way.
 ///
@@ -78,5 +78,17 @@ public struct SeriesFilter: Sendable {
         var kept = labels.labels.filter { !dropLabels.contains($0.nameString) && !added.contains($0.name) && !$0.value.isEmpty }
         kept += addLabels.filter { !$0.value.isEmpty }
         return Labels(sorting: kept)
+    }
+}
+
+extension SeriesFilter: CustomStringConvertible {
+    /// A canonical description, recorded in the journal to recognise the same import.
+    public var description: String {
+        var parts = ["match=" + (selectors.isEmpty ? "*" : selectors.map(\.description).joined(separator: " or "))]
+        if let startMs { parts.append("start=\(startMs)") }
+        if let endMs { parts.append("end=\(endMs)") }
+        if !dropLabels.isEmpty { parts.append("drop=" + dropLabels.sorted().joined(separator: ",")) }
+        if !addLabels.isEmpty { parts.append("add=" + addLabels.map { "\($0.nameString)=\($0.valueString)" }.joined(separator: ",")) }
+        return parts.joined(separator: " ")
     }
 }

@@ -1,0 +1,134 @@
+import ArchiveFormat
+import ArchiveStore
+import Foundation
+
+/// `prom-archive split` and `merge`: re-cut archives along slab boundaries without re-encoding a byte.
+public enum ArchiveSplitMerge {
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Splits `source` into `OUTDIR/part-001`, `part-002`, … each at most `maxBytes` on disk (segments plus
+    /// manifest and checksums) and each a complete archive of consecutive slabs. Returns the part paths.
+    public static func split(_ source: String, maxBytes: Int, into outDirectory: String, createdAt: String) throws -> [String] {
+        let input = ArchiveDirectory(root: source)
+        let manifest = try input.readManifest()
+        // Room for a part's own manifest and checksums.
+        let overhead = 64 << 10
+        var groups: [[Manifest.SlabEntry]] = [[]]
+        var used = 0
+        for slab in manifest.slabs {
+            let bytes = slab.segments.reduce(0) { $0 + $1.bytes }
+            guard bytes + overhead <= maxBytes else {
+                throw Failure(description: "slab \(slab.index) of \(source) alone takes \(bytes) bytes, more than --max-bytes "
+                    + "\(maxBytes) allows; re-export with a shorter --slab or a smaller --segment-size")
+            }
+            if used + bytes + overhead > maxBytes && !groups[groups.count - 1].isEmpty {
+                groups.append([])
+                used = 0
+            }
+            groups[groups.count - 1].append(slab)
+            used += bytes
+        }
+        groups.removeAll { $0.isEmpty }
+        if FileManager.default.fileExists(atPath: outDirectory),
+           !((try? FileManager.default.contentsOfDirectory(atPath: outDirectory)) ?? []).isEmpty {
+            throw Failure(description: "\(outDirectory) is not empty; choose an empty or new directory for the parts")
+        }
+        try FileManager.default.createDirectory(atPath: outDirectory, withIntermediateDirectories: true)
+        var paths: [String] = []
+        for (number, slabs) in groups.enumerated() {
+            let path = outDirectory + "/part-" + String(format: "%03d", number + 1)
+            var part = manifest
+            part.createdAt = createdAt
+            part.updatedAt = createdAt
+            part.selection.startMs = slabs.first!.startMs
+            part.selection.endMs = slabs.last!.endMs
+            part.complete = true
+            part.partOf = .init(archiveCreatedAt: manifest.createdAt, startMs: manifest.selection.startMs,
+                                endMs: manifest.selection.endMs, part: number + 1, parts: groups.count)
+            part.slabs = []
+            try write(slabs, from: input, to: path, manifest: part)
+            paths.append(path)
+        }
+        return paths
+    }
+
+    /// Merges archives whose slabs follow each other in time (after sorting by start) into `output`.
+    /// Overlapping or gapped ranges are refused: the result must say exactly what each slab holds.
+    public static func merge(_ sources: [String], into output: String, createdAt: String) throws {
+        guard sources.count >= 2 else { throw Failure(description: "merge needs at least two archives") }
+        let inputs = try sources.map { path -> (ArchiveDirectory, Manifest) in
+            let archive = ArchiveDirectory(root: path)
+            return (archive, try archive.readManifest())
+        }.sorted { $0.1.selection.startMs < $1.1.selection.startMs }
+        let first = inputs[0].1
+        for (archive, manifest) in inputs.dropFirst() {
+            guard manifest.selection.selectors == first.selection.selectors else {
+                throw Failure(description: "\(archive.root) selects \(manifest.selection.selectors.joined(separator: " ")), "
+                    + "\(inputs[0].0.root) selects \(first.selection.selectors.joined(separator: " ")); only exports of the same selectors merge")
+            }
+            guard manifest.source.droppedLabels == first.source.droppedLabels else {
+                throw Failure(description: "\(archive.root) and \(inputs[0].0.root) dropped different labels; they do not merge")
+            }
+        }
+        for (previous, next) in zip(inputs, inputs.dropFirst()) {
+            let end = previous.1.resumePointMs, start = next.1.selection.startMs
+            if start < end {
+                throw Failure(description: "\(previous.0.root) covers up to \(end) but \(next.0.root) starts at \(start): overlapping "
+                    + "ranges are refused (merging them could duplicate or contradict samples); cut one with prom-archive split first")
+            }
+            if start > end {
+                throw Failure(description: "\(previous.0.root) ends at \(end) but \(next.0.root) starts at \(start): the gap "
+                    + "[\(end), \(start)) is in neither archive; export it and merge it too")
+            }
+        }
+        var merged = first
+        merged.createdAt = createdAt
+        merged.updatedAt = createdAt
+        merged.selection.startMs = first.selection.startMs
+        merged.selection.endMs = inputs.last!.1.selection.endMs
+        merged.selection.startArgument = String(merged.selection.startMs)
+        merged.selection.endArgument = String(merged.selection.endMs)
+        merged.complete = inputs.last!.1.complete && inputs.allSatisfy { $0.1.complete || $0.1.resumePointMs == $0.1.selection.endMs }
+        merged.partOf = nil
+        merged.mergedFrom = inputs.map { .init(createdAt: $0.1.createdAt, source: $0.1.source.url,
+                                               startMs: $0.1.selection.startMs, endMs: $0.1.selection.endMs) }
+        if !merged.complete { merged.selection.endMs = inputs.last!.1.selection.endMs }
+        merged.slabs = []
+        let output = ArchiveDirectory(root: output)
+        try output.prepareForWriting()
+        guard !output.hasManifest else { throw Failure(description: "\(output.root) already holds an archive; choose a new directory") }
+        for (archive, manifest) in inputs {
+            try append(manifest.slabs, from: archive, to: output, manifest: &merged)
+        }
+        try output.commit(merged)
+    }
+
+    static func write(_ slabs: [Manifest.SlabEntry], from input: ArchiveDirectory, to path: String, manifest: Manifest) throws {
+        let output = ArchiveDirectory(root: path)
+        try output.prepareForWriting()
+        var manifest = manifest
+        try append(slabs, from: input, to: output, manifest: &manifest)
+        try output.commit(manifest)
+    }
+
+    /// Places the slabs' segments under new names (slab indices continue `manifest.slabs`) and records them.
+    static func append(_ slabs: [Manifest.SlabEntry], from input: ArchiveDirectory, to output: ArchiveDirectory,
+                       manifest: inout Manifest) throws {
+        for slab in slabs {
+            var entry = slab
+            entry.index = manifest.slabs.count
+            entry.segments = []
+            for (part, segment) in slab.segments.enumerated() {
+                // Verify before copying, so a damaged segment never reaches a new archive.
+                try input.verifyChecksum(segment)
+                var placed = segment
+                placed.file = ArchiveNaming.segmentPath(slab: entry.index, part: part)
+                try output.placeSegment(from: input.path(of: segment.file), as: placed.file)
+                entry.segments.append(placed)
+            }
+            manifest.slabs.append(entry)
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import ArchiveFormat
+import ArchiveStore
+import Foundation
+
+/// `prom-archive verify`: checks everything a reader relies on, offline.
+///
+/// The manifest against its rules and version; every listed segment's size, SHA-256 and complete
+/// decoding (structure, ordering, counts and time bounds equal to the manifest's, inside its slab);
+/// the slab totals; `SHA256SUMS` against the manifest. Files nobody listed are warnings.
+public struct ArchiveVerifier {
+    public struct Report: Codable, Sendable {
+        public var archive: String
+        public var segmentsChecked: Int
+        public var samplesChecked: Int
+        public var bytesChecked: Int
+        /// One line per problem, naming the file.
+        public var errors: [String]
+        public var warnings: [String]
+        public var sound: Bool { errors.isEmpty }
+    }
+
+    /// Files an archive may hold besides the manifest, the checksums and the listed segments.
+    static let knownExtras: Set<String> = [".promferry.lock", "prom-import.state", "prom-import.rejects.jsonl"]
+
+    public static func verify(_ path: String) -> Report {
+        let archive = ArchiveDirectory(root: path)
+        var report = Report(archive: archive.root, segmentsChecked: 0, samplesChecked: 0, bytesChecked: 0, errors: [], warnings: [])
+        let manifest: Manifest
+        do {
+            manifest = try archive.readManifest()
+        } catch {
+            report.errors.append("\(error)")
+            return report
+        }
+        for slab in manifest.slabs {
+            var slabSamples = 0
+            for segment in slab.segments {
+                do {
+                    try archive.readSegment(segment)
+                    if segment.samples > 0 && (segment.minTimestampMs < slab.startMs || segment.maxTimestampMs >= slab.endMs) {
+                        report.errors.append("\(archive.path(of: segment.file)): samples from \(segment.minTimestampMs) to "
+                            + "\(segment.maxTimestampMs) reach outside its slab [\(slab.startMs), \(slab.endMs))")
+                    }
+                    report.segmentsChecked += 1
+                    report.samplesChecked += segment.samples
+                    report.bytesChecked += segment.bytes
+                } catch {
+                    report.errors.append("\(error)")
+                }
+                slabSamples += segment.samples
+            }
+            if slabSamples != slab.samples {
+                report.errors.append("\(archive.manifestPath): slab \(slab.index) says \(slab.samples) samples, its segments hold \(slabSamples)")
+            }
+        }
+        report.errors += checkSums(archive, manifest)
+        report.warnings += unknownFiles(archive, manifest)
+        if !manifest.complete {
+            report.warnings.append("\(archive.manifestPath): the export is not complete; the archive covers "
+                + "[\(manifest.selection.startMs), \(manifest.resumePointMs)) of [\(manifest.selection.startMs), \(manifest.selection.endMs))")
+        }
+        return report
+    }
+
+    /// `SHA256SUMS` must list exactly the manifest's digests (and the manifest's own, which must match the file).
+    static func checkSums(_ archive: ArchiveDirectory, _ manifest: Manifest) -> [String] {
+        guard let text = try? String(contentsOfFile: archive.checksumsPath, encoding: .utf8) else {
+            return ["\(archive.checksumsPath) is missing or unreadable; `sha256sum -c` cannot check this archive"]
+        }
+        var listed: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: " ", maxSplits: 1)
+            guard parts.count == 2 else { return ["\(archive.checksumsPath): malformed line \"\(line)\""] }
+            listed[parts[1].trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "*"))] = String(parts[0])
+        }
+        var errors: [String] = []
+        for segment in manifest.segments where listed[segment.file] != segment.sha256 {
+            errors.append("\(archive.checksumsPath): \(segment.file) is \(listed[segment.file] == nil ? "not listed" : "listed with another digest")")
+        }
+        if let manifestBytes = FileManager.default.contents(atPath: archive.manifestPath),
+           listed[ArchiveNaming.manifestFile] != ArchiveDigest.sha256(Array(manifestBytes)) {
+            errors.append("\(archive.checksumsPath): the digest of \(ArchiveNaming.manifestFile) does not match the file "
+                + "(was the manifest edited?)")
+        }
+        for name in listed.keys where name != ArchiveNaming.manifestFile && !manifest.segments.contains(where: { $0.file == name }) {
+            errors.append("\(archive.checksumsPath): lists \(name), which manifest.json does not")
+        }
+        return errors
+    }
+
+    static func unknownFiles(_ archive: ArchiveDirectory, _ manifest: Manifest) -> [String] {
+        let listed = Set(manifest.segments.map(\.file))
+        var warnings: [String] = []
+        let top = (try? FileManager.default.contentsOfDirectory(atPath: archive.root)) ?? []
+        for name in top.sorted() where ![ArchiveNaming.manifestFile, ArchiveNaming.checksumsFile, ArchiveNaming.segmentsDirectory].contains(name)
+            && !knownExtras.contains(name) {
+            warnings.append("\(archive.path(of: name)): unknown file, not part of the archive")
+        }
+        let segments = (try? FileManager.default.contentsOfDirectory(atPath: archive.segmentsPath)) ?? []
+        for name in segments.sorted() where !listed.contains(ArchiveNaming.segmentsDirectory + "/" + name) {
+            warnings.append("\(archive.segmentsPath)/\(name): not listed in manifest.json (left by an interrupted export?), ignored")
+        }
+        return warnings
+    }
+}

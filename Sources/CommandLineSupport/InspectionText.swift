@@ -1,0 +1,36 @@
+import ArchiveTools
+import Foundation
+
+/// The human form of `prom-archive inspect`, with a samples-per-slab chart on terminals.
+public enum InspectionText {
+    public static func render(_ f: ArchiveInspection, top: Int, chart: Bool) -> String {
+        var lines = [
+            "archive       \(f.archive) (\(f.complete ? "complete" : "incomplete"))",
+            "range         [\(SummaryText.iso(f.rangeStartMs)), \(SummaryText.iso(f.rangeEndMs)))"
+                + (f.complete ? "" : ", covered until \(SummaryText.iso(f.coveredUntilMs))"),
+            "samples       \(f.samples) in \(f.series) series, first \(f.firstSampleMs.map(SummaryText.iso) ?? "-"), "
+                + "last \(f.lastSampleMs.map(SummaryText.iso) ?? "-")",
+            "size          \(ByteSizeExpression.format(f.bytes)) in \(f.segments) segments, "
+                + String(format: "%.3f bytes/sample, %.1f× smaller than 16-byte raw samples", f.bytesPerSample, f.compressionRatio),
+            "slabs         \(f.slabs.count)" + (f.emptySlabs.isEmpty ? "" : ", \(f.emptySlabs.count) without samples (gaps): "
+                + f.emptySlabs.prefix(20).map(String.init).joined(separator: ", ") + (f.emptySlabs.count > 20 ? ", …" : "")),
+        ]
+        if chart && !f.slabs.isEmpty { lines.append("samples/slab  " + sparkline(f.slabs.map(\.samples), width: 60)) }
+        lines.append("top metrics by series:")
+        for m in f.topMetricsBySeries { lines.append(String(format: "  %8d series %12d samples  %@", m.series, m.samples, m.name)) }
+        lines.append("top metrics by samples:")
+        for m in f.topMetricsBySamples { lines.append(String(format: "  %12d samples %8d series  %@", m.samples, m.series, m.name)) }
+        lines.append("label cardinalities:")
+        for l in f.labelCardinalities.prefix(top) { lines.append(String(format: "  %8d values  %@", l.distinctValues, l.name)) }
+        return lines.joined(separator: "\n")
+    }
+
+    /// Bars of ▁…█ for the values, bucketed to at most `width` columns; empty buckets show as a space.
+    static func sparkline(_ values: [Int], width: Int) -> String {
+        let bucket = max(1, (values.count + width - 1) / width)
+        let sums = stride(from: 0, to: values.count, by: bucket).map { values[$0..<min($0 + bucket, values.count)].reduce(0, +) }
+        let peak = sums.max() ?? 0
+        let bars = Array("▁▂▃▄▅▆▇█")
+        return String(sums.map { $0 == 0 || peak == 0 ? " " : bars[min(7, $0 * 8 / (peak + 1))] })
+    }
+}

@@ -1,0 +1,181 @@
+import ArchiveTools
+import ArgumentParser
+import CommandLineSupport
+import Foundation
+import PrometheusWire
+
+@main
+struct PromArchive: AsyncParsableCommand {
+    static func main() async {
+        await runWithOneLineErrors(tool: "prom-archive")
+    }
+
+    static let configuration = CommandConfiguration(
+        commandName: "prom-archive",
+        abstract: "Work offline on promferry archives: verify, inspect, cat, split and merge.",
+        version: VersionText.make(tool: "prom-archive"),
+        subcommands: [Verify.self, Inspect.self, Cat.self, Split.self, Merge.self])
+
+    static func now() -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: Date())
+    }
+
+    static func fail(_ error: any Error) -> ExitCode {
+        CommandFailure.report(error, tool: "prom-archive")
+    }
+}
+
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check the manifest, every SHA-256 and every segment completely; exit 0 only when all is sound.")
+
+    @Argument(help: "The archive directory.")
+    var archive: String
+
+    @Flag(help: "Print the report as JSON.")
+    var json = false
+
+    func run() throws {
+        let report = ArchiveVerifier.verify(archive)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            for error in report.errors { print("BAD      \(error)") }
+            for warning in report.warnings { print("warning  \(warning)") }
+            print("\(report.sound ? "sound" : "NOT SOUND"): \(report.archive): \(report.segmentsChecked) segments, "
+                + "\(report.samplesChecked) samples, \(report.bytesChecked) bytes checked; \(report.errors.count) problems, "
+                + "\(report.warnings.count) warnings")
+        }
+        if !report.sound { throw ExitCode.failure }
+    }
+}
+
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the time range, slabs and gaps, series, samples, bytes, top metrics and label cardinalities.")
+
+    @Argument(help: "The archive directory.")
+    var archive: String
+
+    @Flag(help: "Print everything as JSON.")
+    var json = false
+
+    @Option(help: "How many metrics and labels to list.")
+    var top = 10
+
+    func run() throws {
+        let figures: ArchiveInspection
+        do { figures = try ArchiveInspector.inspect(archive, top: top) } catch { throw PromArchive.fail(error) }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(figures), as: UTF8.self))
+            return
+        }
+        print(InspectionText.render(figures, top: top, chart: isatty(STDOUT_FILENO) == 1))
+    }
+}
+
+struct Cat: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print samples as OpenMetrics (for promtool tsdb create-blocks-from openmetrics) or JSON lines, streaming.")
+
+    @Argument(help: "The archive directory.")
+    var archive: String
+
+    @Option(help: "openmetrics or jsonl.")
+    var format: ArchiveCat.Format = .openmetrics
+
+    @Option(name: .customLong("match"), help: "Only series matching this PromQL selector (repeatable).")
+    var match: [String] = []
+
+    @Option(help: "Only samples at or after this time.")
+    var start: String?
+
+    @Option(help: "Only samples before this time.")
+    var end: String?
+
+    @Option(name: .customLong("stale-markers"),
+            help: "OpenMetrics cannot express Prometheus staleness markers: skip them (counted on stderr) or write them as NaN.")
+    var staleMarkers: ArchiveCat.StaleMarkers = .skip
+
+    func run() throws {
+        let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
+        let filter: SeriesFilter
+        do {
+            filter = try SeriesFilter(selectors: try parseSelectors(match),
+                                      startMs: try start.map { try TimeExpression.parse($0, nowMs: nowMs) },
+                                      endMs: try end.map { try TimeExpression.parse($0, nowMs: nowMs) })
+        } catch let error as TimeExpression.ParseError {
+            throw ValidationError("--start/--end: \(error.description)")
+        }
+        let out = FileHandle.standardOutput
+        let counts: ArchiveCat.Counts
+        do {
+            counts = try ArchiveCat.run(archive, format: format, filter: filter, staleMarkers: staleMarkers) { text in
+                out.write(Data(text.utf8))
+            }
+        } catch {
+            throw PromArchive.fail(error)
+        }
+        if counts.staleMarkersSkipped > 0 {
+            FileHandle.standardError.write(Data(("prom-archive: skipped \(counts.staleMarkersSkipped) staleness markers, which "
+                + "OpenMetrics text cannot express (--stale-markers nan writes them as plain NaN)\n").utf8))
+        }
+    }
+}
+
+struct Split: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Cut an archive into parts of at most --max-bytes, each a valid archive of whole slabs (segments hard-linked or copied).")
+
+    @Argument(help: "The archive directory.")
+    var archive: String
+
+    @Option(name: .customLong("max-bytes"), help: "Largest part, e.g. 4GiB or 700MB.")
+    var maxBytes: String
+
+    @Argument(help: "An empty or new directory for part-001, part-002, …")
+    var outDirectory: String
+
+    func run() throws {
+        let bytes: Int
+        do { bytes = try ByteSizeExpression.parse(maxBytes) } catch let error as TimeExpression.ParseError {
+            throw ValidationError("--max-bytes: \(error.description)")
+        }
+        do {
+            let parts = try ArchiveSplitMerge.split(archive, maxBytes: bytes, into: outDirectory, createdAt: PromArchive.now())
+            for part in parts { print(part) }
+        } catch {
+            throw PromArchive.fail(error)
+        }
+    }
+}
+
+struct Merge: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Join archives whose ranges follow each other into one (overlaps and gaps are refused).")
+
+    @Argument(help: "Archives to merge, then the new output directory last.")
+    var paths: [String]
+
+    func validate() throws {
+        guard paths.count >= 3 else { throw ValidationError("give at least two archives and an output directory") }
+    }
+
+    func run() throws {
+        do {
+            try ArchiveSplitMerge.merge(Array(paths.dropLast()), into: paths.last!, createdAt: PromArchive.now())
+            print(paths.last!)
+        } catch {
+            throw PromArchive.fail(error)
+        }
+    }
+}
+
+extension ArchiveCat.Format: ExpressibleByArgument {}
+extension ArchiveCat.StaleMarkers: ExpressibleByArgument {}
