@@ -47,6 +47,9 @@ public struct EndpointOptions: ParsableArguments {
     @Option(name: .customLong("read-timeout"), help: "Longest wait for more bytes of a response, e.g. 2m.")
     public var readTimeout = "2m"
 
+    @Option(name: .customLong("request-timeout"), help: "Longest time one request may take in all, e.g. 30m.")
+    public var requestTimeout = "30m"
+
     public init() {}
 
     /// Builds the endpoint for `url`, moving any user-info in the URL into basic auth.
@@ -109,17 +112,20 @@ public struct EndpointOptions: ParsableArguments {
         }
         let connect: Int64
         let read: Int64
+        let total: Int64
         do {
             connect = try DurationExpression.parse(connectTimeout)
             read = try DurationExpression.parse(readTimeout)
+            total = try DurationExpression.parse(requestTimeout)
         } catch let error as TimeExpression.ParseError {
             throw ValidationError("timeout: \(error.description)")
         }
-        guard connect > 0, read > 0 else { throw ValidationError("timeouts must be positive") }
+        guard connect > 0, read > 0, total > 0 else { throw ValidationError("timeouts must be positive") }
         return EndpointConfiguration(
             url: url, authentication: authentication, headers: parsedHeaders,
             tls: .init(caFile: caFile, certificateFile: clientCert, keyFile: clientKey, insecureSkipVerify: insecureSkipVerify),
-            connectTimeoutSeconds: Double(connect) / 1000, readTimeoutSeconds: Double(read) / 1000)
+            connectTimeoutSeconds: Double(connect) / 1000, readTimeoutSeconds: Double(read) / 1000,
+            requestTimeoutSeconds: Double(total) / 1000)
     }
 
     static func readSecret(file: String, flag: String) throws -> String {

@@ -35,15 +35,20 @@ public struct EndpointConfiguration: Sendable {
     public var connectTimeoutSeconds: Double
     /// Longest wait for the next bytes of a response.
     public var readTimeoutSeconds: Double
+    /// Longest time one request may take in all, response body included: a server that trickles bytes
+    /// forever never trips the read timeout, but trips this.
+    public var requestTimeoutSeconds: Double
 
     public init(url: String, authentication: Authentication = .none, headers: [(name: String, value: String)] = [],
-                tls: TLS = TLS(), connectTimeoutSeconds: Double = 10, readTimeoutSeconds: Double = 120) {
+                tls: TLS = TLS(), connectTimeoutSeconds: Double = 10, readTimeoutSeconds: Double = 120,
+                requestTimeoutSeconds: Double = 1800) {
         self.url = url
         self.authentication = authentication
         self.headers = headers
         self.tls = tls
         self.connectTimeoutSeconds = connectTimeoutSeconds
         self.readTimeoutSeconds = readTimeoutSeconds
+        self.requestTimeoutSeconds = requestTimeoutSeconds
     }
 
     /// The `Authorization` header value, if any.

@@ -71,9 +71,11 @@ public final class RemoteReadClient: Sendable {
         request.headers.replaceOrAdd(name: "Content-Length", value: String(body.count))
         request.body = .bytes(ByteBuffer(bytes: body))
 
+        let deadline = ContinuousClock.now + .milliseconds(Int64(endpoint.requestTimeoutSeconds * 1000))
         let response: HTTPClientResponse
         do {
-            response = try await client.execute(request, timeout: .hours(24), logger: logger)
+            response = try await client.execute(request, timeout: .milliseconds(Int64(endpoint.requestTimeoutSeconds * 1000)),
+                                                logger: logger)
         } catch {
             throw Self.classify(error, url: endpoint.redactedURL)
         }
@@ -88,6 +90,7 @@ public final class RemoteReadClient: Sendable {
             // transport's and the decoder's are classified here.
             do {
                 for try await buffer in response.body {
+                    try checkDeadline(deadline)
                     frames.append(buffer.readableBytesView)
                     while let message = try frames.nextFrame() {
                         let chunked = try ChunkedReadResponse.decode(message)
@@ -134,6 +137,13 @@ public final class RemoteReadClient: Sendable {
                 "\(endpoint.redactedURL) answered with Content-Type \"\(contentType)\", not a remote-read response; "
                 + "is this the remote-read endpoint (e.g. http://host:9090/api/v1/read)?"
                 + (snippet.isEmpty ? "" : " It said: \(snippet)"))
+        }
+    }
+
+    private func checkDeadline(_ deadline: ContinuousClock.Instant) throws {
+        guard ContinuousClock.now < deadline else {
+            throw RemoteStorageError(.timeout, "\(endpoint.redactedURL): the response took longer than \(Int(endpoint.requestTimeoutSeconds)) s "
+                + "in all (--request-timeout); the server is too slow for this slab: use a shorter --slab or a longer --request-timeout")
         }
     }
 

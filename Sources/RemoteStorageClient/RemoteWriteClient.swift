@@ -51,7 +51,7 @@ public final class RemoteWriteClient: Sendable {
         let response: HTTPClientResponse
         let text: String
         do {
-            response = try await client.execute(http, timeout: .seconds(Int64(max(endpoint.readTimeoutSeconds, 1))), logger: logger)
+            response = try await client.execute(http, timeout: .milliseconds(Int64(endpoint.requestTimeoutSeconds * 1000)), logger: logger)
             text = try await Self.message(response)
         } catch {
             throw RemoteReadClient.classify(error, url: endpoint.redactedURL)

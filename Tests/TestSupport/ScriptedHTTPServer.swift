@@ -12,6 +12,8 @@ public enum ScriptedReply: Sendable {
     case truncate(status: Int, headers: [(String, String)], body: [UInt8], afterBytes: Int)
     /// Close the connection without answering (a reset).
     case close
+    /// Headers, then the body one byte every `intervalMs`, without end while `body` lasts (a trickle).
+    case trickle(status: Int, headers: [(String, String)], body: [UInt8], intervalMs: Int)
     /// Wait, then do `then`.
     indirect case delay(milliseconds: Int, then: ScriptedReply)
 }
@@ -107,6 +109,20 @@ final class ScriptedHandler: ChannelInboundHandler, @unchecked Sendable {
         case .respond(let status, let headers, let body):
             write(status: status, headers: headers, body: body, contentLength: body.count, context: context)
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        case .trickle(let status, let headers, let body, let interval):
+            write(status: status, headers: headers, body: [], contentLength: nil, context: context)
+            context.flush()
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            var sent = 0
+            context.eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(Int64(interval)), delay: .milliseconds(Int64(interval))) { task in
+                let (handler, ctx) = loopBound.value
+                guard sent < body.count, ctx.channel.isActive else {
+                    task.cancel()
+                    return
+                }
+                ctx.writeAndFlush(handler.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: [body[sent]])))), promise: nil)
+                sent += 1
+            }
         case .truncate(let status, let headers, let body, let bytes):
             write(status: status, headers: headers, body: Array(body.prefix(bytes)), contentLength: nil, context: context)
             context.flush()
