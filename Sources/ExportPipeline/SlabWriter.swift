@@ -41,6 +41,21 @@ final class SlabWriter {
 
     /// Adds one complete series. Returns false when it was already written for another selector.
     func add(_ series: Series) throws -> Bool {
+        do {
+            return try addSeries(series)
+        } catch let error as ArchiveStoreError where error.code == .noSpace {
+            throw noSpace(error)
+        }
+    }
+
+    /// A full disk, said with the directory and the room one more slab needs.
+    private func noSpace(_ error: ArchiveStoreError) -> ArchiveStoreError {
+        ArchiveStoreError(.noSpace, "the filesystem holding \(archive.root) is full (\(error.message.components(separatedBy: ";").first ?? "")); "
+            + "this slab needed more than the \(bytesWritten) bytes it had written, up to \(segmentTargetBytes) bytes per "
+            + "segment: free that much space or more, then re-run the same command to resume (completed slabs are kept)")
+    }
+
+    private func addSeries(_ series: Series) throws -> Bool {
         guard sourceSeries.insert(series.labels).inserted else { return false }
         let labels = dropLabels.isEmpty ? series.labels : series.labels.removing(names: dropLabels)
         if let earlier = writtenSeries[labels] {
@@ -57,7 +72,11 @@ final class SlabWriter {
 
     /// Closes the last segment and returns every segment of the slab, durable on disk.
     func finish() throws -> [Manifest.SegmentEntry] {
-        try closeSegment()
+        do {
+            try closeSegment()
+        } catch let error as ArchiveStoreError where error.code == .noSpace {
+            throw noSpace(error)
+        }
         return committed
     }
 

@@ -3,7 +3,8 @@ import Foundation
 /// Finds the executables of real peers, failing with the command that installs them.
 public enum PeerBinary {
     /// The Debian package that provides each binary this harness runs.
-    static let packages = ["prometheus": "prometheus", "promtool": "prometheus", "victoria-metrics": "victoria-metrics"]
+    static let packages = ["prometheus": "prometheus", "promtool": "prometheus", "victoria-metrics": "victoria-metrics",
+                           "unshare": "util-linux", "openssl": "openssl"]
 
     public static func find(_ name: String) throws -> String {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"

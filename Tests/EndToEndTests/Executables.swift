@@ -54,8 +54,9 @@ extension Executables {
     /// Returns how many times it was killed and, when it finished by itself, its exit status.
     static func killRepeatedly(_ tool: String, _ arguments: [String], rounds: Int, delayMs: Range<Int>,
                                afterEach: () throws -> Void = {}) async throws -> (kills: Int, status: Int32?) {
-        let seed = UInt64.random(in: 0..<1_000_000)
-        print("\(tool) kill/resume seed: \(seed)")
+        // PROMFERRY_KILL_SEED=N replays a run.
+        let seed = ProcessInfo.processInfo.environment["PROMFERRY_KILL_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 0..<1_000_000)
+        print("\(tool) kill/resume seed: \(seed) (replay with PROMFERRY_KILL_SEED=\(seed))")
         var rng = SplitMix(seed: seed)
         var kills = 0
         for _ in 0..<rounds {
