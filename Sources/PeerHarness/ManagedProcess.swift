@@ -26,6 +26,10 @@ public final class ManagedProcess: @unchecked Sendable {
         return text.split(separator: "\n").suffix(lines).joined(separator: "\n")
     }
 
+    public func logContains(_ text: String) -> Bool {
+        ((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "").contains(text)
+    }
+
     public func stop() {
         guard process.isRunning else { return }
         process.terminate()

@@ -21,10 +21,14 @@ public final class PrometheusServer: @unchecked Sendable {
         public var externalLabels: [String: String] = [:]
         public var outOfOrderWindow = "30d"
         public var extraArguments: [String] = []
-        public init(externalLabels: [String: String] = [:], outOfOrderWindow: String = "30d", extraArguments: [String] = []) {
+        /// A web configuration (TLS, basic-auth users), as the text of `--web.config.file`.
+        public var webConfig: String?
+        public init(externalLabels: [String: String] = [:], outOfOrderWindow: String = "30d", extraArguments: [String] = [],
+                    webConfig: String? = nil) {
             self.externalLabels = externalLabels
             self.outOfOrderWindow = outOfOrderWindow
             self.extraArguments = extraArguments
+            self.webConfig = webConfig
         }
     }
 
@@ -55,12 +59,17 @@ public final class PrometheusServer: @unchecked Sendable {
         config += "storage:\n  tsdb:\n    out_of_order_time_window: \(options.outOfOrderWindow)\n"
         let configPath = directory.path + "/prometheus.yml"
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+        var extra = options.extraArguments
+        if let webConfig = options.webConfig {
+            try webConfig.write(toFile: directory.path + "/web.yml", atomically: true, encoding: .utf8)
+            extra.append("--web.config.file=\(directory.path)/web.yml")
+        }
         let port = try FreePort.allocate()
         let process = try ManagedProcess(executable: prometheus, arguments: [
             "--config.file=\(configPath)", "--storage.tsdb.path=\(data)",
             "--web.listen-address=127.0.0.1:\(port)", "--storage.tsdb.retention.time=100y",
-            "--web.enable-remote-write-receiver", "--log.level=warn",
-        ] + options.extraArguments, logPath: directory.path + "/prometheus.log")
+            "--web.enable-remote-write-receiver", "--log.level=info",
+        ] + extra, logPath: directory.path + "/prometheus.log")
         let server = PrometheusServer(port: port, directory: directory, process: process)
         do {
             try await server.waitUntilReady()
@@ -77,7 +86,8 @@ public final class PrometheusServer: @unchecked Sendable {
             guard process.isRunning else {
                 throw PeerHarnessError("prometheus exited during start-up:\n\(process.logTail())")
             }
-            if (try? await HTTPProbe.status(baseURL + "/-/ready")) == 200 { return }
+            // Prometheus says so in its log; this works behind TLS and authentication too.
+            if process.logContains("Server is ready to receive web requests") { return }
             try await Task.sleep(for: .milliseconds(100))
         }
         throw PeerHarnessError("prometheus on port \(port) was not ready after 60 s:\n\(process.logTail())")

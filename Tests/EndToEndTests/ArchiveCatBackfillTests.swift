@@ -12,9 +12,9 @@ import Testing
         let archive = seeded.directory.path + "/archive"
         try await exportedArchive(seeded, into: archive)
 
-        let verify = try Executables.run("prom-archive", ["verify", archive])
+        let verify = try await Executables.run("prom-archive", ["verify", archive])
         #expect(verify.status == 0, "\(verify.stdout)")
-        let cat = try Executables.run("prom-archive", ["cat", archive])
+        let cat = try await Executables.run("prom-archive", ["cat", archive])
         #expect(cat.status == 0, "\(cat.stderr)")
         #expect(cat.stderr.contains("skipped 4 staleness markers"))
         let openMetrics = seeded.directory.path + "/backfill.om"
@@ -36,7 +36,7 @@ import Testing
         defer { seeded.directory.remove() }
         let archive = seeded.directory.path + "/archive"
         try await exportedArchive(seeded, into: archive)
-        let outcome = try Executables.run("prom-archive", ["inspect", archive, "--json"])
+        let outcome = try await Executables.run("prom-archive", ["inspect", archive, "--json"])
         #expect(outcome.status == 0, "\(outcome.stderr)")
         let figures = try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as! [String: Any]
         #expect(figures["samples"] as? Int == SeriesComparison.sampleCount(seeded.expected))

@@ -16,33 +16,33 @@ import TestSupport
         }
     }
 
-    func export(_ arguments: [String]) throws -> Executables.Outcome {
-        try Executables.run("prom-export", ["--quiet", "--start", "-1h"] + arguments)
+    func export(_ arguments: [String]) async throws -> Executables.Outcome {
+        try await Executables.run("prom-export", ["--quiet", "--start", "-1h"] + arguments)
     }
 
-    @Test func usageMistakes() throws {
+    @Test func usageMistakes() async throws {
         let dir = try TemporaryDirectory(); defer { dir.remove() }
         let out = dir.path + "/archive"
-        expectOneLineError(try export(["--source-url", "localhost:9090", "-o", out]), status: 64,
+        expectOneLineError(try await export(["--source-url", "localhost:9090", "-o", out]), status: 64,
                            containing: ["--source-url", "http://127.0.0.1:9090/api/v1/read"])
-        expectOneLineError(try export(["--source-url", "http://127.0.0.1:9/api/v1/read", "-o", out, "--match", #"up{job="node""#]),
+        expectOneLineError(try await export(["--source-url", "http://127.0.0.1:9/api/v1/read", "-o", out, "--match", #"up{job="node""#]),
                            status: 64, containing: ["column 14", "missing closing '}'"])
-        expectOneLineError(try Executables.run("prom-export", ["-q", "--source-url", "http://127.0.0.1:9/api/v1/read", "-o", out,
+        expectOneLineError(try await Executables.run("prom-export", ["-q", "--source-url", "http://127.0.0.1:9/api/v1/read", "-o", out,
                                                                "--start", "now", "--end", "-2h"]),
                            status: 64, containing: ["--end", "not after --start"])
-        expectOneLineError(try export(["--source-url", "http://127.0.0.1:9/api/v1/read", "-o", out, "--slab", "1 hour"]),
+        expectOneLineError(try await export(["--source-url", "http://127.0.0.1:9/api/v1/read", "-o", out, "--slab", "1 hour"]),
                            status: 64, containing: ["1 hour"])
-        expectOneLineError(try export(["--source-url", "http://127.0.0.1:9/api/v1/read"]), status: 64, containing: ["--output"])
-        expectOneLineError(try export(["--source-url", "http://127.0.0.1:9/api/v1/read", "-o", out, "--basic-auth-password-file",
+        expectOneLineError(try await export(["--source-url", "http://127.0.0.1:9/api/v1/read"]), status: 64, containing: ["--output"])
+        expectOneLineError(try await export(["--source-url", "http://127.0.0.1:9/api/v1/read", "-o", out, "--basic-auth-password-file",
                                        dir.path + "/nope"]), status: 64, containing: ["nope"])
         #expect(!FileManager.default.fileExists(atPath: out))
     }
 
-    @Test func unreachableSourceFailsFastAndLeavesNothing() throws {
+    @Test func unreachableSourceFailsFastAndLeavesNothing() async throws {
         let dir = try TemporaryDirectory(); defer { dir.remove() }
         let port = try FreePort.allocate()
         let started = Date()
-        let outcome = try export(["--source-url", "http://127.0.0.1:\(port)/api/v1/read", "-o", dir.path + "/archive"])
+        let outcome = try await export(["--source-url", "http://127.0.0.1:\(port)/api/v1/read", "-o", dir.path + "/archive"])
         expectOneLineError(outcome, status: 1, containing: ["connection refused", "127.0.0.1:\(port)"])
         #expect(Date().timeIntervalSince(started) < 10)
         #expect(!FileManager.default.fileExists(atPath: dir.path + "/archive"))
@@ -56,7 +56,7 @@ import TestSupport
         let server = try await ScriptedHTTPServer { _, _ in
             .respond(status: status, headers: [], body: Array("tsdb is on fire\n".utf8))
         }
-        let outcome = try export(["--source-url", server.baseURL + "/api/v1/read", "-o", dir.path + "/archive", "--max-attempts", "2"])
+        let outcome = try await export(["--source-url", server.baseURL + "/api/v1/read", "-o", dir.path + "/archive", "--max-attempts", "2"])
         try await server.shutdown()
         expectOneLineError(outcome, status: 1, containing: ["HTTP \(status)", hint])
         #expect(!FileManager.default.fileExists(atPath: dir.path + "/archive"))
@@ -66,15 +66,15 @@ import TestSupport
         let dir = try TemporaryDirectory(); defer { dir.remove() }
         try Data("precious".utf8).write(to: URL(fileURLWithPath: dir.path + "/thesis.tex"))
         let server = try await ScriptedHTTPServer { _, _ in .respond(status: 500, headers: [], body: []) }
-        let outcome = try export(["--source-url", server.baseURL + "/api/v1/read", "-o", dir.path])
+        let outcome = try await export(["--source-url", server.baseURL + "/api/v1/read", "-o", dir.path])
         try await server.shutdown()
         expectOneLineError(outcome, status: 1, containing: [dir.path, "not empty", "choose an empty or new directory"])
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["thesis.tex"])
         #expect(server.received.isEmpty)
     }
 
-    @Test func versionNamesFormatsAndCodecs() throws {
-        let outcome = try Executables.run("prom-export", ["--version"])
+    @Test func versionNamesFormatsAndCodecs() async throws {
+        let outcome = try await Executables.run("prom-export", ["--version"])
         #expect(outcome.status == 0)
         #expect(outcome.stdout.contains("prom-export 0.1.0"))
         #expect(outcome.stdout.contains("segment v1"))

@@ -52,24 +52,33 @@ import TestSupport
         process.standardOutput = out
         process.standardError = err
         try process.run()
-        try await Task.sleep(for: .milliseconds(400))
-        let cmdline = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/cmdline", encoding: .utf8)) ?? ""
-        #expect(!cmdline.isEmpty)
+        // Look while it runs (its reads are slowed down on purpose), as `ps` would.
+        var cmdline = ""
+        for _ in 0..<200 where !cmdline.contains("prom-export") {
+            cmdline = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/cmdline", encoding: .utf8)) ?? ""
+            usleep(5000)
+        }
+        #expect(cmdline.contains("--basic-auth-password-file"), "\(cmdline)")
         expectNoSecret(in: cmdline, "the command line (ps)")
-        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let (stdout, stderr) = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                process.waitUntilExit()
+                continuation.resume(returning: (stdout, stderr))
+            }
+        }
         #expect(process.terminationStatus == 0, "\(stderr)")
         #expect(stderr.contains("retry"))
         expectNoSecret(in: stdout + stderr, "prom-export's output")
 
         // 2. Password in the URL's user-info; then a run refused (another range for that archive), to check errors too.
         let urlArchive = dir.path + "/url-archive"
-        let withURL = try Executables.run("prom-export", [
+        let withURL = try await Executables.run("prom-export", [
             "--source-url", "http://admin:\(Self.urlSecret)@127.0.0.1:\(server.port)/api/v1/read", "-o", urlArchive] + range)
         #expect(withURL.status == 0, "\(withURL.stderr)")
         expectNoSecret(in: withURL.stdout + withURL.stderr, "prom-export's output (URL user-info)")
-        let refused = try Executables.run("prom-export", [
+        let refused = try await Executables.run("prom-export", [
             "--source-url", "http://admin:\(Self.urlSecret)@127.0.0.1:\(server.port)/api/v1/read", "-o", fileArchive,
             "--start", "1700000000001", "--end", "1700001800000"])
         #expect(refused.status == 1)
@@ -82,7 +91,7 @@ import TestSupport
             authorizations.withLock { $0.append(request.header("Authorization") ?? "") }
             return target.handle(request)
         }
-        let imported = try Executables.run("prom-import", [
+        let imported = try await Executables.run("prom-import", [
             "--archive", fileArchive, "--target-url", writeServer.baseURL + "/api/v1/write", "--bearer-token-env", "PROMFERRY_TEST_TOKEN",
             "--log-level", "trace", "--summary-json", dir.path + "/import-summary.json"], environment: ["PROMFERRY_TEST_TOKEN": Self.tokenSecret])
         #expect(imported.status == 0, "\(imported.stderr)")

@@ -19,10 +19,20 @@ enum Executables {
         let stderr: String
     }
 
-    /// Runs a tool to completion with its output captured.
-    static func run(_ name: String, _ arguments: [String], environment: [String: String]? = nil) throws -> Outcome {
+    /// Runs a tool to completion with its output captured. The waiting happens on a dispatch thread, not
+    /// in Swift's cooperative pool, whose few threads other tests' timers need.
+    static func run(_ name: String, _ arguments: [String], environment: [String: String]? = nil) async throws -> Outcome {
+        let path = try path(name)
+        return try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try runBlocking(path, arguments, environment: environment) })
+            }
+        }
+    }
+
+    private static func runBlocking(_ path: String, _ arguments: [String], environment: [String: String]?) throws -> Outcome {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try path(name))
+        process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let out = Pipe(), err = Pipe()
@@ -61,15 +71,20 @@ extension Executables {
         var kills = 0
         for _ in 0..<rounds {
             let process = try start(tool, arguments)
-            try await Task.sleep(for: .milliseconds(delayMs.lowerBound + Int(rng.next() % UInt64(delayMs.count))))
-            if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
+            let delay = delayMs.lowerBound + Int(rng.next() % UInt64(delayMs.count))
+            // The kill fires from a dispatch timer, so it lands on time however busy the test's own threads are.
+            let killed: Bool = await withCheckedContinuation { continuation in
+                DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(delay)) {
+                    let running = process.isRunning
+                    if running { kill(process.processIdentifier, SIGKILL) }
+                    process.waitUntilExit()
+                    continuation.resume(returning: running)
+                }
+            }
+            try afterEach()
+            if killed {
                 kills += 1
-                try afterEach()
             } else {
-                process.waitUntilExit()
-                try afterEach()
                 return (kills, process.terminationStatus)
             }
         }

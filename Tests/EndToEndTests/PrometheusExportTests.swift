@@ -91,7 +91,7 @@ struct SeededHistory {
         defer { seeded.directory.remove() }
         try await seeded.withServer { server in
             let archive = seeded.directory.path + "/samples"
-            let outcome = try Executables.run("prom-export", [
+            let outcome = try await Executables.run("prom-export", [
                 "--source-url", server.readURL, "--output", archive, "--start", "\(seeded.startMs)", "--end", "\(seeded.endMs)",
                 "--response-type", "samples", "--drop-label", "cluster", "--quiet", "--summary-json", archive + ".json"])
             #expect(outcome.status == 0, "\(outcome.stderr)")
@@ -115,12 +115,12 @@ struct SeededHistory {
                  "--slab", "5m", "--drop-label", "cluster", "--quiet"]
             }
             let reference = seeded.directory.path + "/reference"
-            let clean = try Executables.run("prom-export", arguments(reference))
+            let clean = try await Executables.run("prom-export", arguments(reference))
             #expect(clean.status == 0, "\(clean.stderr)")
 
             let killed = seeded.directory.path + "/killed"
-            let (kills, status) = try await Executables.killRepeatedly("prom-export", arguments(killed), rounds: 25,
-                                                                               delayMs: 50..<450) {
+            let (kills, status) = try await Executables.killRepeatedly("prom-export", arguments(killed), rounds: 30,
+                                                                               delayMs: 40..<300) {
                 // Whenever it died, the directory is a valid archive of the slabs completed so far.
                 if FileManager.default.fileExists(atPath: killed + "/manifest.json") {
                     let manifest = try ArchiveDirectory(root: killed).readManifest()
@@ -129,7 +129,7 @@ struct SeededHistory {
             }
             #expect(status == nil || status == 0)
             if status == nil {
-                let last = try Executables.run("prom-export", arguments(killed))
+                let last = try await Executables.run("prom-export", arguments(killed))
                 #expect(last.status == 0, "\(last.stderr)")
             }
             print("kill/resume: \(kills) kills survived")

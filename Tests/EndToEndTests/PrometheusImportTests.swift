@@ -78,9 +78,9 @@ func exportedArchive(_ seeded: SeededHistory, into path: String, slabWidthMs: In
             let state = seeded.directory.path + "/import.state"
             let arguments = ["--archive", archive, "--target-url", target.writeURL, "--state", state,
                              "--batch-samples", "300", "--concurrency", "2", "--quiet"]
-            let (kills, status) = try await Executables.killRepeatedly("prom-import", arguments, rounds: 25, delayMs: 60..<260)
+            let (kills, status) = try await Executables.killRepeatedly("prom-import", arguments, rounds: 30, delayMs: 40..<160)
             #expect(status == nil || status == 0)
-            let last = try Executables.run("prom-import", arguments + ["--verify", "--target-read-url", target.readURL])
+            let last = try await Executables.run("prom-import", arguments + ["--verify", "--target-read-url", target.readURL])
             #expect(last.status == 0, "\(last.stdout)\n\(last.stderr)")
             #expect(last.stdout.contains("verification    passed"), "\(last.stdout)")
             print("import kill/resume: \(kills) kills survived")
@@ -110,10 +110,10 @@ func exportedArchive(_ seeded: SeededHistory, into path: String, slabWidthMs: In
             print("stateless import kill/resume: \(kills) kills survived")
             #expect(kills >= 3)
             if status == nil {
-                let finishing = try Executables.run("prom-import", arguments)
+                let finishing = try await Executables.run("prom-import", arguments)
                 #expect(finishing.status == 0, "\(finishing.stderr)")
             }
-            let last = try Executables.run("prom-import", arguments + ["--verify"])
+            let last = try await Executables.run("prom-import", arguments + ["--verify"])
             #expect(last.status == 0, "\(last.stdout)\n\(last.stderr)")
             #expect(last.stdout.contains("verification    passed"), "\(last.stdout)")
             // The last run skipped everything: the target said every segment was delivered.
