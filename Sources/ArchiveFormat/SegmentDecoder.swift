@@ -89,6 +89,10 @@ public struct SegmentDecoder<Source: ByteSource> {
             throw fail(.corrupt, "block declares \(compressedSize) compressed bytes for \(uncompressedSize) decoded bytes", at: blockStart)
         }
         guard recordCount > 0 else { throw fail(.corrupt, "block holds no records", at: blockStart) }
+        // A record takes at least 4 bytes (label count, sample count, a timestamp, the value encoding).
+        guard recordCount <= uncompressedSize / 4 else {
+            throw fail(.corrupt, "block declares \(recordCount) records in \(uncompressedSize) bytes", at: blockStart)
+        }
         let compressed = try readExactly(compressedSize, "block data")
         guard CRC32C.checksum(compressed) == checksum else {
             throw fail(.corrupt, "block checksum mismatch; the file is corrupt", at: blockStart)
@@ -195,11 +199,18 @@ public struct SegmentDecoder<Source: ByteSource> {
 
     private mutating func readFooter(_ start: Int) throws {
         let rest = try readExactly(SegmentLayout.footerSize - 4, "footer")
+        // Counts come from the file: one above Int.max is corruption, not a reason to trap.
+        func count(at offset: Int) throws -> Int {
+            guard let value = Int(exactly: readLE(UInt64.self, rest, at: offset)) else {
+                throw fail(.corrupt, "footer count at byte \(offset + 4) is out of range", at: start)
+            }
+            return value
+        }
         let footer = SegmentSummary(
             blocks: Int(readLE(UInt32.self, rest, at: 0)),
-            records: Int(readLE(UInt64.self, rest, at: 4)),
-            series: Int(readLE(UInt64.self, rest, at: 12)),
-            samples: Int(readLE(UInt64.self, rest, at: 20)),
+            records: try count(at: 4),
+            series: try count(at: 12),
+            samples: try count(at: 20),
             minTimestampMs: readLE(Int64.self, rest, at: 28),
             maxTimestampMs: readLE(Int64.self, rest, at: 36))
         guard Array(rest[44..<48]) == SegmentLayout.trailingMagic else {

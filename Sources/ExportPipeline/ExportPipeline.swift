@@ -94,8 +94,10 @@ public struct ExportPipeline: Sendable {
             progress.note("resuming \(archive.root) at \(Self.timestamp(ms: resumedFrom)) (\(manifest.slabs.count) slabs already done)")
         }
 
-        var counters = (slabs: 0, series: 0, samples: 0, bytes: 0, retries: 0, splits: 0)
+        var counters = (slabs: 0, samples: 0, bytes: 0, retries: 0, splits: 0)
         var responseKind: ReadResponseKind?
+        // Distinct series of this run, counted by hash: a count needs no more.
+        var distinctSeries = Set<Int>()
         let dropLabels = Set(configuration.dropLabels)
 
         while let slab = planner.slab(startingAt: manifest.resumePointMs) {
@@ -124,6 +126,7 @@ public struct ExportPipeline: Sendable {
                         responseKind = kind
                     }
                     completed = (try writer.finish(), writer.seriesCount, writer.samples)
+                    for labels in writer.seriesWritten { distinctSeries.insert(labels.hashValue) }
                 } catch let error as RemoteStorageError where error.code == .sampleLimitExceeded {
                     writer.abandon()
                     guard planner.halve() else {
@@ -158,7 +161,6 @@ public struct ExportPipeline: Sendable {
             if bounds.endMs == manifest.selection.endMs { manifest.complete = true }
             try archive.commit(manifest)
             counters.slabs += 1
-            counters.series += done.series
             counters.samples += done.samples
             counters.bytes += done.segments.reduce(0) { $0 + $1.bytes }
             state.committedThroughMs = bounds.endMs
@@ -178,7 +180,7 @@ public struct ExportPipeline: Sendable {
         return ExportSummary(
             archive: archive.root, source: configuration.source.redactedURL, complete: manifest.complete,
             rangeStartMs: manifest.selection.startMs, rangeEndMs: manifest.selection.endMs,
-            slabsWritten: counters.slabs, seriesWritten: counters.series, samplesWritten: counters.samples,
+            slabsWritten: counters.slabs, seriesWritten: distinctSeries.count, samplesWritten: counters.samples,
             bytesWritten: counters.bytes, archiveSlabs: manifest.slabs.count, archiveSamples: manifest.totalSamples,
             archiveBytes: manifest.totalBytes,
             archiveBytesPerSample: manifest.totalSamples == 0 ? 0 : Double(manifest.totalBytes) / Double(manifest.totalSamples),

@@ -5,7 +5,7 @@ public struct ExportSummary: Codable, Sendable, Equatable {
     public var complete: Bool
     public var rangeStartMs: Int64
     public var rangeEndMs: Int64
-    /// Slabs and samples written by this run.
+    /// Slabs and samples written by this run, and the distinct series among them.
     public var slabsWritten: Int
     public var seriesWritten: Int
     public var samplesWritten: Int

@@ -34,6 +34,9 @@ final class SlabWriter {
 
     var seriesCount: Int { writtenSeries.count }
 
+    /// The series written, as stored (after dropping labels).
+    var seriesWritten: Dictionary<Labels, Labels>.Keys { writtenSeries.keys }
+
     /// Bytes in this slab's segments so far (committed, current file, and buffered before compression).
     var bytesWritten: Int {
         committed.reduce(0) { $0 + $1.bytes } + (file?.bytesWritten ?? 0)

@@ -1,0 +1,61 @@
+import ArchiveFormat
+import BlockCompression
+import PrometheusWire
+
+/// The decoders that read untrusted bytes, each as a fuzz target: any input may make them throw,
+/// none may make them crash, hang or allocate without bound.
+public enum FuzzTarget: String, CaseIterable, Sendable {
+    case segment          // a segment file
+    case frames           // a streamed remote-read body: frames, then ChunkedReadResponse, then XOR chunks
+    case xorChunk = "xor-chunk"
+    case samplesBody = "samples-body"   // a snappy SAMPLES body, then ReadResponse
+    case writeRequest = "write-request" // a snappy remote-write body, then WriteRequest
+    case selector         // a PromQL series selector
+
+    /// Feeds one input to the target. Throwing is fine; trapping is a bug.
+    public func run(_ data: [UInt8]) {
+        switch self {
+        case .segment:
+            var decoder = SegmentDecoder(name: "fuzz.pfs", source: BytesSource(data))
+            while (try? decoder.nextBlock()) != nil {}
+        case .frames:
+            var frames = ChunkedFrameDecoder(maxFrameBytes: 1 << 20)
+            // Split the input at an arbitrary point, as the network would.
+            let cut = data.isEmpty ? 0 : Int(data[0]) % (data.count + 1)
+            frames.append(data[..<cut])
+            frames.append(data[cut...])
+            while let message = try? frames.nextFrame() {
+                guard let response = try? ChunkedReadResponse.decode(message) else { continue }
+                for series in response.series { for chunk in series.chunks { _ = try? XORChunk.decode(chunk.data) } }
+            }
+            _ = try? frames.finish()
+        case .xorChunk:
+            _ = try? XORChunk.decode(data)
+        case .samplesBody:
+            if let body = try? Snappy.decompress(data, maxOutputBytes: 1 << 22) { _ = try? ReadResponse.decode(body) }
+            _ = try? ReadResponse.decode(data)
+            _ = try? ReadRequest.decode(data)
+        case .writeRequest:
+            if let body = try? Snappy.decompress(data, maxOutputBytes: 1 << 22) { _ = try? WriteRequest.decode(body) }
+            _ = try? WriteRequest.decode(data)
+        case .selector:
+            if let selector = try? SeriesSelector(parsing: String(decoding: data, as: UTF8.self)) {
+                // What prints must parse back to the same matchers.
+                let again = try? SeriesSelector(parsing: selector.description)
+                precondition(again == selector, "selector round trip failed for \(selector)")
+            }
+        }
+    }
+}
+
+/// Reads a segment from memory.
+struct BytesSource: ByteSource {
+    let bytes: [UInt8]
+    var offset = 0
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+    mutating func read(_ count: Int) throws -> [UInt8] {
+        let end = min(bytes.count, offset + count)
+        defer { offset = end }
+        return Array(bytes[offset..<end])
+    }
+}
