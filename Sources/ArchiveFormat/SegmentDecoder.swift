@@ -7,6 +7,20 @@ public protocol ByteSource {
     mutating func read(_ count: Int) throws -> [UInt8]
 }
 
+/// A segment held in memory.
+public struct MemoryByteSource: ByteSource {
+    public let bytes: [UInt8]
+    private var offset = 0
+
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    public mutating func read(_ count: Int) throws -> [UInt8] {
+        let end = min(bytes.count, offset + count)
+        defer { offset = end }
+        return Array(bytes[offset..<end])
+    }
+}
+
 /// Reads a segment block by block, checking every rule of `formats/segment-v1.md`.
 ///
 /// Memory is bounded by one block (at most `SegmentLayout.maxBlockUncompressedBytes` decoded).

@@ -16,7 +16,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     public func run(_ data: [UInt8]) {
         switch self {
         case .segment:
-            var decoder = SegmentDecoder(name: "fuzz.pfs", source: BytesSource(data))
+            var decoder = SegmentDecoder(name: "fuzz.pfs", source: MemoryByteSource(data))
             while (try? decoder.nextBlock()) != nil {}
         case .frames:
             var frames = ChunkedFrameDecoder(maxFrameBytes: 1 << 20)
@@ -45,17 +45,5 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
                 precondition(again == selector, "selector round trip failed for \(selector)")
             }
         }
-    }
-}
-
-/// Reads a segment from memory.
-struct BytesSource: ByteSource {
-    let bytes: [UInt8]
-    var offset = 0
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
-    mutating func read(_ count: Int) throws -> [UInt8] {
-        let end = min(bytes.count, offset + count)
-        defer { offset = end }
-        return Array(bytes[offset..<end])
     }
 }

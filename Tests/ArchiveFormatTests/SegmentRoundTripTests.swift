@@ -2,18 +2,6 @@
 import PrometheusWire
 import Testing
 
-/// Reads from an in-memory byte array.
-struct MemorySource: ByteSource {
-    let bytes: [UInt8]
-    var offset = 0
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
-    mutating func read(_ count: Int) throws -> [UInt8] {
-        let end = min(bytes.count, offset + count)
-        defer { offset = end }
-        return Array(bytes[offset..<end])
-    }
-}
-
 func encodeSegment(_ series: [Series], level: Int = 3, blockTargetBytes: Int = 4 << 20) throws -> [UInt8] {
     let encoder = try SegmentEncoder(compressionLevel: level, blockTargetBytes: blockTargetBytes, maxSamplesPerRecord: 1000)
     var bytes = encoder.start()
@@ -24,7 +12,7 @@ func encodeSegment(_ series: [Series], level: Int = 3, blockTargetBytes: Int = 4
 }
 
 func decodeSegment(_ bytes: [UInt8]) throws -> (series: [Series], footer: SegmentSummary?) {
-    var decoder = SegmentDecoder(name: "test.pfs", source: MemorySource(bytes))
+    var decoder = SegmentDecoder(name: "test.pfs", source: MemoryByteSource(bytes))
     var out: [Series] = []
     while let block = try decoder.nextBlock() {
         for s in block {
