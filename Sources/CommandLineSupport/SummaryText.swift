@@ -22,9 +22,14 @@ public enum SummaryText {
     }
 
     public static func writeJSON<T: Encodable>(_ value: T, to path: String) throws {
+        try Data((json(value) + "\n").utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+
+    /// Pretty, key-sorted JSON, as every tool prints it.
+    public static func json<T: Encodable>(_ value: T) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try (encoder.encode(value) + Data([0x0A])).write(to: URL(fileURLWithPath: path), options: .atomic)
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
     public static func iso(_ ms: Int64) -> String {

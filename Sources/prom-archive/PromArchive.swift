@@ -40,9 +40,7 @@ struct Verify: ParsableCommand {
     func run() throws {
         let report = ArchiveVerifier.verify(archive)
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            print(try SummaryText.json(report))
         } else {
             for error in report.errors { print("BAD      \(error)") }
             for warning in report.warnings { print("warning  \(warning)") }
@@ -71,9 +69,7 @@ struct Inspect: ParsableCommand {
         let figures: ArchiveInspection
         do { figures = try ArchiveInspector.inspect(archive, top: top) } catch { throw PromArchive.fail(error) }
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(figures), as: UTF8.self))
+            print(try SummaryText.json(figures))
             return
         }
         print(InspectionText.render(figures, top: top, chart: isatty(STDOUT_FILENO) == 1))
