@@ -75,7 +75,7 @@ public final class ExportProgressDisplay: ExportProgress {
         let rate = p.elapsedSeconds > 0 ? Double(p.samples) / p.elapsedSeconds : 0
         var parts = [String(format: "%5.1f%%", percent)]
         if let slab = p.currentSlab {
-            parts.append("slab \(Self.shortTime(slab.startMs)) +\(Self.duration(slab.endMs - slab.startMs))")
+            parts.append("slab \(SummaryText.iso(slab.startMs)) +\(Self.duration(slab.endMs - slab.startMs))")
         }
         parts.append("\(Self.count(p.samples)) samples")
         parts.append(String(format: "%@/s", Self.count(Int(rate))))
@@ -102,12 +102,6 @@ public final class ExportProgressDisplay: ExportProgress {
         if seconds >= 3600 { return "\(seconds / 3600)h\(seconds % 3600 / 60)m" }
         if seconds >= 60 { return "\(seconds / 60)m\(seconds % 60)s" }
         return "\(seconds)s"
-    }
-
-    static func shortTime(_ ms: Int64) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
     }
 
 }

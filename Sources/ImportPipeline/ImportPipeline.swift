@@ -57,9 +57,9 @@ public struct ImportPipeline: Sendable {
             client = writer
             do { try await writer.checkReachable() } catch { try? await writer.shutdown(); throw error }
         }
-        let shards = await journal?.header.concurrency ?? configuration.concurrency
-        let batchSamples = await journal?.header.batchSamples ?? configuration.batchSamples
-        let batchBytes = await journal?.header.batchBytes ?? configuration.batchBytes
+        let shards = journal?.header.concurrency ?? configuration.concurrency
+        let batchSamples = journal?.header.batchSamples ?? configuration.batchSamples
+        let batchBytes = journal?.header.batchBytes ?? configuration.batchBytes
         if let journal, await journal.resumed {
             let done = await journal.doneSegments.count
             progress.note("resuming the import recorded in \(statePath): \(done) of \(manifest.segments.count) segments already delivered")

@@ -132,7 +132,7 @@ public final class RemoteReadClient: Sendable {
             if let last = try assembler.finish() { try await emit(last) }
             return .samples
         default:
-            let snippet = try await errorSnippet(response)
+            let snippet = await ServerMessage.read(response)
             throw RemoteStorageError(.protocolViolation,
                 "\(endpoint.redactedURL) answered with Content-Type \"\(contentType)\", not a remote-read response; "
                 + "is this the remote-read endpoint (e.g. http://host:9090/api/v1/read)?"
@@ -163,7 +163,7 @@ public final class RemoteReadClient: Sendable {
     private func checkStatus(_ response: HTTPClientResponse) async throws {
         let status = Int(response.status.code)
         if (200..<300).contains(status) { return }
-        let snippet = try await errorSnippet(response)
+        let snippet = await ServerMessage.read(response)
         let url = endpoint.redactedURL
         if (300..<400).contains(status) {
             let location = response.headers.first(name: "Location").map(URLRedaction.redact) ?? "?"
@@ -183,22 +183,6 @@ public final class RemoteReadClient: Sendable {
         throw RemoteStorageError(.httpStatus(status),
             "\(url) answered HTTP \(status)\(snippet.isEmpty ? "" : ": \(snippet)")\(hint)",
             retryAfterSeconds: response.headers.first(name: "Retry-After").flatMap(RetryAfter.parse))
-    }
-
-    /// The server's message, cut to 1 KiB and folded to one line.
-    private func errorSnippet(_ response: HTTPClientResponse) async throws -> String {
-        var collected: [UInt8] = []
-        do {
-            for try await buffer in response.body {
-                collected += buffer.readableBytesView.prefix(1024 - collected.count)
-                if collected.count >= 1024 { break }
-            }
-        } catch {
-            // The message is best effort: the status already says what failed.
-        }
-        let text = String(decoding: collected, as: UTF8.self)
-        return text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { !$0.isEmpty }.joined(separator: " ")
     }
 
     private func collect(_ response: HTTPClientResponse, what: String) async throws -> [UInt8] {

@@ -52,7 +52,7 @@ public final class RemoteWriteClient: Sendable {
         let text: String
         do {
             response = try await client.execute(http, timeout: .milliseconds(Int64(endpoint.requestTimeoutSeconds * 1000)), logger: logger)
-            text = try await Self.message(response)
+            text = await ServerMessage.read(response)
         } catch {
             throw RemoteReadClient.classify(error, url: endpoint.redactedURL)
         }
@@ -90,15 +90,5 @@ public final class RemoteWriteClient: Sendable {
         if attempt > 1 { headers.replaceOrAdd(name: "Retry-Attempt", value: String(attempt - 1)) }
         if let authorization = endpoint.authorizationHeader { headers.replaceOrAdd(name: "Authorization", value: authorization) }
         return headers
-    }
-
-    /// The target's message, at most 1 KiB, on one line (the spec: log it as-is, do not parse it).
-    static func message(_ response: HTTPClientResponse) async throws -> String {
-        var collected: [UInt8] = []
-        for try await buffer in response.body where collected.count < 1024 {
-            collected += buffer.readableBytesView.prefix(1024 - collected.count)
-        }
-        return String(decoding: collected, as: UTF8.self).split(whereSeparator: \.isNewline)
-            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.joined(separator: " ")
     }
 }
