@@ -34,7 +34,9 @@ let package = Package(
         .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"]), .brew(["snappy"])]),
 
         // MARK: Libraries, bottom-up: source → slab planner → remote-read client → segment writer → manifest
-        .target(name: "BlockCompression", dependencies: ["CZstd", "CSnappy"]),
+        // snappy's version is only in its C++ header; this C++ target reads it for `--version`.
+        .target(name: "CSnappyVersion", dependencies: ["CSnappy"]),
+        .target(name: "BlockCompression", dependencies: ["CZstd", "CSnappy", "CSnappyVersion"]),
         .target(name: "PrometheusWire"),
         .target(name: "ArchiveFormat", dependencies: ["PrometheusWire", "BlockCompression"]),
         .target(name: "ArchiveStore", dependencies: ["ArchiveFormat", crypto]),

@@ -1,7 +1,11 @@
 internal import CSnappy
+internal import CSnappyVersion
 
 /// Snappy *block* format, as both remote protocols require (the framed format is forbidden there).
 public enum Snappy {
+    /// The snappy version compiled and linked in, e.g. "1.1.9".
+    public static var libraryVersion: String { String(cString: promferry_snappy_version()) }
+
     /// Compresses `input` as one snappy block. The corresponding C function is `snappy_compress`.
     public static func compress(_ input: [UInt8]) -> [UInt8] {
         var length = snappy_max_compressed_length(input.count)

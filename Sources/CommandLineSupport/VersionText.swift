@@ -8,7 +8,7 @@ public enum VersionText {
         """
         \(tool) \(PromferryVersion.current)
         archive formats: manifest v\(Manifest.highestSupportedVersion), segment v\(SegmentLayout.formatVersion) (reads v1...v\(SegmentLayout.formatVersion), writes v\(SegmentLayout.formatVersion))
-        libzstd \(Zstd.libraryVersion); libsnappy (its C API reports no version)
+        libzstd \(Zstd.libraryVersion), libsnappy \(Snappy.libraryVersion)
         """
     }
 }
