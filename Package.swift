@@ -62,7 +62,7 @@ let package = Package(
         .testTarget(name: "ArchiveFormatTests", dependencies: ["ArchiveFormat", "ArchiveStore"]),
         .testTarget(name: "CommandLineSupportTests", dependencies: ["CommandLineSupport"]),
         .testTarget(name: "RemoteStorageClientTests", dependencies: ["RemoteStorageClient", "TestSupport", logging]),
-        .testTarget(name: "ExportPipelineTests", dependencies: ["ExportPipeline", "ArchiveStore", "PeerHarness", "TestSupport", logging]),
+        .testTarget(name: "ExportPipelineTests", dependencies: ["ExportPipeline", "ArchiveStore", "BlockCompression", "PeerHarness", "TestSupport", logging]),
         .testTarget(name: "ImportPipelineTests", dependencies: ["ImportPipeline", "ArchiveStore", "ArchiveTools", "BlockCompression", "PeerHarness", "TestSupport", logging]),
         .testTarget(name: "ArchiveToolsTests", dependencies: ["ArchiveTools", "ArchiveStore", "PeerHarness", "TestSupport"]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets"]),

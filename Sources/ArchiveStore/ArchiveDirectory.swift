@@ -50,7 +50,7 @@ public final class ArchiveDirectory {
                 throw ArchiveStoreError(.notAnArchive, "\(root) exists and is not a directory; choose a directory path")
             }
             let entries = try FileIO.listDirectory(root).filter { $0 != ".promferry.lock" }
-            if !entries.isEmpty && !hasManifest {
+            if try !entries.isEmpty && !hasManifest && !holdsOnlyAnUnfinishedStart(entries) {
                 throw ArchiveStoreError(.notAnArchive, "\(root) is not empty and holds no \(ArchiveNaming.manifestFile); "
                     + "choose an empty or new directory for the archive")
             }
@@ -68,6 +68,20 @@ public final class ArchiveDirectory {
             throw ArchiveStoreError(.locked, "\(root) is in use by another promferry process; wait for it to finish or stop it")
         }
         lockDescriptor = fd
+    }
+
+    /// Whether `entries` (the directory's, lock file aside) are only what a writer killed before its
+    /// first manifest leaves: `segments/` holding nothing but segment files and temporary files, and
+    /// temporary manifest or checksum files. Such a directory is taken over as a new archive (its
+    /// leftovers are orphans); anything else in it means it is not ours, and it is left untouched.
+    private func holdsOnlyAnUnfinishedStart(_ entries: [String]) throws -> Bool {
+        let ours: Set = [ArchiveNaming.segmentsDirectory, ArchiveNaming.manifestFile + ".tmp", ArchiveNaming.checksumsFile + ".tmp"]
+        guard entries.allSatisfy(ours.contains) else { return false }
+        guard FileIO.kind(segmentsPath) == S_IFDIR else { return !entries.contains(ArchiveNaming.segmentsDirectory) }
+        return try FileIO.listDirectory(segmentsPath).allSatisfy { name in
+            let path = ArchiveNaming.segmentsDirectory + "/" + name
+            return ArchiveNaming.isValidSegmentPath(path) || (name.hasSuffix(".tmp") && ArchiveNaming.isValidSegmentPath(String(path.dropLast(4))))
+        }
     }
 
     /// Reads and validates `manifest.json`.

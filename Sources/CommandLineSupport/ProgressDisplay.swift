@@ -74,8 +74,8 @@ public final class ExportProgressDisplay: ExportProgress {
         let percent = p.fractionDone * 100
         let rate = p.elapsedSeconds > 0 ? Double(p.samples) / p.elapsedSeconds : 0
         var parts = [String(format: "%5.1f%%", percent)]
-        if let slab = p.currentSlab {
-            parts.append("slab \(SummaryText.iso(slab.startMs)) +\(Self.duration(slab.endMs - slab.startMs))")
+        if p.readsInFlight > 0 {
+            parts.append("slab \(Self.duration(p.slabWidthMs))" + (p.readsInFlight > 1 ? " ×\(p.readsInFlight)" : ""))
         }
         parts.append("\(Self.count(p.samples)) samples")
         parts.append(String(format: "%@/s", Self.count(Int(rate))))

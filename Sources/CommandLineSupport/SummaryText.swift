@@ -16,6 +16,7 @@ public enum SummaryText {
             "  archive         \(s.archiveSlabs) slabs, \(s.archiveSamples) samples, \(ByteSizeExpression.format(s.archiveBytes)), "
                 + String(format: "%.3f bytes/sample", s.archiveBytesPerSample),
         ]
+        lines.append("  reads           \(s.concurrency) at once, the largest held \(ByteSizeExpression.format(s.peakReadBytes)) of reply data")
         if let resumed = s.resumedFromMs { lines.append("  resumed at      \(iso(resumed))") }
         if s.retries > 0 || s.slabSplits > 0 { lines.append("  retries         \(s.retries), slab splits \(s.slabSplits)") }
         return lines.joined(separator: "\n")

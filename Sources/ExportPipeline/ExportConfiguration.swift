@@ -12,7 +12,14 @@ public struct ExportConfiguration: Sendable {
     /// The arguments as typed, recorded so that relative ranges resume (see `Manifest.Selection`).
     public var startArgument: String
     public var endArgument: String
+    /// Width of the first slab, and the step by which slabs grow (`SlabSizer`).
     public var slabWidthMs: Int64
+    /// Widest slab the sizer may choose; equal to `slabWidthMs` for fixed slabs.
+    public var maxSlabWidthMs: Int64
+    /// Slab reads in flight at once; their slabs are committed to the manifest in order.
+    public var concurrency: Int
+    /// Memory target of the whole process (`--max-memory`), shared among the reads in flight.
+    public var maxMemoryBytes: Int
     public var segmentTargetBytes: Int
     public var compressionLevel: Int
     public var dropLabels: [String]
@@ -21,7 +28,8 @@ public struct ExportConfiguration: Sendable {
     public var responseTypes: [ResponseType]
 
     public init(source: EndpointConfiguration, selectors: [SeriesSelector], startMs: Int64, endMs: Int64,
-                startArgument: String, endArgument: String, slabWidthMs: Int64 = 3_600_000,
+                startArgument: String, endArgument: String, slabWidthMs: Int64 = 3_600_000, maxSlabWidthMs: Int64? = nil,
+                concurrency: Int = 1, maxMemoryBytes: Int = ExportConfiguration.defaultMaxMemoryBytes,
                 segmentTargetBytes: Int = 64 << 20, compressionLevel: Int = 9, dropLabels: [String] = [],
                 archivePath: String, retry: RetryPolicy = RetryPolicy(),
                 responseTypes: [ResponseType] = [.streamedXORChunks, .samples]) {
@@ -32,11 +40,29 @@ public struct ExportConfiguration: Sendable {
         self.startArgument = startArgument
         self.endArgument = endArgument
         self.slabWidthMs = slabWidthMs
+        self.maxSlabWidthMs = max(slabWidthMs, maxSlabWidthMs ?? slabWidthMs)
+        self.concurrency = max(1, concurrency)
+        self.maxMemoryBytes = maxMemoryBytes
         self.segmentTargetBytes = segmentTargetBytes
         self.compressionLevel = compressionLevel
         self.dropLabels = dropLabels
         self.archivePath = archivePath
         self.retry = retry
         self.responseTypes = responseTypes
+    }
+
+    public static let defaultMaxMemoryBytes = 256 << 20
+    /// Chosen by measurement (`scripts/bench`).
+    public static let defaultConcurrency = 2
+
+    /// Memory the process needs besides the replies: runtime, HTTP client, and per read a zstd
+    /// context and the block being compressed. Measured with `scripts/bench` (peak RSS).
+    public static let baseReserveBytes = 48 << 20
+    public static let perReadReserveBytes = 16 << 20
+
+    /// Reply bytes one read may hold: what `--max-memory` leaves after the reserves, shared equally
+    /// among the reads in flight; at least 1 MiB.
+    public var readBudgetBytes: Int {
+        max(1 << 20, (maxMemoryBytes - Self.baseReserveBytes) / concurrency - Self.perReadReserveBytes)
     }
 }

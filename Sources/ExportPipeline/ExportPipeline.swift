@@ -4,13 +4,16 @@ import Foundation
 import Logging
 import PrometheusWire
 import RemoteStorageClient
+import Synchronization
 
 /// `source → slab planner → remote-read client → segment writer → manifest`.
 ///
-/// Each slab is read completely, its segments made durable, and only then recorded in the manifest
-/// (atomically). A failed or cut-off read discards the slab's files and reads it again, after a
-/// backoff; a sample-limit answer halves the slab. Re-running on the same directory resumes after
-/// the last recorded slab.
+/// Up to `concurrency` slabs are read at once (`SlabReader`), each streamed into its own segment
+/// files; a slab is recorded in the manifest (atomically) only once its segments are durable and
+/// every slab before it is recorded, so the manifest always covers a gap-free prefix of the range. A
+/// failed or cut-off read discards its files and reads again after a backoff; a sample-limit or
+/// over-budget answer splits the slab in halves. Slab widths follow `SlabSizer` (AIMD on the memory
+/// each read held). Re-running on the same directory resumes after the last recorded slab.
 public struct ExportPipeline: Sendable {
     public let configuration: ExportConfiguration
     public let progress: any ExportProgress
@@ -84,92 +87,104 @@ public struct ExportPipeline: Sendable {
             try archive.commit(manifest)
         }
 
-        var planner = SlabPlanner(rangeEndMs: manifest.selection.endMs, widthMs: configuration.slabWidthMs)
+        // Resume continues at the width the last run had reached.
+        let firstWidth = manifest.slabs.last.map { min(max($0.endMs - $0.startMs, configuration.slabWidthMs), configuration.maxSlabWidthMs) }
+            ?? configuration.slabWidthMs
+        var planner = SlabPlanner(rangeEndMs: manifest.selection.endMs, sizer: SlabSizer(
+            initialWidthMs: firstWidth, stepMs: configuration.slabWidthMs, maxWidthMs: configuration.maxSlabWidthMs,
+            budgetBytes: configuration.readBudgetBytes))
         var state = ExportProgressState(
             rangeStartMs: manifest.selection.startMs, rangeEndMs: manifest.selection.endMs,
-            runStartMs: manifest.resumePointMs, committedThroughMs: manifest.resumePointMs, currentSlab: nil, slabWidthMs: planner.widthMs,
-            samples: 0, bytes: 0, elapsedSeconds: 0, resumedSamples: manifest.totalSamples)
+            runStartMs: manifest.resumePointMs, committedThroughMs: manifest.resumePointMs, readsInFlight: 0,
+            slabWidthMs: planner.widthMs, samples: 0, bytes: 0, elapsedSeconds: 0, resumedSamples: manifest.totalSamples)
         progress.started(state)
         if let resumedFrom, !manifest.complete {
             progress.note("resuming \(archive.root) at \(Self.timestamp(ms: resumedFrom)) (\(manifest.slabs.count) slabs already done)")
         }
 
-        var counters = (slabs: 0, samples: 0, bytes: 0, retries: 0, splits: 0)
+        var counters = (slabs: 0, samples: 0, bytes: 0, retries: 0, splits: 0, peakReadBytes: 0)
         var responseKind: ReadResponseKind?
         // Distinct series of this run, counted by hash: a count needs no more.
         var distinctSeries = Set<Int>()
-        let dropLabels = Set(configuration.dropLabels)
+        let inFlight = InFlightCounters()
+        let committed = Mutex((samples: 0, bytes: 0))
+        let liveState = Mutex(state)
+        let reader = SlabReader(client: client, archiveRoot: archive.root, configuration: configuration, progress: progress,
+                                inFlight: inFlight, onSamples: { [progress] in
+                                    var live = liveState.withLock { $0 }
+                                    let (samples, bytes, reads) = inFlight.totals
+                                    let done = committed.withLock { $0 }
+                                    live.samples = done.samples + samples
+                                    live.bytes = done.bytes + bytes
+                                    live.readsInFlight = reads
+                                    live.elapsedSeconds = Self.seconds(clock.now - began)
+                                    progress.update(live)
+                                }, logger: logger)
 
-        while let slab = planner.slab(startingAt: manifest.resumePointMs) {
-            let index = manifest.slabs.count
-            var attempt = 1
-            var completed: (segments: [Manifest.SegmentEntry], series: Int, samples: Int)?
-            var bounds = slab
-            while completed == nil {
-                try Task.checkCancellation()
-                let writer = SlabWriter(archive: archive, slabIndex: index, compressionLevel: configuration.compressionLevel,
-                                            segmentTargetBytes: configuration.segmentTargetBytes, dropLabels: dropLabels)
-                state.currentSlab = bounds
-                state.slabWidthMs = bounds.endMs - bounds.startMs
-                progress.update(state)
-                do {
-                    for selector in configuration.selectors {
-                        let kind = try await client.read(startMs: bounds.startMs, endMs: bounds.endMs,
-                                                         matchers: selector.matchers, logger: logger) { series in
-                            _ = try writer.add(series)
-                            var live = state
-                            live.samples += writer.samples
-                            live.bytes += writer.bytesWritten
-                            live.elapsedSeconds = Self.seconds(clock.now - began)
-                            progress.update(live)
+        // Up to `concurrency` reads run at once; each writes its own segment files. Results are
+        // committed strictly in ticket order, so the manifest always lists a gap-free prefix of the range.
+        var cursor = manifest.resumePointMs
+        var nextTicket = manifest.slabs.count
+        var nextToCommit = nextTicket
+        var finished: [Int: SlabReadResult] = [:]
+        do {
+            try await withThrowingTaskGroup(of: SlabReadResult.self) { group in
+                var running = 0
+                while true {
+                    while running < configuration.concurrency, let bounds = planner.slab(startingAt: cursor) {
+                        let read = SlabRead(ticket: nextTicket, startMs: bounds.startMs, endMs: bounds.endMs)
+                        group.addTask { try await reader.read(read) }
+                        nextTicket += 1
+                        running += 1
+                        cursor = bounds.endMs
+                    }
+                    state.readsInFlight = running
+                    state.slabWidthMs = planner.widthMs
+                    liveState.withLock { $0 = state }
+                    progress.update(state)
+                    guard let result = try await group.next() else { break }
+                    running -= 1
+                    for observation in result.observations {
+                        planner.sizer.observe(peakBytes: observation.peakBytes, readWidthMs: observation.widthMs,
+                                              scalesWithWidth: result.kind == .samples)
+                        counters.peakReadBytes = max(counters.peakReadBytes, observation.peakBytes)
+                    }
+                    if let narrowed = result.narrowedToMs { planner.sizer.overran(readWidthMs: narrowed * 2) }
+                    finished[result.ticket] = result
+                    while let ready = finished.removeValue(forKey: nextToCommit) {
+                        for slab in ready.slabs {
+                            manifest.slabs.append(.init(index: manifest.slabs.count, startMs: slab.startMs, endMs: slab.endMs,
+                                                        series: slab.series, samples: slab.samples, segments: slab.segments))
+                            if slab.endMs == manifest.selection.endMs { manifest.complete = true }
+                            counters.slabs += 1
+                            counters.samples += slab.samples
+                            counters.bytes += slab.segments.reduce(0) { $0 + $1.bytes }
                         }
-                        responseKind = kind
+                        manifest.updatedAt = Self.timestamp()
+                        try archive.commit(manifest)
+                        inFlight.remove(ticket: ready.ticket)
+                        committed.withLock { $0 = (counters.samples, counters.bytes) }
+                        counters.retries += ready.retries
+                        counters.splits += ready.splits
+                        responseKind = ready.kind ?? responseKind
+                        distinctSeries.formUnion(ready.seriesHashes)
+                        nextToCommit += 1
+                        state.committedThroughMs = manifest.resumePointMs
                     }
-                    completed = (try writer.finish(), writer.seriesCount, writer.samples)
-                    for labels in writer.seriesWritten { distinctSeries.insert(labels.hashValue) }
-                } catch let error as RemoteStorageError where error.code == .sampleLimitExceeded {
-                    writer.abandon()
-                    guard planner.halve() else {
-                        throw ExportError(.cannotSplit, "\(error.message); even a 1 ms slab exceeds the source's sample limit: "
-                            + "raise --storage.remote.read-sample-limit on the source or narrow --match")
-                    }
-                    counters.splits += 1
-                    bounds = planner.slab(startingAt: bounds.startMs)!
-                    progress.note("source refused the slab as too large (sample limit); retrying with \(Self.duration(planner.widthMs)) slabs")
-                } catch let error as RemoteStorageError where error.isRetryable && attempt < configuration.retry.maxAttempts {
-                    writer.abandon()
-                    let delay = configuration.retry.delay(beforeRetry: attempt, retryAfterSeconds: error.retryAfterSeconds)
-                    progress.retrying(slabStartMs: bounds.startMs, attempt: attempt, delaySeconds: delay, reason: error.message)
-                    logger.info("slab read failed; retrying", metadata: [
-                        "slab.start": "\(bounds.startMs)", "attempt": "\(attempt)", "error": "\(error.message)"])
-                    attempt += 1
-                    counters.retries += 1
-                    try await Task.sleep(for: .milliseconds(Int64(delay * 1000)))
-                } catch let error as RemoteStorageError where error.isRetryable {
-                    writer.abandon()
-                    throw ExportError(.gaveUp, "slab [\(Self.timestamp(ms: bounds.startMs)), \(Self.timestamp(ms: bounds.endMs))) "
-                        + "failed \(attempt) times; last error: \(error.message). Re-run the same command to resume.")
-                } catch {
-                    writer.abandon()
-                    throw error
+                    state.samples = counters.samples
+                    state.bytes = counters.bytes
+                    state.elapsedSeconds = Self.seconds(clock.now - began)
                 }
             }
-            let done = completed!
-            manifest.slabs.append(.init(index: index, startMs: bounds.startMs, endMs: bounds.endMs,
-                                        series: done.series, samples: done.samples, segments: done.segments))
-            manifest.updatedAt = Self.timestamp()
-            if bounds.endMs == manifest.selection.endMs { manifest.complete = true }
-            try archive.commit(manifest)
-            counters.slabs += 1
-            counters.samples += done.samples
-            counters.bytes += done.segments.reduce(0) { $0 + $1.bytes }
-            state.committedThroughMs = bounds.endMs
-            state.samples = counters.samples
-            state.bytes = counters.bytes
-            state.currentSlab = nil
-            state.elapsedSeconds = Self.seconds(clock.now - began)
-            progress.update(state)
+        } catch {
+            // Reads that finished but could not be committed in order leave no files behind.
+            for result in finished.values {
+                for slab in result.slabs { for segment in slab.segments { try? archive.removeFile(segment.file) } }
+            }
+            throw error
         }
+        state.readsInFlight = 0
+        progress.update(state)
         if !manifest.complete {
             manifest.complete = true
             manifest.updatedAt = Self.timestamp()
@@ -185,6 +200,7 @@ public struct ExportPipeline: Sendable {
             archiveBytes: manifest.totalBytes,
             archiveBytesPerSample: manifest.totalSamples == 0 ? 0 : Double(manifest.totalBytes) / Double(manifest.totalSamples),
             resumedFromMs: resumedFrom, retries: counters.retries, slabSplits: counters.splits,
+            concurrency: configuration.concurrency, peakReadBytes: counters.peakReadBytes,
             responseType: responseKind?.rawValue, wallSeconds: wall,
             samplesPerSecond: wall > 0 ? Double(counters.samples) / wall : 0)
     }

@@ -14,7 +14,9 @@ public struct ExportProgressState: Sendable {
     public var runStartMs: Int64
     /// Everything before this point is committed.
     public var committedThroughMs: Int64
-    public var currentSlab: (startMs: Int64, endMs: Int64)?
+    /// Slab reads under way.
+    public var readsInFlight: Int
+    /// The width the planner cuts slabs at now.
     public var slabWidthMs: Int64
     /// Samples and bytes of this run (committed plus the slab in progress).
     public var samples: Int

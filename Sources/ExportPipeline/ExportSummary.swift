@@ -18,6 +18,9 @@ public struct ExportSummary: Codable, Sendable, Equatable {
     public var resumedFromMs: Int64?
     public var retries: Int
     public var slabSplits: Int
+    public var concurrency: Int
+    /// The most reply data one read held at once (estimated; see `ReadOutcome.peakBufferedBytes`).
+    public var peakReadBytes: Int
     public var responseType: String?
     public var wallSeconds: Double
     public var samplesPerSecond: Double

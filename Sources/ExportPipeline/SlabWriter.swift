@@ -4,17 +4,21 @@ import PrometheusWire
 
 /// Writes the series of one slab into one or more segment files.
 ///
+/// Files are named by the read's ticket and a part number (`ArchiveNaming.segmentPath`); a read that is
+/// split into several slabs continues its part numbers, so names never repeat within an archive.
+///
 /// A segment is closed once its size reaches `segmentTargetBytes` (checked after each block, so a
 /// segment exceeds the target by at most one compressed block plus the footer). Segment files are
 /// only made durable by `finish()`; `abandon()` removes everything written, so a failed read never
 /// leaves a partial slab behind. The manifest, not this type, makes the slab part of the archive.
 final class SlabWriter {
     private let archive: ArchiveDirectory
-    private let slabIndex: Int
+    private let ticket: Int
     private let compressionLevel: Int
     private let segmentTargetBytes: Int
     private let dropLabels: Set<String>
-    private var part = 0
+    /// The part number the next segment file takes.
+    private(set) var nextPart: Int
     private var encoder: SegmentEncoder?
     private var file: SegmentFileWriter?
     private var committed: [Manifest.SegmentEntry] = []
@@ -24,9 +28,11 @@ final class SlabWriter {
     private var writtenSeries: [Labels: Labels] = [:]
     private(set) var samples = 0
 
-    init(archive: ArchiveDirectory, slabIndex: Int, compressionLevel: Int, segmentTargetBytes: Int, dropLabels: Set<String>) {
+    init(archive: ArchiveDirectory, ticket: Int, firstPart: Int, compressionLevel: Int, segmentTargetBytes: Int,
+         dropLabels: Set<String>) {
         self.archive = archive
-        self.slabIndex = slabIndex
+        self.ticket = ticket
+        self.nextPart = firstPart
         self.compressionLevel = compressionLevel
         self.segmentTargetBytes = segmentTargetBytes
         self.dropLabels = dropLabels
@@ -95,8 +101,8 @@ final class SlabWriter {
     private func openSegment() throws -> (SegmentEncoder, SegmentFileWriter) {
         if let encoder, let file { return (encoder, file) }
         let encoder = try SegmentEncoder(compressionLevel: compressionLevel)
-        let file = try archive.createSegment(ArchiveNaming.segmentPath(slab: slabIndex, part: part))
-        part += 1
+        let file = try archive.createSegment(ArchiveNaming.segmentPath(slab: ticket, part: nextPart))
+        nextPart += 1
         try file.write(encoder.start())
         self.encoder = encoder
         self.file = file

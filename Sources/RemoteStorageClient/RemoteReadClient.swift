@@ -16,6 +16,19 @@ public enum ReadResponseKind: String, Sendable, Codable {
     case samples = "samples"
 }
 
+/// What one read cost: how the source answered and the most response data held in memory at once.
+public struct ReadOutcome: Sendable, Equatable {
+    public var kind: ReadResponseKind
+    /// Estimated peak of response data in memory: for a streamed reply the largest frame plus the
+    /// largest series being assembled; for a SAMPLES reply the compressed body, the decompressed body
+    /// and the decoded samples, which are all held at once.
+    public var peakBufferedBytes: Int
+    /// Response body bytes received.
+    public var bodyBytes: Int
+    /// Samples handed to the caller.
+    public var samples: Int
+}
+
 /// A Prometheus remote-read client (protocol 0.1.0).
 ///
 /// It offers `STREAMED_XOR_CHUNKS` first and `SAMPLES` second, and decides how to decode by the
@@ -57,12 +70,17 @@ public final class RemoteReadClient: Sendable {
 
     /// Reads one half-open range `[startMs, endMs)` for the given matchers and hands every series to `emit`.
     ///
-    /// - Returns: how the server answered.
+    /// `memoryBudget` bounds the response data held at once (see `ReadOutcome.peakBufferedBytes`). A
+    /// reply that would exceed it is abandoned as soon as that is known (from Content-Length, the
+    /// bytes received, snappy's declared length, or a series growing past it) with `.overBudget`, so
+    /// that the caller can read the range again in smaller pieces instead of buffering it.
+    ///
+    /// - Returns: how the server answered and what the reply cost.
     /// - Throws: `RemoteStorageError`. When it throws, `emit` may already have received part of the
     ///   range: the caller must discard what it got (a partial slab is never committed).
     @discardableResult
-    public func read(startMs: Int64, endMs: Int64, matchers: [LabelMatcher], logger: Logger,
-                     emit: (ReadSeries) async throws -> Void) async throws -> ReadResponseKind {
+    public func read(startMs: Int64, endMs: Int64, matchers: [LabelMatcher], memoryBudget: Int? = nil, logger: Logger,
+                     emit: (ReadSeries) async throws -> Void) async throws -> ReadOutcome {
         let query = Query(startMs: startMs, endMsInclusive: endMs - 1, matchers: matchers)
         let body = Snappy.compress(ReadRequest(queries: [query], acceptedResponseTypes: responseTypes).encode())
         var request = HTTPClientRequest(url: endpoint.url)
@@ -83,6 +101,8 @@ public final class RemoteReadClient: Sendable {
         let contentType = response.headers.first(name: "Content-Type")?.lowercased() ?? ""
         let mediaType = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
         var assembler = SeriesAssembler(startMs: startMs, endMs: endMs)
+        var outcome = ReadOutcome(kind: .streamedChunks, peakBufferedBytes: 0, bodyBytes: 0, samples: 0)
+        let budget = memoryBudget ?? Int.max
         switch mediaType {
         case "application/x-streamed-protobuf":
             var frames = ChunkedFrameDecoder(maxFrameBytes: limits.maxFrameBytes)
@@ -91,14 +111,19 @@ public final class RemoteReadClient: Sendable {
             do {
                 for try await buffer in response.body {
                     try checkDeadline(deadline)
+                    outcome.bodyBytes += buffer.readableBytes
                     frames.append(buffer.readableBytesView)
                     while let message = try frames.nextFrame() {
                         let chunked = try ChunkedReadResponse.decode(message)
                         for series in chunked.series {
                             if let done = try assembler.add(chunkedSeries: series) {
+                                outcome.samples += done.samples.count
                                 do { try await emit(done) } catch { throw ConsumerError(underlying: error) }
                             }
                         }
+                        let held = message.count + assembler.bufferedSamples * MemoryLayout<Sample>.stride
+                        outcome.peakBufferedBytes = max(outcome.peakBufferedBytes, held)
+                        if held > budget { throw overBudget(held, budget, "one series of this slab") }
                     }
                 }
                 try frames.finish()
@@ -109,12 +134,30 @@ public final class RemoteReadClient: Sendable {
             } catch {
                 throw Self.classify(error, url: endpoint.redactedURL)
             }
-            if let last = try assembler.finish() { try await emit(last) }
-            return .streamedChunks
+            if let last = try assembler.finish() {
+                outcome.samples += last.samples.count
+                try await emit(last)
+            }
+            return outcome
         case "application/x-protobuf":
-            let compressed = try await collect(response, what: "SAMPLES response")
+            outcome.kind = .samples
+            if let length = response.headers.first(name: "Content-Length").flatMap(Int.init), length > budget {
+                throw overBudget(length, budget, "the reply (Content-Length)")
+            }
+            let compressed = try await collect(response, what: "SAMPLES response", budget: budget)
+            outcome.bodyBytes = compressed.count
             let results: [[WireTimeSeries]]
             do {
+                // Compressed body, decompressed body and decoded samples are held at once; the decoded
+                // form takes about as much as the decompressed protobuf.
+                // A declared length over the absolute limit is refused by `decompress` as hostile; below
+                // it, one over the budget is a reply to read again in smaller pieces.
+                let declared = try Snappy.declaredLength(compressed)
+                let held = compressed.count + 2 * declared
+                outcome.peakBufferedBytes = held
+                if held > budget && declared <= limits.maxSamplesBodyBytes {
+                    throw overBudget(held, budget, "the decompressed reply")
+                }
                 let decoded = try Snappy.decompress(compressed, maxOutputBytes: limits.maxSamplesBodyBytes)
                 results = try ReadResponse.decode(decoded)
             } catch let error as CompressionError {
@@ -127,10 +170,16 @@ public final class RemoteReadClient: Sendable {
                     "\(endpoint.redactedURL) answered \(results.count) query results to 1 query")
             }
             for series in results[0] {
-                if let done = try assembler.add(samplesSeries: series) { try await emit(done) }
+                if let done = try assembler.add(samplesSeries: series) {
+                    outcome.samples += done.samples.count
+                    try await emit(done)
+                }
             }
-            if let last = try assembler.finish() { try await emit(last) }
-            return .samples
+            if let last = try assembler.finish() {
+                outcome.samples += last.samples.count
+                try await emit(last)
+            }
+            return outcome
         default:
             let snippet = await ServerMessage.read(response)
             throw RemoteStorageError(.protocolViolation,
@@ -185,10 +234,17 @@ public final class RemoteReadClient: Sendable {
             retryAfterSeconds: response.headers.first(name: "Retry-After").flatMap(RetryAfter.parse))
     }
 
-    private func collect(_ response: HTTPClientResponse, what: String) async throws -> [UInt8] {
+    private func overBudget(_ bytes: Int, _ budget: Int, _ what: String) -> RemoteStorageError {
+        RemoteStorageError(.overBudget, "\(endpoint.redactedURL): \(what) needs about \(bytes) bytes of memory, more than the "
+            + "\(budget) bytes this read may use (--max-memory divided among --concurrency reads)")
+    }
+
+    private func collect(_ response: HTTPClientResponse, what: String, budget: Int) async throws -> [UInt8] {
         do {
-            let buffer = try await response.body.collect(upTo: limits.maxSamplesBodyBytes)
+            let buffer = try await response.body.collect(upTo: min(limits.maxSamplesBodyBytes, budget))
             return Array(buffer.readableBytesView)
+        } catch is NIOTooManyBytesError where budget < limits.maxSamplesBodyBytes {
+            throw overBudget(budget + 1, budget, "the reply")
         } catch is NIOTooManyBytesError {
             throw RemoteStorageError(.tooLarge, "\(endpoint.redactedURL): \(what) is larger than \(limits.maxSamplesBodyBytes) bytes; "
                 + "use a shorter --slab")

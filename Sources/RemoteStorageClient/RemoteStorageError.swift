@@ -19,6 +19,9 @@ public struct RemoteStorageError: Error, CustomStringConvertible, Sendable {
         case redirect
         /// A response body or frame over the configured limit.
         case tooLarge
+        /// A response that would hold more memory than the read's budget (`--max-memory`); the caller
+        /// reads the range again in smaller pieces.
+        case overBudget
     }
 
     public let code: Code
@@ -41,7 +44,7 @@ public struct RemoteStorageError: Error, CustomStringConvertible, Sendable {
         case .transport, .timeout, .truncated: return true
         case .protocolViolation: return true
         case .httpStatus(let status): return status == 429 || status >= 500
-        case .sampleLimitExceeded, .nativeHistogram, .redirect, .tooLarge: return false
+        case .sampleLimitExceeded, .nativeHistogram, .redirect, .tooLarge, .overBudget: return false
         }
     }
 }

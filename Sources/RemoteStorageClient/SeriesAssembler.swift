@@ -17,6 +17,9 @@ public struct SeriesAssembler {
     private var sorted = true
     private var finished = Set<Labels>()
 
+    /// Samples of the series being assembled, held until it is complete.
+    public var bufferedSamples: Int { samples.count }
+
     public init(startMs: Int64, endMs: Int64) {
         self.startMs = startMs
         self.endMs = endMs

@@ -42,8 +42,21 @@ struct PromExport: AsyncParsableCommand {
     @Option(help: "Range end (exclusive), same forms as --start.")
     var end: String = "now"
 
-    @Option(help: "Slab width: how much time one read request covers, e.g. 1h, 30m, 1d.")
+    @Option(help: "Width of the first slab (one read request), and the step by which slabs grow, e.g. 1h, 30m, 1d.")
     var slab: String = "1h"
+
+    @Option(name: .customLong("max-slab"), help: ArgumentHelp(
+        "Widest slab. Slabs grow by --slab while a read holds less than half its share of --max-memory and halve above 80%; "
+        + "give the same value as --slab for fixed slabs."))
+    var maxSlab: String = "24h"
+
+    @Option(help: "Slab reads in flight at once (the source must allow as many concurrent reads; Prometheus' default is 10).")
+    var concurrency: Int = ExportConfiguration.defaultConcurrency
+
+    @Option(name: .customLong("max-memory"), help: ArgumentHelp(
+        "Memory target, e.g. 256MiB. Each read may hold (max-memory - 48MiB) / concurrency - 16MiB of reply data; "
+        + "a reply that would hold more is abandoned and read again as two halves."))
+    var maxMemory: String = "256MiB"
 
     @Option(name: .customLong("segment-size"), help: "Close a segment file once it reaches this size, e.g. 64MiB.")
     var segmentSize: String = "64MiB"
@@ -96,14 +109,25 @@ struct PromExport: AsyncParsableCommand {
             throw ValidationError("--end \(end) is more than a year in the future; check the unit (seconds vs milliseconds)")
         }
         let slabMs: Int64
+        let maxSlabMs: Int64
         let segmentBytes: Int
+        let memoryBytes: Int
         do {
             slabMs = try DurationExpression.parse(slab)
+            maxSlabMs = try DurationExpression.parse(maxSlab)
             segmentBytes = try ByteSizeExpression.parse(segmentSize)
+            memoryBytes = try ByteSizeExpression.parse(maxMemory)
         } catch let error as TimeExpression.ParseError {
             throw ValidationError(error.description)
         }
         guard slabMs >= 1000 else { throw ValidationError("--slab \(slab) is shorter than 1s; use e.g. 1h") }
+        guard maxSlabMs >= slabMs else { throw ValidationError("--max-slab \(maxSlab) is shorter than --slab \(slab); give at least --slab") }
+        guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency \(concurrency) is outside 1...64") }
+        let leastMemory = ExportConfiguration.baseReserveBytes + concurrency * (ExportConfiguration.perReadReserveBytes + (1 << 20))
+        guard memoryBytes >= leastMemory else {
+            throw ValidationError("--max-memory \(maxMemory) is too small for --concurrency \(concurrency); "
+                + "give at least \(ByteSizeExpression.format(leastMemory)) or lower --concurrency")
+        }
         guard segmentBytes >= 64 << 10 else { throw ValidationError("--segment-size \(segmentSize) is below 64KiB") }
         guard (1...19).contains(compressionLevel) else {
             throw ValidationError("--compression-level \(compressionLevel) is outside 1...19")
@@ -117,7 +141,8 @@ struct PromExport: AsyncParsableCommand {
         return ExportConfiguration(
             source: try endpoint.endpoint(url: sourceURL, flag: "--source-url"),
             selectors: selectors, startMs: startMs, endMs: endMs, startArgument: start, endArgument: end,
-            slabWidthMs: slabMs, segmentTargetBytes: segmentBytes, compressionLevel: compressionLevel,
+            slabWidthMs: slabMs, maxSlabWidthMs: maxSlabMs, concurrency: concurrency, maxMemoryBytes: memoryBytes,
+            segmentTargetBytes: segmentBytes, compressionLevel: compressionLevel,
             dropLabels: dropLabel, archivePath: archive, retry: RetryPolicy(maxAttempts: maxAttempts),
             responseTypes: responseType.types)
     }

@@ -46,13 +46,17 @@ enum Executables {
                        stderr: String(decoding: stderr, as: UTF8.self))
     }
 
-    /// Starts a tool without waiting, its output discarded.
-    static func start(_ name: String, _ arguments: [String]) throws -> Process {
+    /// Starts a tool without waiting; its output is discarded, or its stderr written to `stderrPath`.
+    static func start(_ name: String, _ arguments: [String], stderrPath: String? = nil) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try path(name))
         process.arguments = arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
+        if let stderrPath {
+            FileManager.default.createFile(atPath: stderrPath, contents: nil)
+            process.standardError = FileHandle(forWritingAtPath: stderrPath)
+        }
         try process.run()
         return process
     }
@@ -69,8 +73,10 @@ extension Executables {
         print("\(tool) kill/resume seed: \(seed) (replay with PROMFERRY_KILL_SEED=\(seed))")
         var rng = SplitMix(seed: seed)
         var kills = 0
+        let stderrPath = NSTemporaryDirectory() + "/promferry-kill-\(tool)-\(seed).stderr"
+        defer { try? FileManager.default.removeItem(atPath: stderrPath) }
         for _ in 0..<rounds {
-            let process = try start(tool, arguments)
+            let process = try start(tool, arguments, stderrPath: stderrPath)
             let delay = delayMs.lowerBound + Int(rng.next() % UInt64(delayMs.count))
             // The kill fires from a dispatch timer, so it lands on time however busy the test's own threads are.
             let killed: Bool = await withCheckedContinuation { continuation in
@@ -80,6 +86,10 @@ extension Executables {
                     process.waitUntilExit()
                     continuation.resume(returning: running)
                 }
+            }
+            if !killed && process.terminationStatus != 0 {
+                print("\(tool) exited with status \(process.terminationStatus): "
+                    + ((try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""))
             }
             try afterEach()
             if killed {

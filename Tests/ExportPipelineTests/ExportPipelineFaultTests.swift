@@ -140,11 +140,12 @@ func segmentFiles(_ archive: String) -> [String] {
     }
 
     @Test func halvesSlabsThatHitTheSampleLimit() async throws {
-        // One hour holds 20 × 240 = 4800 samples; a limit of 2000 forces quarter-hour slabs.
+        // One hour holds 20 × 240 = 4800 samples; a limit of 2000 forces quarter-hour slabs: the first
+        // read splits into halves and each half into quarters (3 splits), and later reads start at 15 min.
         let limited = FakeRemoteReadSource(series: dataset, samplesOnly: true, sampleLimit: 2000)
         try await withSource({ r, _ in limited.answer(r.body) }) { source, dir in
             let summary = try await source.export { configuration(url: $0, archive: dir + "/a") }
-            #expect(summary.slabSplits == 2)
+            #expect(summary.slabSplits == 3)
             #expect(summary.responseType == "samples")
             #expect(summary.archiveSlabs == 24)
             #expect(try SeriesComparison.archiveContents(dir + "/a") == expectedMap())

@@ -44,8 +44,10 @@ func withTarget(_ target: FakeRemoteWriteTarget = FakeRemoteWriteTarget(),
     try await server.shutdown()
 }
 
+/// The read timeout is long: a reply the target sent but that a busy test machine delivered late must
+/// not be taken for a lost one and sent again (which would be right, but breaks exactly-once counts).
 func importing(_ dir: String, _ url: String, _ adjust: (inout ImportConfiguration) throws -> Void = { _ in }) async throws -> ImportSummary {
-    var configuration = ImportConfiguration(archivePath: dir + "/archive", target: EndpointConfiguration(url: url, readTimeoutSeconds: 2),
+    var configuration = ImportConfiguration(archivePath: dir + "/archive", target: EndpointConfiguration(url: url, readTimeoutSeconds: 30),
                                             batchSamples: 500, concurrency: 3,
                                             retry: RetryPolicy(maxAttempts: 8, initialDelaySeconds: 0.01, maxDelaySeconds: 0.05))
     try adjust(&configuration)

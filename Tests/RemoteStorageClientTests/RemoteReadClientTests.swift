@@ -15,15 +15,15 @@ func sampleSeries(_ name: String, count: Int, start: Int64 = 1_000_000, step: In
 /// Runs one read against a scripted server and returns what arrived (or the error).
 func readOnce(_ script: @escaping @Sendable (RecordedRequest, Int) -> ScriptedReply,
               endpoint: (String) -> EndpointConfiguration = { EndpointConfiguration(url: $0, readTimeoutSeconds: 2) },
-              startMs: Int64 = 0, endMs: Int64 = 10_000_000) async throws -> (Result<([Series], ReadResponseKind), any Error>, [RecordedRequest]) {
+              startMs: Int64 = 0, endMs: Int64 = 10_000_000, memoryBudget: Int? = nil) async throws -> (Result<([Series], ReadOutcome), any Error>, [RecordedRequest]) {
     let server = try await ScriptedHTTPServer(script: script)
     let client = try RemoteReadClient(endpoint: endpoint(server.baseURL + "/api/v1/read"))
     var got: [Series] = []
-    let result: Result<([Series], ReadResponseKind), any Error>
+    let result: Result<([Series], ReadOutcome), any Error>
     do {
-        let kind = try await client.read(startMs: startMs, endMs: endMs, matchers: SeriesSelector.everySeries.matchers,
-                                         logger: logger) { got.append($0) }
-        result = .success((got, kind))
+        let outcome = try await client.read(startMs: startMs, endMs: endMs, matchers: SeriesSelector.everySeries.matchers,
+                                            memoryBudget: memoryBudget, logger: logger) { got.append($0) }
+        result = .success((got, outcome))
     } catch {
         result = .failure(error)
     }
@@ -38,8 +38,8 @@ func readOnce(_ script: @escaping @Sendable (RecordedRequest, Int) -> ScriptedRe
     @Test func readsStreamedChunksAndSendsTheProtocolHeaders() async throws {
         let source = FakeRemoteReadSource(series: Self.data)
         let (result, requests) = try await readOnce({ request, _ in source.answer(request.body) })
-        let (series, kind) = try result.get()
-        #expect(kind == .streamedChunks)
+        let (series, outcome) = try result.get()
+        #expect(outcome.kind == .streamedChunks)
         #expect(series == Self.data)
         let request = try #require(requests.first)
         #expect(request.method == "POST")
@@ -56,8 +56,8 @@ func readOnce(_ script: @escaping @Sendable (RecordedRequest, Int) -> ScriptedRe
     @Test func decidesByContentTypeNotByWhatItAsked() async throws {
         let source = FakeRemoteReadSource(series: Self.data, samplesOnly: true)
         let (result, _) = try await readOnce({ request, _ in source.answer(request.body) })
-        let (series, kind) = try result.get()
-        #expect(kind == .samples)
+        let (series, outcome) = try result.get()
+        #expect(outcome.kind == .samples)
         #expect(series == Self.data)
     }
 

@@ -1,0 +1,33 @@
+import ArchiveStore
+import Foundation
+import Testing
+
+@Suite struct ArchiveDirectoryTests {
+    func directory(_ files: [String: String]) throws -> String {
+        let root = NSTemporaryDirectory() + "/promferry-dir-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: root + "/segments", withIntermediateDirectories: true)
+        for (name, text) in files {
+            FileManager.default.createFile(atPath: root + "/" + name, contents: Data(text.utf8))
+        }
+        return root
+    }
+
+    /// What an exporter killed before its first manifest leaves behind is taken over by the next run.
+    @Test func takesOverTheLeftoversOfAWriterKilledBeforeItsFirstManifest() throws {
+        let root = try directory([".promferry.lock": "", "manifest.json.tmp": "{", "segments/000000-0000.pfs.tmp": "x",
+                                  "segments/000001-0000.pfs": "y"])
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let archive = ArchiveDirectory(root: root)
+        try archive.prepareForWriting()
+        #expect(try archive.removeOrphans(keeping: nil).count == 2)
+    }
+
+    /// Anything else in the directory means it is not an unfinished archive: refused, left untouched.
+    @Test(arguments: [["notes.txt": "mine"], ["segments/photo.jpg": "mine"], ["segments/000000-0000.pfs": "", "data": "mine"]])
+    func refusesADirectoryHoldingAnythingElse(_ files: [String: String]) throws {
+        let root = try directory(files)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        #expect(throws: ArchiveStoreError.self) { try ArchiveDirectory(root: root).prepareForWriting() }
+        for name in files.keys { #expect(FileManager.default.fileExists(atPath: root + "/" + name)) }
+    }
+}
