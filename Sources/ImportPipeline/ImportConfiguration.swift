@@ -38,6 +38,26 @@ public struct ImportConfiguration: Sendable {
     public var targetReadURL: String?
     /// Keep no journal (with `progressMetric`, the target alone remembers the progress).
     public var noState = false
+    /// Replay an archive that an export is still writing: wait for its manifest and for newly
+    /// committed slabs, and end when the manifest says the export is complete.
+    public var follow = false
+    /// How often a following import looks at the manifest.
+    public var followPollSeconds = 0.5
+    /// Memory target of the whole process (`--max-memory`); it bounds the size of a batch.
+    public var maxMemoryBytes = ImportConfiguration.defaultMaxMemoryBytes
+
+    public static let defaultMaxMemoryBytes = 256 << 20
+    /// Memory besides the batches: runtime, HTTP client, one decoded segment block.
+    public static let baseReserveBytes = 48 << 20
+    /// Batches alive per sender: two queued, one being cut, one in flight (with its encoded and
+    /// compressed copies, counted as one more).
+    public static let batchesPerSender = 5
+
+    /// The batch size bound that keeps every batch alive at once inside `maxMemoryBytes`.
+    public var effectiveBatchBytes: Int {
+        let room = (maxMemoryBytes - Self.baseReserveBytes) / (concurrency * Self.batchesPerSender)
+        return max(4096, min(batchBytes, room))
+    }
 
     public init(archivePath: String, target: EndpointConfiguration, filter: SeriesFilter = .all,
                 batchSamples: Int = 10_000, batchBytes: Int = 8 << 20, concurrency: Int = 4, onReject: RejectPolicy = .stop,
@@ -69,6 +89,7 @@ public struct ImportError: Error, CustomStringConvertible, Sendable {
         case stateMismatch
         case stateNotWritable
         case verificationFailed
+        case archiveChanged
     }
 
     public let code: Code

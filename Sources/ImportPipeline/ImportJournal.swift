@@ -33,7 +33,7 @@ actor ImportJournal {
     private let file: JournalFile?
     let header: Header
     /// Segment paths in manifest order, to know how many leading segments are done.
-    private let order: [String]
+    private var order: [String]
     private(set) var doneSegments: Set<String> = []
     private var acked: [String: Set<Int>] = [:]
     private var expected: [String: Int] = [:]
@@ -128,6 +128,11 @@ actor ImportJournal {
     /// How many segments, from the first in manifest order, are done without a gap.
     var leadingSegmentsDone: Int {
         order.prefix { doneSegments.contains($0) }.count
+    }
+
+    /// A followed archive grew: `order` is the new manifest's segment list, which starts with the old one.
+    func extend(order newOrder: [String]) {
+        order = newOrder
     }
 
     /// Adopts progress read from the target (stateless resume): the first `count` segments are done.

@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import PrometheusWire
 import RemoteStorageClient
+import Synchronization
 
 /// `archive → segment reader → batcher → remote-write client → target`.
 ///
@@ -28,10 +29,12 @@ public struct ImportPipeline: Sendable {
     public func run() async throws -> ImportSummary {
         let began = ContinuousClock.now
         let archive = ArchiveDirectory(root: configuration.archivePath)
-        let manifest = try archive.readManifest()
-        if !manifest.complete {
-            progress.note("the archive is not complete (its export stopped or is still running); importing its "
-                + "\(manifest.slabs.count) completed slabs")
+        let initial = try await firstManifest(of: archive)
+        if !initial.complete {
+            progress.note(configuration.follow
+                ? "following \(archive.root): \(initial.slabs.count) slabs committed so far; importing them while the export writes more"
+                : "the archive is not complete (its export stopped or is still running); importing its "
+                    + "\(initial.slabs.count) completed slabs (--follow waits for the rest)")
         }
         let counters = ImportCounters()
         let statePath = configuration.statePath ?? archive.path(of: Self.defaultStateFile)
@@ -41,15 +44,15 @@ public struct ImportPipeline: Sendable {
         var journal: ImportJournal?
         var client: RemoteWriteClient?
         let metric = configuration.progressMetric.map {
-            ProgressMetric(name: $0, manifestCreatedAt: manifest.createdAt, source: manifest.source.url,
+            ProgressMetric(name: $0, manifestCreatedAt: initial.createdAt, source: initial.source.url,
                            target: configuration.target.redactedURL, filter: configuration.filter.description)
         }
         if !configuration.dryRun {
-            journal = try openJournal(statePath: statePath, manifest: manifest)
+            journal = try openJournal(statePath: statePath, manifest: initial)
             if let metric, let readURL = configuration.targetReadURL {
                 let done = try await metric.read(from: configuration.target.with(url: readURL), logger: logger)
                 if done > 0 {
-                    await journal!.adoptLeadingSegmentsDone(min(done, manifest.segments.count))
+                    await journal!.adoptLeadingSegmentsDone(min(done, initial.segments.count))
                     progress.note("the target's \(metric.name){\(ProgressMetric.idLabel)=\"\(metric.id)\"} says \(done) segments were delivered")
                 }
             }
@@ -59,15 +62,16 @@ public struct ImportPipeline: Sendable {
         }
         let shards = journal?.header.concurrency ?? configuration.concurrency
         let batchSamples = journal?.header.batchSamples ?? configuration.batchSamples
-        let batchBytes = journal?.header.batchBytes ?? configuration.batchBytes
+        let batchBytes = journal?.header.batchBytes ?? configuration.effectiveBatchBytes
         if let journal, await journal.resumed {
             let done = await journal.doneSegments.count
-            progress.note("resuming the import recorded in \(statePath): \(done) of \(manifest.segments.count) segments already delivered")
+            progress.note("resuming the import recorded in \(statePath): \(done) of \(initial.segments.count) segments already delivered")
         }
 
         let skipped = SkippedSegments()
+        let latest = LatestManifest(initial)
         do {
-            try await transfer(manifest: manifest, journal: journal, client: client, metric: metric, shards: shards,
+            try await transfer(latest: latest, journal: journal, client: client, metric: metric, shards: shards,
                                batchSamples: batchSamples, batchBytes: batchBytes, rejectsPath: rejectsPath,
                                counters: counters, skipped: skipped, began: began)
         } catch {
@@ -76,6 +80,7 @@ public struct ImportPipeline: Sendable {
         }
         try await client?.shutdown()
 
+        let manifest = latest.value
         let corrupt = await skipped.names
         let complete = manifest.complete && corrupt.isEmpty
         if complete, let journal { try await journal.markComplete() }
@@ -103,7 +108,7 @@ public struct ImportPipeline: Sendable {
         let header = ImportJournal.Header(
             archiveCreatedAt: manifest.createdAt, archiveSource: manifest.source.url, target: configuration.target.redactedURL,
             filter: configuration.filter.description, batchSamples: configuration.batchSamples,
-            batchBytes: configuration.batchBytes, concurrency: configuration.concurrency)
+            batchBytes: configuration.effectiveBatchBytes, concurrency: configuration.concurrency)
         if configuration.noState { return ImportJournal(header: header, order: order, alreadyDone: 0) }
         do {
             return try ImportJournal(path: statePath, header: header, order: order)
@@ -113,7 +118,21 @@ public struct ImportPipeline: Sendable {
         }
     }
 
-    private func transfer(manifest: Manifest, journal: ImportJournal?, client: RemoteWriteClient?, metric: ProgressMetric?,
+    /// The archive's manifest; with `--follow`, waits for an export to write its first one.
+    private func firstManifest(of archive: ArchiveDirectory) async throws -> Manifest {
+        guard configuration.follow else { return try archive.readManifest() }
+        var noted = false
+        while !archive.hasManifest {
+            if !noted {
+                progress.note("following \(archive.root): waiting for the export to write its manifest")
+                noted = true
+            }
+            try await Task.sleep(for: .milliseconds(Int64(configuration.followPollSeconds * 1000)))
+        }
+        return try archive.readManifest()
+    }
+
+    private func transfer(latest: LatestManifest, journal: ImportJournal?, client: RemoteWriteClient?, metric: ProgressMetric?,
                           shards: Int, batchSamples: Int, batchBytes: Int, rejectsPath: String,
                           counters: ImportCounters, skipped: SkippedSegments, began: ContinuousClock.Instant) async throws {
         let queues = (0..<shards).map { _ in BoundedQueue<Batch>(capacity: 2) }
@@ -126,10 +145,10 @@ public struct ImportPipeline: Sendable {
         let readFailure = FirstError()
         let sendFailure = FirstError()
         let finishAll: @Sendable () async -> Void = { for queue in queues { await queue.finish() } }
-        let report: @Sendable () -> Void = { [progress, manifest] in
+        let report: @Sendable () -> Void = { [progress] in
             let v = counters.snapshot
             progress.update(ImportProgressState(
-                archiveSamples: manifest.totalSamples, samplesRead: v.samplesRead, samplesSent: v.samplesSent,
+                archiveSamples: latest.value.totalSamples, samplesRead: v.samplesRead, samplesSent: v.samplesSent,
                 samplesRejected: v.samplesRejected, retries: v.retries,
                 elapsedSeconds: ImportPipeline.seconds(ContinuousClock.now - began), resumedSamples: v.samplesAlreadyDelivered))
         }
@@ -165,7 +184,7 @@ public struct ImportPipeline: Sendable {
                 // A reading failure (a corrupt segment) lets the senders deliver what is already queued —
                 // verified data, journalled as it lands — and is raised once they are done.
                 do {
-                    try await produce(manifest: manifest, journal: journal, queues: queues, shards: shards,
+                    try await produce(latest: latest, journal: journal, queues: queues, shards: shards,
                                       batchSamples: batchSamples, batchBytes: batchBytes, counters: counters, skipped: skipped,
                                       stop: sendFailure, report: report)
                 } catch {
@@ -189,56 +208,87 @@ public struct ImportPipeline: Sendable {
         }
     }
 
-    private func produce(manifest: Manifest, journal: ImportJournal?, queues: [BoundedQueue<Batch>],
+    /// Reads the manifest's segments in order and queues their batches. With `--follow`, then waits
+    /// for the export to commit more slabs (re-reading the manifest, which is replaced atomically)
+    /// until the manifest says the export is complete.
+    private func produce(latest: LatestManifest, journal: ImportJournal?, queues: [BoundedQueue<Batch>],
                          shards: Int, batchSamples: Int, batchBytes: Int, counters: ImportCounters, skipped: SkippedSegments,
                          stop: FirstError, report: () -> Void) async throws {
-        let filter = configuration.filter
         // Its own handle on the directory: the reading task owns it.
         let archive = ArchiveDirectory(root: configuration.archivePath)
-        for segment in manifest.segments {
+        var manifest = latest.value
+        var next = 0
+        while true {
+            while next < manifest.segments.count {
+                if await stop.error != nil { return }
+                try await produce(segment: manifest.segments[next], archive: archive, journal: journal, queues: queues,
+                                  shards: shards, batchSamples: batchSamples, batchBytes: batchBytes, counters: counters,
+                                  skipped: skipped, stop: stop, report: report)
+                next += 1
+            }
+            guard configuration.follow, !manifest.complete else { return }
+            try await Task.sleep(for: .milliseconds(Int64(configuration.followPollSeconds * 1000)))
             if await stop.error != nil { return }
-            if let journal, await journal.doneSegments.contains(segment.file) {
-                counters.update { $0.samplesRead += segment.samples; $0.samplesAlreadyDelivered += segment.samples }
-                continue
+            let newer = try archive.readManifest()
+            let known = manifest.segments.map(\.file)
+            guard newer.createdAt == manifest.createdAt, newer.source.url == manifest.source.url,
+                  newer.segments.prefix(known.count).map(\.file) == known else {
+                throw ImportError(.archiveChanged, "\(archive.root) was replaced by another export while it was being followed "
+                    + "(its manifest no longer starts with the slabs already imported); start the import again")
             }
-            // Nothing of a segment is sent before its checksum is known to be right.
-            do {
-                try archive.verifyChecksum(segment)
-            } catch let error as ArchiveStoreError where configuration.skipCorrupt {
-                await skipped.add(segment.file)
-                counters.update { $0.segmentsSkipped += 1; $0.samplesRead += segment.samples }
-                progress.note("skipping \(error.message)")
-                continue
-            }
-            var batcher = Batcher(segment: segment.file, shards: shards, maxSamples: batchSamples, maxBytes: batchBytes)
-            var reader = try archive.segmentReader(segment)
-            var batches = 0
-            // Block by block: memory holds one decoded block plus the queued batches, never a whole segment.
-            while true {
-                let block = try reader.nextBlock()
-                var completed: [Batch] = []
-                for series in block ?? [] {
-                    counters.update { $0.samplesRead += series.samples.count }
-                    guard let selected = filter.apply(series) else { continue }
-                    counters.update { $0.samplesSelected += selected.samples.count }
-                    completed += batcher.add(selected)
-                }
-                if block == nil { completed += batcher.finish() }
-                for batch in completed {
-                    batches += 1
-                    if let journal, await journal.isAcknowledged(segment: batch.segment, batch: batch.index) {
-                        counters.update { $0.samplesAlreadyDelivered += batch.sampleCount }
-                        continue
-                    }
-                    await queues[batch.shard].send(batch)
-                    if await stop.error != nil { return }
-                }
-                if block == nil { break }
-            }
-            try await journal?.expect(segment: segment.file, batches: batches)
-            counters.update { $0.segmentsRead += 1 }
+            guard newer.slabs.count != manifest.slabs.count || newer.complete != manifest.complete else { continue }
+            await journal?.extend(order: newer.segments.map(\.file))
+            manifest = newer
+            latest.value = newer
             report()
         }
+    }
+
+    private func produce(segment: Manifest.SegmentEntry, archive: ArchiveDirectory, journal: ImportJournal?,
+                         queues: [BoundedQueue<Batch>], shards: Int, batchSamples: Int, batchBytes: Int,
+                         counters: ImportCounters, skipped: SkippedSegments, stop: FirstError, report: () -> Void) async throws {
+        let filter = configuration.filter
+        if let journal, await journal.doneSegments.contains(segment.file) {
+            counters.update { $0.samplesRead += segment.samples; $0.samplesAlreadyDelivered += segment.samples }
+            return
+        }
+        // Nothing of a segment is sent before its checksum is known to be right.
+        do {
+            try archive.verifyChecksum(segment)
+        } catch let error as ArchiveStoreError where configuration.skipCorrupt {
+            await skipped.add(segment.file)
+            counters.update { $0.segmentsSkipped += 1; $0.samplesRead += segment.samples }
+            progress.note("skipping \(error.message)")
+            return
+        }
+        var batcher = Batcher(segment: segment.file, shards: shards, maxSamples: batchSamples, maxBytes: batchBytes)
+        var reader = try archive.segmentReader(segment)
+        var batches = 0
+        // Block by block: memory holds one decoded block plus the queued batches, never a whole segment.
+        while true {
+            let block = try reader.nextBlock()
+            var completed: [Batch] = []
+            for series in block ?? [] {
+                counters.update { $0.samplesRead += series.samples.count }
+                guard let selected = filter.apply(series) else { continue }
+                counters.update { $0.samplesSelected += selected.samples.count }
+                completed += batcher.add(selected)
+            }
+            if block == nil { completed += batcher.finish() }
+            for batch in completed {
+                batches += 1
+                if let journal, await journal.isAcknowledged(segment: batch.segment, batch: batch.index) {
+                    counters.update { $0.samplesAlreadyDelivered += batch.sampleCount }
+                    continue
+                }
+                await queues[batch.shard].send(batch)
+                if await stop.error != nil { return }
+            }
+            if block == nil { break }
+        }
+        try await journal?.expect(segment: segment.file, batches: batches)
+        counters.update { $0.segmentsRead += 1 }
+        report()
     }
 
     static func seconds(_ duration: Duration) -> Double {
@@ -262,6 +312,16 @@ actor HighWaterMark {
         try await write(count, timestamp)
         written = count
         lastTimestampMs = timestamp
+    }
+}
+
+/// The newest manifest the import has seen (it grows while `--follow` follows an export).
+final class LatestManifest: Sendable {
+    private let state: Mutex<Manifest>
+    init(_ manifest: Manifest) { state = Mutex(manifest) }
+    var value: Manifest {
+        get { state.withLock { $0 } }
+        set { state.withLock { $0 = newValue } }
     }
 }
 

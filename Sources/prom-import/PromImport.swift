@@ -91,6 +91,15 @@ struct PromImport: AsyncParsableCommand {
     @Flag(name: .customLong("no-state"), help: "Keep no state file (with --progress-metric, the target alone remembers the progress).")
     var noState = false
 
+    @Flag(help: ArgumentHelp("Replay an archive that prom-export is still writing: wait for its manifest and for newly "
+        + "committed slabs, and end when the export is complete. The archive is then a durable queue between the two."))
+    var follow = false
+
+    @Option(name: .customLong("max-memory"), help: ArgumentHelp(
+        "Memory target, e.g. 256MiB: bounds each request's size to (max-memory - 48MiB) / (concurrency x 5), "
+        + "the batches that can be alive at once."))
+    var maxMemory: String = "256MiB"
+
     @Option(name: .customLong("max-attempts"), help: "Attempts per request on transient errors before giving up.")
     var maxAttempts = 10
 
@@ -141,6 +150,15 @@ struct PromImport: AsyncParsableCommand {
             throw ValidationError("--batch-bytes: \(error.description)")
         }
         guard bytes >= 4096 else { throw ValidationError("--batch-bytes \(batchBytes) is below 4KiB") }
+        let memoryBytes: Int
+        do { memoryBytes = try ByteSizeExpression.parse(maxMemory) } catch let error as TimeExpression.ParseError {
+            throw ValidationError("--max-memory: \(error.description)")
+        }
+        let leastMemory = ImportConfiguration.baseReserveBytes + concurrency * ImportConfiguration.batchesPerSender * 65536
+        guard memoryBytes >= leastMemory else {
+            throw ValidationError("--max-memory \(maxMemory) is too small for --concurrency \(concurrency); "
+                + "give at least \(ByteSizeExpression.format(leastMemory)) or lower --concurrency")
+        }
         if verify && targetReadURL == nil {
             throw ValidationError("--verify needs --target-read-url (the target's remote-read URL, e.g. http://127.0.0.1:9090/api/v1/read)")
         }
@@ -176,6 +194,8 @@ struct PromImport: AsyncParsableCommand {
         configuration.progressMetric = progressMetric
         configuration.targetReadURL = targetReadURL
         configuration.noState = noState
+        configuration.follow = follow
+        configuration.maxMemoryBytes = memoryBytes
         return configuration
     }
 

@@ -1,0 +1,77 @@
+import ArchiveStore
+import ExportPipeline
+import Foundation
+@testable import ImportPipeline
+import Logging
+import PeerHarness
+import PrometheusWire
+import RemoteStorageClient
+import Synchronization
+import Testing
+import TestSupport
+
+/// `prom-import --follow` replaying an archive while `prom-export` writes it.
+@Suite struct FollowModeTests {
+    /// The import starts before the export has written anything, sends slabs as they are committed
+    /// (the first request lands long before the export ends), and ends when the export completes;
+    /// every sample reaches the target exactly once.
+    @Test func deliversEverySampleOnceWhileTheExportIsStillWriting() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let archive = dir.path + "/archive"
+        // Twelve 15-minute slabs, each read taking 150 ms: the export runs for about two seconds.
+        let source = FakeRemoteReadSource(series: dataset)
+        let reader = try await ScriptedHTTPServer { request, _ in
+            request.method == "POST" ? .delay(milliseconds: 150, then: source.answer(request.body))
+                : .respond(status: 404, headers: [], body: [])
+        }
+        let target = FakeRemoteWriteTarget()
+        let firstWrite = Mutex<ContinuousClock.Instant?>(nil)
+        let writer = try await ScriptedHTTPServer { request, _ in
+            firstWrite.withLock { if $0 == nil { $0 = .now } }
+            return target.handle(request)
+        }
+        let export = ExportConfiguration(
+            source: EndpointConfiguration(url: reader.baseURL + "/api/v1/read"), selectors: [.everySeries],
+            startMs: t0, endMs: t0 + 3 * hour, startArgument: "\(t0)", endArgument: "\(t0 + 3 * hour)",
+            slabWidthMs: hour / 4, compressionLevel: 3, archivePath: archive)
+        var follow = ImportConfiguration(archivePath: archive, target: EndpointConfiguration(url: writer.baseURL + "/api/v1/write"),
+                                         batchSamples: 500, concurrency: 3)
+        follow.follow = true
+        follow.followPollSeconds = 0.05
+
+        do {
+            let importing = Task { try await ImportPipeline(configuration: follow, logger: Logger(label: "follow")).run() }
+            try await Task.sleep(for: .milliseconds(300))  // the import is waiting for a manifest
+            let exported = try await ExportPipeline(configuration: export, logger: Logger(label: "export")).run()
+            let exportEnded = ContinuousClock.now
+            let imported = try await importing.value
+
+            #expect(exported.complete && imported.complete)
+            #expect(imported.segments == exported.archiveSlabs)
+            #expect(imported.samplesSent == dataset.reduce(0) { $0 + $1.samples.count })
+            #expect(target.contents == map(dataset))
+            #expect(target.maxDeliveries == 1)
+            let first = try #require(firstWrite.withLock { $0 })
+            #expect(exportEnded - first > .milliseconds(800), "the import only started sending after the export ended")
+        } catch {
+            try await reader.shutdown()
+            try await writer.shutdown()
+            throw error
+        }
+        try await reader.shutdown()
+        try await writer.shutdown()
+    }
+
+    /// Without --follow, an incomplete archive is imported as far as it goes (the summary says it is
+    /// not complete); with it, a missing manifest is waited for rather than an error.
+    @Test func withoutFollowAMissingManifestIsAnError() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let configuration = ImportConfiguration(archivePath: dir.path + "/nothing-yet",
+                                                target: EndpointConfiguration(url: "http://127.0.0.1:9/api/v1/write"))
+        await #expect(throws: ArchiveStoreError.self) {
+            try await ImportPipeline(configuration: configuration, logger: Logger(label: "t")).run()
+        }
+    }
+}
