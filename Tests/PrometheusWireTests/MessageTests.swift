@@ -23,6 +23,32 @@ import Testing
         #expect(try WriteRequest.decode(bytes) == request)
     }
 
+    /// The in-place encoder equals the straightforward nested one (each message encoded into a scratch
+    /// writer) on series with empty label values, zero timestamps, zero and -0.0 values, NaN payloads,
+    /// negative timestamps and long labels whose lengths take two varint bytes.
+    @Test func inPlaceEncodingEqualsNestedEncoding() throws {
+        var random = SystemRandomNumberGenerator()
+        let specials: [UInt64] = [0, (-0.0).bitPattern, Sample.staleNaNBits, 0x7FF8_0000_0000_0001, Double.infinity.bitPattern]
+        let series = (0..<40).map { i in
+            WireTimeSeries(labels: Labels(sorting: [Label("__name__", "m\(i)"), Label("empty", ""),
+                                                    Label("long", String(repeating: "x", count: i * 9))]),
+                           samples: (0..<(i * 7)).map { n in
+                               Sample(timestampMs: n % 11 == 0 ? 0 : n % 13 == 0 ? -Int64(n) : Int64.random(in: 0...(1 << 45), using: &random),
+                                      valueBits: n % 5 == 0 ? specials[n % specials.count] : UInt64.random(in: 0...UInt64.max, using: &random))
+                           })
+        }
+        var nested = ProtoWriter()
+        for s in series {
+            nested.message(1) { w in
+                for label in s.labels.labels { w.message(1) { l in l.bytesField(1, label.name); l.bytesField(2, label.value) } }
+                for sample in s.samples { w.message(2) { x in x.double(1, bits: sample.valueBits); x.int64(2, sample.timestampMs) } }
+            }
+        }
+        let request = WriteRequest(timeseries: series)
+        #expect(request.encode() == nested.bytes)
+        #expect(try WriteRequest.decode(request.encode()) == request)
+    }
+
     @Test func writesMinusZeroButOmitsPlusZero() throws {
         let labels = Labels(sorting: [Label("__name__", "z")])
         let minus = WriteRequest(timeseries: [WireTimeSeries(labels: labels, samples: [Sample(timestampMs: 1, value: -0.0)])])

@@ -1,0 +1,267 @@
+import ArchiveStore
+import ArgumentParser
+import CommandLineSupport
+import Foundation
+import PeerHarness
+
+/// `scripts/bench`: throughput against floors, bytes per sample, peak memory and codec costs, printed
+/// as one table. Release builds of the tools run as child processes against real servers on loopback.
+@main
+struct PromferryBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "promferry-bench",
+        abstract: "Benchmarks prom-export and prom-import against local Prometheus and VictoriaMetrics servers.")
+
+    @Option(help: "Series × hours (15 s interval) of the data sizes, e.g. 200x24,2000x48.")
+    var sizes = "200x24,2000x48"
+
+    @Option(name: .customLong("high-cardinality"), help: "Series in the one-slab high-cardinality run (30 minutes of data); 0 skips it.")
+    var highCardinality = 50_000
+
+    @Option(name: .customLong("export-concurrency"), help: "prom-export --concurrency for every run.")
+    var exportConcurrency = 2
+
+    @Option(name: .customLong("import-concurrency"), help: "prom-import --concurrency for every run (and the floors).")
+    var importConcurrency = 4
+
+    @Option(name: .customLong("max-memory"), help: "--max-memory of both tools.")
+    var maxMemory = "256MiB"
+
+    @Flag(name: .customLong("skip-prometheus-import"), help: "Leave out the (slow) imports into Prometheus.")
+    var skipPrometheusImport = false
+
+    @Option(name: .customLong("export-concurrency-sweep"), help: ArgumentHelp(
+        "Instead of the table, export the first size once per listed --concurrency (e.g. 1,2,4,8) and print samples/s and peak RSS."))
+    var exportConcurrencySweep: String?
+
+    @Option(help: "Directory holding the release builds of prom-export and prom-import.")
+    var tools = ".build/release"
+
+    func run() async throws {
+        let workspace = try TemporaryDirectory(prefix: "promferry-bench")
+        defer { workspace.remove() }
+        let table = Table()
+        table.note("promferry benchmark: \(Machine.describe()); release builds; Prometheus and VictoriaMetrics on the same machine")
+        table.note("export --concurrency \(exportConcurrency), import --concurrency \(importConcurrency), --max-memory \(maxMemory) for both tools")
+
+        let parsed = try sizes.split(separator: ",").map { item -> (Int, Int) in
+            let parts = item.split(separator: "x").compactMap { Int($0) }
+            guard parts.count == 2, parts[0] > 0, parts[1] > 0 else { throw ValidationError("--sizes \(sizes): expected SERIESxHOURS,…") }
+            return (parts[0], parts[1])
+        }
+        if let sweep = exportConcurrencySweep {
+            try await sweepExportConcurrency(sweep.split(separator: ",").compactMap { Int($0) }, size: parsed[0], workspace: workspace)
+            return
+        }
+        var results: [SizeResult] = []
+        for (series, hours) in parsed {
+            results.append(try await measureSize(series: series, hours: hours, workspace: workspace, followRun: (series, hours) == parsed.last!))
+        }
+        table.sizes(results, limit: try ByteSizeExpression.parse(maxMemory))
+        if highCardinality > 0 {
+            table.highCardinality(try await measureHighCardinality(workspace: workspace), limit: try ByteSizeExpression.parse(maxMemory))
+        }
+        let smallest = parsed.min { $0.0 * $0.1 < $1.0 * $1.1 }!
+        let codecHistory = SampleHistory(seriesCount: smallest.0, startMs: 0, endMs: Int64(smallest.1) * 3_600_000)
+        table.codecs(try CodecBenchmarks.run(history: codecHistory), samples: codecHistory.sampleCount)
+        print(table.text)
+    }
+
+    var exportPath: String { tools + "/prom-export" }
+    var importPath: String { tools + "/prom-import" }
+
+    func progress(_ line: String) {
+        FileHandle.standardError.write(Data(("bench: " + line + "\n").utf8))
+    }
+
+    func measureSize(series: Int, hours: Int, workspace: TemporaryDirectory, followRun: Bool) async throws -> SizeResult {
+        let hourMs: Int64 = 3_600_000
+        let endMs = (Int64(Date().timeIntervalSince1970 * 1000) / hourMs - 1) * hourMs
+        let startMs = endMs - Int64(hours) * hourMs
+        let history = SampleHistory(seriesCount: series, startMs: startMs, endMs: endMs)
+        let dir = workspace.path + "/\(series)x\(hours)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        progress("\(series) series × \(hours) h: generating and loading with promtool")
+        try history.writeOpenMetrics(to: dir + "/history.om")
+        let source = try await PrometheusServer.start(openMetricsFile: dir + "/history.om")
+        defer { source.stop() }
+        try? FileManager.default.removeItem(atPath: dir + "/history.om")
+        var result = SizeResult(label: "\(series)×\(hours)h")
+        result.tsdbBytes = Disk.blockBytes(source.dataDirectory)
+
+        progress("exporting")
+        let archive = dir + "/archive"
+        let exportArguments = ["--source-url", source.readURL, "--start", "\(startMs)", "--end", "\(endMs)", "--quiet",
+                               "--concurrency", "\(exportConcurrency)", "--max-memory", maxMemory]
+        let export = try MeasuredRun.run(exportPath, exportArguments + ["--output", archive], logPath: dir + "/export.log")
+        let manifest = try ArchiveDirectory(root: archive).readManifest()
+        result.samples = manifest.totalSamples
+        result.archiveBytes = manifest.totalBytes
+        result.export = export
+        progress("export floor: the same \(manifest.slabs.count) requests, read and thrown away")
+        result.exportFloorSeconds = try await Floors.exportFloor(
+            readURL: source.readURL, slabs: manifest.slabs.map { ($0.startMs, $0.endMs) }, concurrency: exportConcurrency)
+
+        let requests = try Floors.encodeWriteRequests(archive: archive, batchSamples: 10_000)
+        let importArguments = ["--archive", archive, "--quiet", "--concurrency", "\(importConcurrency)", "--max-memory", maxMemory]
+        do {
+            progress("importing into VictoriaMetrics")
+            let victoria = try await VictoriaMetricsServer.start()
+            do {
+                result.importVictoria = try MeasuredRun.run(importPath, importArguments + ["--target-url", victoria.writeURL,
+                                                            "--state", dir + "/vm.state"], logPath: dir + "/import-vm.log")
+            } catch {
+                victoria.stop()
+                throw error
+            }
+            result.victoriaBytes = victoria.stopMeasuringDisk()
+        }
+        do {
+            progress("floor: \(requests.count) pre-encoded requests into a fresh VictoriaMetrics")
+            let victoria = try await VictoriaMetricsServer.start()
+            defer { victoria.stop() }
+            result.victoriaFloorSeconds = try await Floors.post(requests, to: victoria.writeURL, concurrency: importConcurrency,
+                                                                headers: Floors.writeHeaders)
+        }
+        if !skipPrometheusImport {
+            do {
+                progress("importing into Prometheus")
+                let target = try await PrometheusServer.start()
+                defer { target.stop() }
+                result.importPrometheus = try MeasuredRun.run(importPath, importArguments + ["--target-url", target.writeURL,
+                                                              "--state", dir + "/prom.state"], logPath: dir + "/import-prom.log")
+            }
+            do {
+                progress("floor: pre-encoded requests into a fresh Prometheus")
+                let target = try await PrometheusServer.start()
+                defer { target.stop() }
+                result.prometheusFloorSeconds = try await Floors.post(requests, to: target.writeURL, concurrency: importConcurrency,
+                                                                      headers: Floors.writeHeaders)
+            }
+        }
+        if followRun {
+            progress("export | import --follow into VictoriaMetrics, together")
+            let victoria = try await VictoriaMetricsServer.start()
+            defer { victoria.stop() }
+            let followed = dir + "/followed"
+            let began = ContinuousClock.now
+            async let exporting = Task.detached { [exportPath] in
+                try MeasuredRun.run(exportPath, exportArguments + ["--output", followed], logPath: dir + "/follow-export.log")
+            }.value
+            async let importing = Task.detached { [importPath] in
+                try MeasuredRun.run(importPath, ["--archive", followed, "--quiet", "--follow", "--concurrency", "\(importConcurrency)",
+                                                 "--max-memory", maxMemory, "--target-url", victoria.writeURL,
+                                                 "--state", dir + "/follow.state"], logPath: dir + "/follow-import.log")
+            }.value
+            _ = try await (exporting, importing)
+            let wall = ContinuousClock.now - began
+            result.followSeconds = Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18
+        }
+        return result
+    }
+
+    /// Exports the same data once per concurrency, each into a new archive: what `--concurrency`'s default rests on.
+    func sweepExportConcurrency(_ levels: [Int], size: (Int, Int), workspace: TemporaryDirectory) async throws {
+        let hourMs: Int64 = 3_600_000
+        let endMs = (Int64(Date().timeIntervalSince1970 * 1000) / hourMs - 1) * hourMs
+        let startMs = endMs - Int64(size.1) * hourMs
+        let history = SampleHistory(seriesCount: size.0, startMs: startMs, endMs: endMs)
+        let dir = workspace.path + "/sweep"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        progress("\(size.0) series × \(size.1) h: generating and loading with promtool")
+        try history.writeOpenMetrics(to: dir + "/history.om")
+        let source = try await PrometheusServer.start(openMetricsFile: dir + "/history.om")
+        defer { source.stop() }
+        print("| prom-export --concurrency | samples/s | peak RSS |\n| --- | --- | --- |")
+        for level in levels {
+            let archive = dir + "/archive-\(level)"
+            let run = try MeasuredRun.run(exportPath, ["--source-url", source.readURL, "--output", archive, "--start", "\(startMs)",
+                                                       "--end", "\(endMs)", "--quiet", "--concurrency", "\(level)",
+                                                       "--max-memory", maxMemory], logPath: dir + "/export-\(level).log")
+            let samples = try ArchiveDirectory(root: archive).readManifest().totalSamples
+            print("| \(level) | \(Table.rate(samples, run.wallSeconds)) | \(Table.mib(run.peakRSSBytes)) |")
+        }
+    }
+
+    func measureHighCardinality(workspace: TemporaryDirectory) async throws -> [(String, MeasuredRun, Int)] {
+        let hourMs: Int64 = 3_600_000
+        let endMs = (Int64(Date().timeIntervalSince1970 * 1000) / hourMs - 1) * hourMs
+        let startMs = endMs - hourMs / 2
+        let history = SampleHistory(seriesCount: highCardinality, startMs: startMs, endMs: endMs)
+        let dir = workspace.path + "/high-cardinality"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        progress("\(highCardinality) series × 30 min in one slab: generating and loading with promtool")
+        try history.writeOpenMetrics(to: dir + "/history.om")
+        let source = try await PrometheusServer.start(openMetricsFile: dir + "/history.om",
+                                                      options: .init(extraArguments: ["--storage.remote.read-sample-limit=0"]))
+        defer { source.stop() }
+        var runs: [(String, MeasuredRun, Int)] = []
+        for type in ["chunks", "samples"] {
+            progress("high cardinality: exporting (\(type))")
+            let archive = dir + "/archive-\(type)"
+            let run = try MeasuredRun.run(exportPath, ["--source-url", source.readURL, "--output", archive, "--start", "\(startMs)",
+                                                       "--end", "\(endMs)", "--slab", "1h", "--max-slab", "1h", "--quiet",
+                                                       "--response-type", type, "--concurrency", "\(exportConcurrency)",
+                                                       "--max-memory", maxMemory], logPath: dir + "/export-\(type).log")
+            let manifest = try ArchiveDirectory(root: archive).readManifest()
+            runs.append(("prom-export, \(type), \(manifest.slabs.count) slab(s)", run, manifest.totalSamples))
+        }
+        progress("high cardinality: importing into VictoriaMetrics")
+        let victoria = try await VictoriaMetricsServer.start()
+        defer { victoria.stop() }
+        let archive = dir + "/archive-chunks"
+        let samples = try ArchiveDirectory(root: archive).readManifest().totalSamples
+        let run = try MeasuredRun.run(importPath, ["--archive", archive, "--target-url", victoria.writeURL, "--quiet",
+                                                   "--concurrency", "\(importConcurrency)", "--max-memory", maxMemory,
+                                                   "--state", dir + "/vm.state"], logPath: dir + "/import.log")
+        runs.append(("prom-import → VictoriaMetrics", run, samples))
+        return runs
+    }
+}
+
+/// Figures of one data size.
+struct SizeResult {
+    let label: String
+    var samples = 0
+    var archiveBytes = 0
+    var tsdbBytes = 0
+    var victoriaBytes = 0
+    var export: MeasuredRun?
+    var exportFloorSeconds = 0.0
+    var importVictoria: MeasuredRun?
+    var victoriaFloorSeconds = 0.0
+    var importPrometheus: MeasuredRun?
+    var prometheusFloorSeconds = 0.0
+    var followSeconds: Double?
+}
+
+enum Disk {
+    /// Bytes of every regular file under `path`.
+    static func bytes(_ path: String) -> Int {
+        guard let walker = FileManager.default.enumerator(atPath: path) else { return 0 }
+        var total = 0
+        while let item = walker.nextObject() as? String {
+            let attributes = try? FileManager.default.attributesOfItem(atPath: path + "/" + item)
+            if attributes?[.type] as? FileAttributeType == .typeRegular { total += (attributes?[.size] as? Int) ?? 0 }
+        }
+        return total
+    }
+
+    /// Bytes of a Prometheus data directory's blocks (the ULID-named folders), without WAL and head.
+    static func blockBytes(_ path: String) -> Int {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        return entries.filter { $0.count == 26 }.reduce(0) { $0 + bytes(path + "/" + $1) }
+    }
+}
+
+enum Machine {
+    static func describe() -> String {
+        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
+            .map { $0.split(separator: ":", maxSplits: 1).last!.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
+        let meminfo = (try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8)) ?? ""
+        let kib = meminfo.split(separator: "\n").first { $0.hasPrefix("MemTotal") }?
+            .split(separator: " ").compactMap { Int($0) }.first ?? 0
+        return "\(model), \(ProcessInfo.processInfo.activeProcessorCount) cores, \(kib / 1_048_576) GiB"
+    }
+}
