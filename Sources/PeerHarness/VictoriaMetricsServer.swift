@@ -52,13 +52,7 @@ public final class VictoriaMetricsServer: @unchecked Sendable {
     public func stopMeasuringDisk() -> Int {
         process.stop()
         defer { directory.remove() }
-        guard let walker = FileManager.default.enumerator(atPath: dataDirectory) else { return 0 }
-        var total = 0
-        while let item = walker.nextObject() as? String {
-            let attributes = try? FileManager.default.attributesOfItem(atPath: dataDirectory + "/" + item)
-            if attributes?[.type] as? FileAttributeType == .typeRegular { total += (attributes?[.size] as? Int) ?? 0 }
-        }
-        return total
+        return DiskUsage.bytes(under: dataDirectory)
     }
 
     public static func with<T>(_ body: (VictoriaMetricsServer) async throws -> T) async throws -> T {
@@ -127,5 +121,19 @@ public final class VictoriaMetricsServer: @unchecked Sendable {
             map[labels, default: []] += samples
         }
         return map.mapValues { $0.sorted { $0.timestampMs < $1.timestampMs } }
+    }
+}
+
+/// What a directory takes on disk, for benchmarks.
+public enum DiskUsage {
+    /// Bytes of every regular file under `path`.
+    public static func bytes(under path: String) -> Int {
+        guard let walker = FileManager.default.enumerator(atPath: path) else { return 0 }
+        var total = 0
+        while let item = walker.nextObject() as? String {
+            let attributes = try? FileManager.default.attributesOfItem(atPath: path + "/" + item)
+            if attributes?[.type] as? FileAttributeType == .typeRegular { total += (attributes?[.size] as? Int) ?? 0 }
+        }
+        return total
     }
 }

@@ -70,14 +70,19 @@ struct PromferryBench: AsyncParsableCommand {
     var exportPath: String { tools + "/prom-export" }
     var importPath: String { tools + "/prom-import" }
 
+    /// `minutes` of history ending at the start of the previous full hour (inside Prometheus' retention).
+    func recentRange(minutes: Int) -> (startMs: Int64, endMs: Int64) {
+        let hourMs: Int64 = 3_600_000
+        let endMs = (Int64(Date().timeIntervalSince1970 * 1000) / hourMs - 1) * hourMs
+        return (endMs - Int64(minutes) * 60_000, endMs)
+    }
+
     func progress(_ line: String) {
         FileHandle.standardError.write(Data(("bench: " + line + "\n").utf8))
     }
 
     func measureSize(series: Int, hours: Int, workspace: TemporaryDirectory, followRun: Bool) async throws -> SizeResult {
-        let hourMs: Int64 = 3_600_000
-        let endMs = (Int64(Date().timeIntervalSince1970 * 1000) / hourMs - 1) * hourMs
-        let startMs = endMs - Int64(hours) * hourMs
+        let (startMs, endMs) = recentRange(minutes: hours * 60)
         let history = SampleHistory(seriesCount: series, startMs: startMs, endMs: endMs)
         let dir = workspace.path + "/\(series)x\(hours)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -162,9 +167,7 @@ struct PromferryBench: AsyncParsableCommand {
 
     /// Exports the same data once per concurrency, each into a new archive: what `--concurrency`'s default rests on.
     func sweepExportConcurrency(_ levels: [Int], size: (Int, Int), workspace: TemporaryDirectory) async throws {
-        let hourMs: Int64 = 3_600_000
-        let endMs = (Int64(Date().timeIntervalSince1970 * 1000) / hourMs - 1) * hourMs
-        let startMs = endMs - Int64(size.1) * hourMs
+        let (startMs, endMs) = recentRange(minutes: size.1 * 60)
         let history = SampleHistory(seriesCount: size.0, startMs: startMs, endMs: endMs)
         let dir = workspace.path + "/sweep"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -184,9 +187,7 @@ struct PromferryBench: AsyncParsableCommand {
     }
 
     func measureHighCardinality(workspace: TemporaryDirectory) async throws -> [(String, MeasuredRun, Int)] {
-        let hourMs: Int64 = 3_600_000
-        let endMs = (Int64(Date().timeIntervalSince1970 * 1000) / hourMs - 1) * hourMs
-        let startMs = endMs - hourMs / 2
+        let (startMs, endMs) = recentRange(minutes: 30)
         let history = SampleHistory(seriesCount: highCardinality, startMs: startMs, endMs: endMs)
         let dir = workspace.path + "/high-cardinality"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -236,21 +237,10 @@ struct SizeResult {
 }
 
 enum Disk {
-    /// Bytes of every regular file under `path`.
-    static func bytes(_ path: String) -> Int {
-        guard let walker = FileManager.default.enumerator(atPath: path) else { return 0 }
-        var total = 0
-        while let item = walker.nextObject() as? String {
-            let attributes = try? FileManager.default.attributesOfItem(atPath: path + "/" + item)
-            if attributes?[.type] as? FileAttributeType == .typeRegular { total += (attributes?[.size] as? Int) ?? 0 }
-        }
-        return total
-    }
-
     /// Bytes of a Prometheus data directory's blocks (the ULID-named folders), without WAL and head.
     static func blockBytes(_ path: String) -> Int {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-        return entries.filter { $0.count == 26 }.reduce(0) { $0 + bytes(path + "/" + $1) }
+        return entries.filter { $0.count == 26 }.reduce(0) { $0 + DiskUsage.bytes(under: path + "/" + $1) }
     }
 }
 
