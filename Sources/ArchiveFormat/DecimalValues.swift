@@ -25,19 +25,39 @@ enum DecimalValues {
         return integer
     }
 
-    /// The smallest exponent at which every value round-trips, or nil (then the XOR form is used).
-    static func commonExponent(_ samples: ArraySlice<Sample>) -> Int? {
+    /// How a record's values are stored: decimals at one exponent, with the values that have no exact
+    /// decimal form (NaN and staleness markers, ±Inf, -0.0, doubles needing more than 15 decimals)
+    /// kept as raw bits beside them.
+    struct Plan: Equatable {
+        let exponent: Int
+        /// Positions (ascending, relative to the record's first sample) of the values kept as raw bits.
+        let exceptions: [Int]
+    }
+
+    /// The smallest exponent at which every value but the exceptions round-trips, or nil when more than
+    /// a quarter of the values would be exceptions (then the XOR form is smaller and is used).
+    static func plan(_ samples: ArraySlice<Sample>) -> Plan? {
+        let limit = samples.count / 4
         var exponent = 0
-        for sample in samples {
-            while mantissa(sample.valueBits, exponent: exponent) == nil {
-                exponent += 1
-                if exponent > SegmentLayout.maxDecimalExponent { return nil }
+        var inexact = 0
+        for sample in samples where mantissa(sample.valueBits, exponent: exponent) == nil {
+            var e = exponent + 1
+            while e <= SegmentLayout.maxDecimalExponent && mantissa(sample.valueBits, exponent: e) == nil { e += 1 }
+            if e <= SegmentLayout.maxDecimalExponent {
+                exponent = e
+            } else {
+                inexact += 1
+                if inexact > limit { return nil }
             }
         }
         // A value exact at a smaller exponent is exact at a larger one (same rational, same rounding),
-        // unless its mantissa overflows 2^53: check the rest again at the final exponent.
-        for sample in samples where mantissa(sample.valueBits, exponent: exponent) == nil { return nil }
-        return exponent
+        // unless its mantissa overflows 2^53: the final list is taken at the final exponent.
+        var exceptions: [Int] = []
+        for (position, sample) in samples.enumerated() where mantissa(sample.valueBits, exponent: exponent) == nil {
+            exceptions.append(position)
+            if exceptions.count > limit { return nil }
+        }
+        return Plan(exponent: exponent, exceptions: exceptions)
     }
 }
 

@@ -21,7 +21,7 @@ public struct MemoryByteSource: ByteSource {
     }
 }
 
-/// Reads a segment block by block, checking every rule of `formats/segment-v1.md`.
+/// Reads a segment block by block, checking every rule of `formats/segment-v2.md`.
 ///
 /// Memory is bounded by one block (at most `SegmentLayout.maxBlockUncompressedBytes` decoded).
 /// Every structural error throws `ArchiveFormatError` naming `name` and the byte offset. After
@@ -178,6 +178,34 @@ public struct SegmentDecoder<Source: ByteSource> {
             for i in 0..<samples.count {
                 bits ^= try reader.fixed64()
                 samples[i].valueBits = bits
+            }
+        case SegmentLayout.valueEncodingDecimalWithExceptions where formatVersion >= 2:
+            let exponent = Int(try readByte(&reader))
+            guard exponent <= SegmentLayout.maxDecimalExponent else {
+                throw WireError(.malformed, "decimal exponent \(exponent) above \(SegmentLayout.maxDecimalExponent)")
+            }
+            let exceptionCount = try reader.varint()
+            guard exceptionCount >= 1, exceptionCount <= UInt64(samples.count) else {
+                throw WireError(.malformed, "\(exceptionCount) exceptions in a record of \(samples.count) samples")
+            }
+            // Raw values first; the mantissas then fill the other positions in order.
+            var isException = [Bool](repeating: false, count: samples.count)
+            var position: UInt64 = 0
+            for _ in 0..<exceptionCount {
+                let gap = try reader.varint()
+                guard gap < UInt64(samples.count) - position else {
+                    throw WireError(.malformed, "an exception's position is beyond the record's \(samples.count) samples")
+                }
+                position += gap
+                samples[Int(position)].valueBits = try reader.fixed64()
+                isException[Int(position)] = true
+                position += 1
+            }
+            let scale = DecimalValues.powersOfTen[exponent]
+            var m: Int64 = 0
+            for i in 0..<samples.count where !isException[i] {
+                m &+= unzigzag(try reader.varint())
+                samples[i].valueBits = (Double(m) / scale).bitPattern
             }
         default:
             throw WireError(.malformed, "unknown value encoding \(encoding)")

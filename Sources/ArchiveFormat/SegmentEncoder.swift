@@ -1,7 +1,7 @@
 import BlockCompression
 import PrometheusWire
 
-/// Encodes series into the segment format of `formats/segment-v1.md`, block by block.
+/// Encodes series into the segment format of `formats/segment-v2.md`, block by block.
 ///
 /// The encoder does no I/O: `start()`, `append` and `finish()` return the bytes to write, in order.
 /// Memory is bounded by `blockTargetBytes` plus one record (at most `maxSamplesPerRecord` samples).
@@ -118,12 +118,31 @@ public final class SegmentEncoder {
             }
             lastT = sample.timestampMs
         }
-        if let exponent = DecimalValues.commonExponent(samples) {
-            writer.bytes.append(SegmentLayout.valueEncodingDecimal)
-            writer.bytes.append(UInt8(exponent))
+        if let plan = DecimalValues.plan(samples) {
+            let scale = plan.exponent
+            if plan.exceptions.isEmpty {
+                writer.bytes.append(SegmentLayout.valueEncodingDecimal)
+                writer.bytes.append(UInt8(scale))
+            } else {
+                writer.bytes.append(SegmentLayout.valueEncodingDecimalWithExceptions)
+                writer.bytes.append(UInt8(scale))
+                writer.varint(UInt64(plan.exceptions.count))
+                var next = 0
+                for position in plan.exceptions {
+                    writer.varint(UInt64(position - next))
+                    writer.fixed64(samples[samples.startIndex + position].valueBits)
+                    next = position + 1
+                }
+            }
             var lastMantissa: Int64 = 0
-            for sample in samples {
-                let m = DecimalValues.mantissa(sample.valueBits, exponent: exponent)!
+            var exceptions = plan.exceptions.makeIterator()
+            var nextException = exceptions.next()
+            for (position, sample) in samples.enumerated() {
+                if position == nextException {
+                    nextException = exceptions.next()
+                    continue
+                }
+                let m = DecimalValues.mantissa(sample.valueBits, exponent: scale)!
                 writer.varint(zigzag(m &- lastMantissa))
                 lastMantissa = m
             }

@@ -92,6 +92,7 @@ public enum ArchiveSplitMerge {
         merged.selection.endArgument = String(merged.selection.endMs)
         merged.complete = inputs.last!.1.complete && inputs.allSatisfy { $0.1.complete || $0.1.resumePointMs == $0.1.selection.endMs }
         merged.partOf = nil
+        merged.segmentFormatVersion = inputs.map(\.1.segmentFormatVersion).max()!
         merged.mergedFrom = inputs.map { .init(createdAt: $0.1.createdAt, source: $0.1.source.url,
                                                startMs: $0.1.selection.startMs, endMs: $0.1.selection.endMs) }
         if !merged.complete { merged.selection.endMs = inputs.last!.1.selection.endMs }

@@ -30,7 +30,7 @@ public struct ExportConfiguration: Sendable {
     public init(source: EndpointConfiguration, selectors: [SeriesSelector], startMs: Int64, endMs: Int64,
                 startArgument: String, endArgument: String, slabWidthMs: Int64 = 3_600_000, maxSlabWidthMs: Int64? = nil,
                 concurrency: Int = 1, maxMemoryBytes: Int = ExportConfiguration.defaultMaxMemoryBytes,
-                segmentTargetBytes: Int = 64 << 20, compressionLevel: Int = 9, dropLabels: [String] = [],
+                segmentTargetBytes: Int = 64 << 20, compressionLevel: Int = 3, dropLabels: [String] = [],
                 archivePath: String, retry: RetryPolicy = RetryPolicy(),
                 responseTypes: [ResponseType] = [.streamedXORChunks, .samples]) {
         self.source = source

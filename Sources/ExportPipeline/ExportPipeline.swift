@@ -70,6 +70,8 @@ public struct ExportPipeline: Sendable {
                 logger.info("removed files of an interrupted slab", metadata: ["files": "\(removed.joined(separator: " "))"])
             }
             if !manifest.slabs.isEmpty { resumedFrom = manifest.resumePointMs }
+            // This run writes segments of the current version beside any older ones.
+            manifest.segmentFormatVersion = max(manifest.segmentFormatVersion, Int(SegmentLayout.formatVersion))
             // Rewrites SHA256SUMS too, in case the previous run died between the two renames.
             try archive.commit(manifest)
         } else {

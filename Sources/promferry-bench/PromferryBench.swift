@@ -34,6 +34,9 @@ struct PromferryBench: AsyncParsableCommand {
         "Instead of the table, export the first size once per listed --concurrency (e.g. 1,2,4,8) and print samples/s and peak RSS."))
     var exportConcurrencySweep: String?
 
+    @Flag(name: .customLong("codecs-only"), help: "Only the in-process codec benchmarks, on the first size's data (no servers).")
+    var codecsOnly = false
+
     @Option(help: "Directory holding the release builds of prom-export and prom-import.")
     var tools = ".build/release"
 
@@ -48,6 +51,12 @@ struct PromferryBench: AsyncParsableCommand {
             let parts = item.split(separator: "x").compactMap { Int($0) }
             guard parts.count == 2, parts[0] > 0, parts[1] > 0 else { throw ValidationError("--sizes \(sizes): expected SERIESxHOURS,…") }
             return (parts[0], parts[1])
+        }
+        if codecsOnly {
+            let history = SampleHistory(seriesCount: parsed[0].0, startMs: 0, endMs: Int64(parsed[0].1) * 3_600_000)
+            table.codecs(try CodecBenchmarks.run(history: history), samples: history.sampleCount)
+            print(table.text)
+            return
         }
         if let sweep = exportConcurrencySweep {
             try await sweepExportConcurrency(sweep.split(separator: ",").compactMap { Int($0) }, size: parsed[0], workspace: workspace)

@@ -1,4 +1,5 @@
 @testable import ArchiveFormat
+import BlockCompression
 import PrometheusWire
 import Testing
 
@@ -22,12 +23,24 @@ func decodeSegment(_ bytes: [UInt8]) throws -> (series: [Series], footer: Segmen
     return (out, decoder.footer)
 }
 
+/// A one-block segment around a hand-written payload, for decoder tests.
+func handBuiltSegment(version: UInt8, payload: [UInt8], records: Int, samples: Int, minT: Int64, maxT: Int64) throws -> [UInt8] {
+    func le<T: FixedWidthInteger>(_ v: T) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
+    let compressed = try Zstd.CompressionContext(level: 1).compress(payload)
+    var bytes = SegmentLayout.fileMagic + [version, 0, 0, 0, 0, 0, 0, 0]
+    bytes += le(SegmentLayout.blockMagic) + le(UInt32(compressed.count)) + le(UInt32(payload.count)) + le(UInt32(records))
+    bytes += le(CRC32C.checksum(compressed)) + compressed
+    bytes += le(SegmentLayout.footerMagic) + le(UInt32(1)) + le(UInt64(records)) + le(UInt64(records)) + le(UInt64(samples))
+    bytes += le(minT) + le(maxT) + SegmentLayout.trailingMagic
+    return bytes
+}
+
 @Suite struct SegmentRoundTripTests {
     static let specialBits: [UInt64] = [
         Sample.staleNaNBits, 0x7FF8_0000_0000_0001, Double.nan.bitPattern, 0xFFF8_0000_0000_0000, 0x7FF0_0000_0000_0001,
-        Double.infinity.bitPattern, (-Double.infinity).bitPattern, (-0.0).bitPattern, 0.0.bitPattern,
+        Double.infinity.bitPattern, (-Double.infinity).bitPattern, (-0.0).bitPattern, Double(0.0).bitPattern,
         Double.leastNonzeroMagnitude.bitPattern, (-Double.leastNormalMagnitude).bitPattern,
-        Double.greatestFiniteMagnitude.bitPattern, 0.1.bitPattern, (1.0 / 3).bitPattern, 1e300.bitPattern,
+        Double.greatestFiniteMagnitude.bitPattern, Double(0.1).bitPattern, (1.0 / 3).bitPattern, 1e300.bitPattern,
     ]
 
     static func series(_ name: String, _ values: [UInt64], start: Int64 = 1_700_000_000_000, step: Int64 = 15_000) -> Series {
@@ -50,12 +63,51 @@ func decodeSegment(_ bytes: [UInt8]) throws -> (series: [Series], footer: Segmen
     }
 
     @Test func choosesDecimalsOnlyWhenTheyRoundTrip() {
-        #expect(DecimalValues.commonExponent(Self.series("a", [12.34, 0.5, -3].map(\.bitPattern)).samples[...]) == 2)
-        #expect(DecimalValues.commonExponent(Self.series("b", [1, 2, 1e15].map(\.bitPattern)).samples[...]) == 0)
-        #expect(DecimalValues.commonExponent(Self.series("c", [(-0.0).bitPattern]).samples[...]) == nil)
-        #expect(DecimalValues.commonExponent(Self.series("d", [Sample.staleNaNBits]).samples[...]) == nil)
-        #expect(DecimalValues.commonExponent(Self.series("e", [(1.0 / 3).bitPattern]).samples[...]) == nil)
-        #expect(DecimalValues.commonExponent(Self.series("f", [1e300.bitPattern]).samples[...]) == nil)
+        func plan(_ values: [Double]) -> DecimalValues.Plan? { plan(values.map(\.bitPattern)) }
+        func plan(_ bits: [UInt64]) -> DecimalValues.Plan? { DecimalValues.plan(Self.series("a", bits).samples[...]) }
+        #expect(plan([12.34, 0.5, -3]) == .init(exponent: 2, exceptions: []))
+        #expect(plan([1, 2, 1e15]) == .init(exponent: 0, exceptions: []))
+        #expect(plan([-0.0]) == nil)
+        #expect(plan([Sample.staleNaNBits]) == nil)
+        #expect(plan([1.0 / 3]) == nil)
+        #expect(plan([1e300]) == nil)
+        // A few values without a decimal form become exceptions; more than a quarter means XOR.
+        #expect(plan([1.5, 2.25, 3, Double.infinity].map(\.bitPattern)) == .init(exponent: 2, exceptions: [3]))
+        #expect(plan([Double(1.5).bitPattern, Sample.staleNaNBits, Double(2.5).bitPattern, Double(3.5).bitPattern, (-0.0).bitPattern,
+                      Double(4.5).bitPattern, Double(5.5).bitPattern, Double(6.5).bitPattern]) == .init(exponent: 1, exceptions: [1, 4]))
+        #expect(plan([Double(1.5).bitPattern, Sample.staleNaNBits, (-0.0).bitPattern, Double(3.5).bitPattern]) == nil)
+        // 2^53 fits at exponent 0 but not once 0.5 needs exponent 1: it becomes the exception.
+        #expect(plan([9_007_199_254_740_992, 1, 2, 0.5]) == .init(exponent: 1, exceptions: [0]))
+    }
+
+    @Test func staleMarkersAndSpecialValuesBesideDecimalsRoundTripAsExceptions() throws {
+        var values = (0..<200).map { (Double($0 * 7 % 1000) / 100).bitPattern }
+        for (position, bits) in [(0, Sample.staleNaNBits), (57, (-0.0).bitPattern), (58, Double.infinity.bitPattern),
+                                 (120, 0xFFF8_0000_0000_0000), (199, Sample.staleNaNBits)] { values[position] = bits }
+        let input = [Self.series("with_exceptions", values), Self.series("plain", Array(values[1..<57]))]
+        let bytes = try encodeSegment(input)
+        #expect(try decodeSegment(bytes).series == input)
+        let xorSize = try encodeSegment([Self.series("xor", values.map { $0 ^ 1 << 60 })]).count
+        #expect(bytes.count < xorSize)
+    }
+
+    @Test func refusesEncoding2InAVersion1FileAndBadExceptionLists() throws {
+        // One record, 2 samples, built by hand: the tail after the timestamps varies.
+        func segment(version: UInt8, values: [UInt8]) throws -> [UInt8] {
+            var payload: [UInt8] = [1, 1, 0x61, 0, 2, 0x02, 0x02]  // labels {a=""}, 2 samples at t=1, 2
+            payload += values
+            return try handBuiltSegment(version: version, payload: payload, records: 1, samples: 2, minT: 1, maxT: 2)
+        }
+        let valid: [UInt8] = [2, 1, 1, 1, 0x02, 0, 0, 0, 0, 0, 0xF0, 0x7F, 0x14]  // exponent 1; position 1 stale; 1.0
+        let decoded = try decodeSegment(try segment(version: 2, values: valid)).series
+        #expect(decoded.first?.samples.map(\.valueBits) == [Double(1.0).bitPattern, Sample.staleNaNBits])
+        #expect(throws: ArchiveFormatError.self) { try decodeSegment(try segment(version: 1, values: valid)) }
+        // No exceptions; more exceptions than samples; a position past the end.
+        #expect(throws: ArchiveFormatError.self) { try decodeSegment(try segment(version: 2, values: [2, 1, 0, 0x14, 0x02])) }
+        #expect(throws: ArchiveFormatError.self) { try decodeSegment(try segment(version: 2, values: [2, 1, 3] + valid.dropFirst(3))) }
+        #expect(throws: ArchiveFormatError.self) {
+            try decodeSegment(try segment(version: 2, values: [2, 1, 1, 2, 0x02, 0, 0, 0, 0, 0, 0xF0, 0x7F, 0x14, 0x14]))
+        }
     }
 
     @Test func splitsLongSeriesIntoRecordsAndBlocks() throws {

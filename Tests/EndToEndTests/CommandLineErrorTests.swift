@@ -77,7 +77,7 @@ import TestSupport
         let outcome = try await Executables.run("prom-export", ["--version"])
         #expect(outcome.status == 0)
         #expect(outcome.stdout.contains("prom-export 0.1.0"))
-        #expect(outcome.stdout.contains("segment v1"))
+        #expect(outcome.stdout.contains("segment v2"))
         #expect(outcome.stdout.contains("libzstd 1."))
     }
 }
