@@ -17,9 +17,12 @@ enum DecimalValues {
     static func mantissa(_ bits: UInt64, exponent: Int) -> Int64? {
         let value = Double(bitPattern: bits)
         let scale = powersOfTen[exponent]
-        let m = (value * scale).rounded()
-        guard m.isFinite, abs(m) <= maxMantissa else { return nil }
-        let integer = Int64(m)
+        let product = value * scale
+        guard abs(product) <= maxMantissa else { return nil }  // also refuses NaN and ±Inf
+        // Rounded half away from zero without a libm call: truncation, then the exact remainder.
+        var integer = Int64(product)
+        let remainder = product - Double(integer)
+        if remainder >= 0.5 { integer += 1 } else if remainder <= -0.5 { integer -= 1 }
         // Through Int64, so that -0.0 (which would come back as +0.0) is refused.
         guard (Double(integer) / scale).bitPattern == bits else { return nil }
         return integer
@@ -36,7 +39,8 @@ enum DecimalValues {
 
     /// The smallest exponent at which every value but the exceptions round-trips, or nil when more than
     /// a quarter of the values would be exceptions (then the XOR form is smaller and is used).
-    static func plan(_ samples: ArraySlice<Sample>) -> Plan? {
+    /// `mantissas` receives each sample's mantissa at that exponent (0 at the exceptions).
+    static func plan(_ samples: ArraySlice<Sample>, mantissas: inout [Int64]) -> Plan? {
         let limit = samples.count / 4
         var exponent = 0
         var inexact = 0
@@ -53,9 +57,15 @@ enum DecimalValues {
         // A value exact at a smaller exponent is exact at a larger one (same rational, same rounding),
         // unless its mantissa overflows 2^53: the final list is taken at the final exponent.
         var exceptions: [Int] = []
-        for (position, sample) in samples.enumerated() where mantissa(sample.valueBits, exponent: exponent) == nil {
-            exceptions.append(position)
-            if exceptions.count > limit { return nil }
+        mantissas.removeAll(keepingCapacity: true)
+        for (position, sample) in samples.enumerated() {
+            if let m = mantissa(sample.valueBits, exponent: exponent) {
+                mantissas.append(m)
+            } else {
+                mantissas.append(0)
+                exceptions.append(position)
+                if exceptions.count > limit { return nil }
+            }
         }
         return Plan(exponent: exponent, exceptions: exceptions)
     }

@@ -19,6 +19,8 @@ public final class SegmentEncoder {
     private var lastLabels: Labels?
     private var lastTimestamp = Int64.min
     private var seriesSeen = Set<Labels>()
+    /// Scratch space for one record's decimal mantissas.
+    private var mantissas: [Int64] = []
     public private(set) var summary = SegmentSummary()
     /// Bytes returned so far (header and blocks), i.e. the file size once written.
     public private(set) var bytesProduced = 0
@@ -118,14 +120,14 @@ public final class SegmentEncoder {
             }
             lastT = sample.timestampMs
         }
-        if let plan = DecimalValues.plan(samples) {
-            let scale = plan.exponent
+        if let plan = DecimalValues.plan(samples, mantissas: &mantissas) {
+            let exponent = plan.exponent
             if plan.exceptions.isEmpty {
                 writer.bytes.append(SegmentLayout.valueEncodingDecimal)
-                writer.bytes.append(UInt8(scale))
+                writer.bytes.append(UInt8(exponent))
             } else {
                 writer.bytes.append(SegmentLayout.valueEncodingDecimalWithExceptions)
-                writer.bytes.append(UInt8(scale))
+                writer.bytes.append(UInt8(exponent))
                 writer.varint(UInt64(plan.exceptions.count))
                 var next = 0
                 for position in plan.exceptions {
@@ -137,12 +139,11 @@ public final class SegmentEncoder {
             var lastMantissa: Int64 = 0
             var exceptions = plan.exceptions.makeIterator()
             var nextException = exceptions.next()
-            for (position, sample) in samples.enumerated() {
+            for (position, m) in mantissas.enumerated() {
                 if position == nextException {
                     nextException = exceptions.next()
                     continue
                 }
-                let m = DecimalValues.mantissa(sample.valueBits, exponent: scale)!
                 writer.varint(zigzag(m &- lastMantissa))
                 lastMantissa = m
             }

@@ -167,23 +167,29 @@ struct BitReader {
         return value
     }
 
+    /// The next `n` bits (0...64), most significant first.
     @inline(__always)
     mutating func bits(_ n: Int) throws -> UInt64 {
         guard n > 0 else { return 0 }
         guard bitCount - bitIndex >= n else { throw WireError(.truncated, "XOR chunk ends before its last sample") }
-        var result: UInt64 = 0
-        var remaining = n
-        while remaining > 0 {
-            let byte = UInt64(bytes[bitIndex >> 3])
-            let offset = bitIndex & 7
-            let available = 8 - offset
-            let take = min(available, remaining)
-            let shifted = (byte >> UInt64(available - take)) & ((1 << UInt64(take)) - 1)
-            result = (result << UInt64(take)) | shifted
-            remaining -= take
-            bitIndex += take
+        let byteIndex = bitIndex >> 3
+        let offset = bitIndex & 7
+        bitIndex += n
+        // One big-endian 8-byte load holds 64 - offset bits from here; a ninth byte completes wider reads.
+        var window = load(byteIndex) << UInt64(offset)
+        if n > 64 - offset { window |= UInt64(bytes[byteIndex + 8]) >> UInt64(8 - offset) }
+        return window >> UInt64(64 - n)
+    }
+
+    /// 8 bytes from `index` as a big-endian integer, zero past the end.
+    @inline(__always)
+    private func load(_ index: Int) -> UInt64 {
+        if index + 8 <= bytes.count {
+            return bytes.withUnsafeBytes { UInt64(bigEndian: $0.loadUnaligned(fromByteOffset: index, as: UInt64.self)) }
         }
-        return result
+        var value: UInt64 = 0
+        for i in 0..<8 { value = value << 8 | (index + i < bytes.count ? UInt64(bytes[index + i]) : 0) }
+        return value
     }
 
     /// A varint read 8 bits at a time (the chunk format writes t0 and t1−t0 this way).

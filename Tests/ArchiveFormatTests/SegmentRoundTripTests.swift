@@ -64,7 +64,10 @@ func handBuiltSegment(version: UInt8, payload: [UInt8], records: Int, samples: I
 
     @Test func choosesDecimalsOnlyWhenTheyRoundTrip() {
         func plan(_ values: [Double]) -> DecimalValues.Plan? { plan(values.map(\.bitPattern)) }
-        func plan(_ bits: [UInt64]) -> DecimalValues.Plan? { DecimalValues.plan(Self.series("a", bits).samples[...]) }
+        func plan(_ bits: [UInt64]) -> DecimalValues.Plan? {
+            var mantissas: [Int64] = []
+            return DecimalValues.plan(Self.series("a", bits).samples[...], mantissas: &mantissas)
+        }
         #expect(plan([12.34, 0.5, -3]) == .init(exponent: 2, exceptions: []))
         #expect(plan([1, 2, 1e15]) == .init(exponent: 0, exceptions: []))
         #expect(plan([-0.0]) == nil)
