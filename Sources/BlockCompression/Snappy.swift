@@ -8,18 +8,27 @@ public enum Snappy {
 
     /// Compresses `input` as one snappy block. The corresponding C function is `snappy_compress`.
     public static func compress(_ input: [UInt8]) -> [UInt8] {
-        var length = snappy_max_compressed_length(input.count)
-        var output = [UInt8](repeating: 0, count: length)
-        let status = output.withUnsafeMutableBytes { out in
-            input.withUnsafeBytes { src in
-                snappy_compress(src.baseAddress?.assumingMemoryBound(to: CChar.self) ?? emptyInput, src.count,
-                                out.baseAddress!.assumingMemoryBound(to: CChar.self), &length)
+        input.withUnsafeBytes { src in
+            [UInt8](unsafeUninitializedCapacity: maxCompressedLength(src.count)) { out, count in
+                count = compress(src, into: UnsafeMutableRawBufferPointer(out))
             }
         }
-        // snappy_compress only fails when the output buffer is too small, and we sized it by the bound.
+    }
+
+    /// The most bytes that compressing `inputLength` bytes can take.
+    public static func maxCompressedLength(_ inputLength: Int) -> Int { snappy_max_compressed_length(inputLength) }
+
+    /// Compresses `input` as one snappy block into `output`, which must hold at least
+    /// `maxCompressedLength(input.count)` bytes (it need not be initialised); returns the bytes written.
+    /// Lets a caller compress straight into its own buffer, with no zeroing and no copy.
+    public static func compress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int {
+        precondition(output.count >= maxCompressedLength(input.count), "snappy output buffer below the bound")
+        var length = output.count
+        let status = snappy_compress(input.baseAddress?.assumingMemoryBound(to: CChar.self) ?? emptyInput, input.count,
+                                     output.baseAddress!.assumingMemoryBound(to: CChar.self), &length)
+        // snappy_compress only fails when the output buffer is too small, and we checked the bound.
         precondition(status == SNAPPY_OK, "snappy_compress failed with an output buffer of its own bound")
-        output.removeSubrange(length...)
-        return output
+        return length
     }
 
     /// The uncompressed length a snappy block declares in its preamble.

@@ -47,11 +47,18 @@ public struct ImportConfiguration: Sendable {
     public var maxMemoryBytes = ImportConfiguration.defaultMaxMemoryBytes
 
     public static let defaultMaxMemoryBytes = 256 << 20
+    /// Samples per request. Measured into VictoriaMetrics (2000 series × 12 h, 4 senders): 20000 took
+    /// about 20% less time than 10000, and 40000 no less than 20000.
+    public static let defaultBatchSamples = 20_000
     /// Memory besides the batches: runtime, HTTP client, one decoded segment block.
     public static let baseReserveBytes = 48 << 20
-    /// Batches alive per sender: two queued, one being cut, one in flight (with its encoded and
+    /// Batches queued ahead of each sender. The reader cuts batches in archive order and waits when the
+    /// next one's sender is full; with 2, one slow request stalled the other senders (measured: 8
+    /// queued made an import into VictoriaMetrics about 20% faster, 16 no faster than 8).
+    public static let queuedBatchesPerSender = 8
+    /// Batches alive per sender: the queued ones, one being cut, one in flight (with its encoded and
     /// compressed copies, counted as one more).
-    public static let batchesPerSender = 5
+    public static let batchesPerSender = queuedBatchesPerSender + 3
 
     /// The batch size bound that keeps every batch alive at once inside `maxMemoryBytes`.
     public var effectiveBatchBytes: Int {
@@ -60,7 +67,7 @@ public struct ImportConfiguration: Sendable {
     }
 
     public init(archivePath: String, target: EndpointConfiguration, filter: SeriesFilter = .all,
-                batchSamples: Int = 10_000, batchBytes: Int = 8 << 20, concurrency: Int = 4, onReject: RejectPolicy = .stop,
+                batchSamples: Int = ImportConfiguration.defaultBatchSamples, batchBytes: Int = 8 << 20, concurrency: Int = 4, onReject: RejectPolicy = .stop,
                 rejectsPath: String? = nil, statePath: String? = nil, skipCorrupt: Bool = false, rateLimit: Double? = nil,
                 dryRun: Bool = false, retry: RetryPolicy = RetryPolicy(maxAttempts: 10), verifyURL: String? = nil) {
         self.archivePath = archivePath

@@ -135,7 +135,7 @@ public struct ImportPipeline: Sendable {
     private func transfer(latest: LatestManifest, journal: ImportJournal?, client: RemoteWriteClient?, metric: ProgressMetric?,
                           shards: Int, batchSamples: Int, batchBytes: Int, rejectsPath: String,
                           counters: ImportCounters, skipped: SkippedSegments, began: ContinuousClock.Instant) async throws {
-        let queues = (0..<shards).map { _ in BoundedQueue<Batch>(capacity: 2) }
+        let queues = (0..<shards).map { _ in BoundedQueue<Batch>(capacity: ImportConfiguration.queuedBatchesPerSender) }
         let sender = client.map {
             BatchSender(client: $0, policy: configuration.onReject, retry: configuration.retry,
                         rateLimiter: configuration.rateLimit.map { RateLimiter(samplesPerSecond: $0) },

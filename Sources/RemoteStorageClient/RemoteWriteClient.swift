@@ -42,12 +42,19 @@ public final class RemoteWriteClient: Sendable {
     /// - Throws: `RemoteStorageError` for everything else: retryable ones (transport, timeouts,
     ///   5xx, 429 with its `Retry-After`) and configuration errors (401, 403, 404, 405, 415, redirects).
     public func send(_ request: WriteRequest, attempt: Int = 1, logger: Logger) async throws -> Outcome {
-        let body = Snappy.compress(request.encode())
+        // Compressed straight into the buffer that is sent: no zeroed scratch array, no copy.
+        let encoded = request.encode()
+        var body = ByteBufferAllocator().buffer(capacity: Snappy.maxCompressedLength(encoded.count))
+        encoded.withUnsafeBytes { src in
+            _ = body.writeWithUnsafeMutableBytes(minimumWritableBytes: Snappy.maxCompressedLength(src.count)) {
+                Snappy.compress(src, into: $0)
+            }
+        }
         var http = HTTPClientRequest(url: endpoint.url)
         http.method = .POST
         http.headers = headers(attempt: attempt)
-        http.headers.replaceOrAdd(name: "Content-Length", value: String(body.count))
-        http.body = .bytes(ByteBuffer(bytes: body))
+        http.headers.replaceOrAdd(name: "Content-Length", value: String(body.readableBytes))
+        http.body = .bytes(body)
         let response: HTTPClientResponse
         let text: String
         do {

@@ -52,7 +52,7 @@ struct PromImport: AsyncParsableCommand {
     var dropLabel: [String] = []
 
     @Option(name: .customLong("batch-samples"), help: "Samples per write request.")
-    var batchSamples = 10_000
+    var batchSamples = ImportConfiguration.defaultBatchSamples
 
     @Option(name: .customLong("batch-bytes"), help: "Upper bound on a request's size before compression, e.g. 8MiB.")
     var batchBytes = "8MiB"
@@ -96,7 +96,7 @@ struct PromImport: AsyncParsableCommand {
     var follow = false
 
     @Option(name: .customLong("max-memory"), help: ArgumentHelp(
-        "Memory target, e.g. 256MiB: bounds each request's size to (max-memory - 48MiB) / (concurrency x 5), "
+        "Memory target, e.g. 256MiB: bounds each request's size to (max-memory - 48MiB) / (concurrency x 11), "
         + "the batches that can be alive at once."))
     var maxMemory: String = "256MiB"
 

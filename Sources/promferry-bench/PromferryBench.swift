@@ -2,6 +2,7 @@ import ArchiveStore
 import ArgumentParser
 import CommandLineSupport
 import Foundation
+import ImportPipeline
 import PeerHarness
 
 /// `scripts/bench`: throughput against floors, bytes per sample, peak memory and codec costs, printed
@@ -116,7 +117,7 @@ struct PromferryBench: AsyncParsableCommand {
         result.exportFloorSeconds = try await Floors.exportFloor(
             readURL: source.readURL, slabs: manifest.slabs.map { ($0.startMs, $0.endMs) }, concurrency: exportConcurrency)
 
-        let requests = try Floors.encodeWriteRequests(archive: archive, batchSamples: 10_000)
+        let requests = try Floors.encodeWriteRequests(archive: archive, batchSamples: ImportConfiguration.defaultBatchSamples)
         let importArguments = ["--archive", archive, "--quiet", "--concurrency", "\(importConcurrency)", "--max-memory", maxMemory]
         do {
             progress("importing into VictoriaMetrics")

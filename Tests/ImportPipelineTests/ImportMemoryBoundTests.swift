@@ -10,10 +10,10 @@ import Testing
         return c
     }
 
-    /// Every batch that can be alive at once (5 per sender) fits in what --max-memory leaves.
+    /// Every batch that can be alive at once (11 per sender) fits in what --max-memory leaves.
     @Test func batchesAreBoundedSoThatAllOfThemFit() {
         let tight = configuration(maxMemory: 64 << 20, concurrency: 4)
-        #expect(tight.effectiveBatchBytes == (16 << 20) / 20)
+        #expect(tight.effectiveBatchBytes == (16 << 20) / 44)
         #expect(48 << 20 + tight.effectiveBatchBytes * 4 * ImportConfiguration.batchesPerSender <= 64 << 20)
         // With room to spare, the configured bound stands.
         #expect(configuration(maxMemory: 1 << 30, concurrency: 4).effectiveBatchBytes == 8 << 20)
