@@ -152,13 +152,16 @@ public struct SegmentDecoder<Source: ByteSource> {
         guard count > 0, count <= UInt64(reader.end - reader.index) else {
             throw WireError(.malformed, "sample count \(count) is zero or larger than the data left")
         }
-        var samples = [Sample](repeating: Sample(timestampMs: 0, valueBits: 0), count: Int(count))
-        var t: Int64 = 0
-        var delta: Int64 = 0
-        for i in 0..<Int(count) {
-            let v = unzigzag(try reader.varint())
-            if i == 0 { t = v } else { delta &+= v; t &+= delta }
-            samples[i].timestampMs = t
+        // Filled as decoded (timestamps now, values below), never zeroed first.
+        var samples = try [Sample](unsafeUninitializedCapacity: Int(count)) { buffer, initialized in
+            var t: Int64 = 0
+            var delta: Int64 = 0
+            for i in 0..<buffer.count {
+                let v = unzigzag(try reader.varint())
+                if i == 0 { t = v } else { delta &+= v; t &+= delta }
+                buffer.initializeElement(at: i, to: Sample(timestampMs: t, valueBits: 0))
+                initialized = i + 1
+            }
         }
         let encoding = try readByte(&reader)
         switch encoding {

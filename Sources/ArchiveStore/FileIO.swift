@@ -47,18 +47,25 @@ enum FileIO {
 
     /// Reads up to `count` bytes; fewer only at end of file.
     static func read(_ fd: Int32, _ count: Int, path: String) throws -> [UInt8] {
-        var buffer = [UInt8](repeating: 0, count: count)
-        var filled = 0
-        while filled < count {
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + filled, count - filled) }
+        // The buffer grows with what arrives (64 KiB, then doubling), so that a bound far above the
+        // file's size (a manifest's 64 MiB) costs nothing: a buffer of the whole bound, zeroed, cost
+        // tens of milliseconds per manifest read.
+        var buffer: [UInt8] = []
+        var step = min(count, 64 << 10)
+        while buffer.count < count {
+            let filled = buffer.count
+            let want = min(step, count - filled)
+            buffer.append(contentsOf: repeatElement(0, count: want))
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + filled, want) }
             if n < 0 {
+                buffer.removeSubrange(filled...)
                 if errno == EINTR { continue }
                 throw failure("read", path, errno)
             }
+            buffer.removeSubrange((filled + n)...)
             if n == 0 { break }
-            filled += n
+            if n == want { step = min(step * 2, 4 << 20) }
         }
-        if filled < count { buffer.removeSubrange(filled...) }
         return buffer
     }
 
