@@ -42,6 +42,9 @@ public final class VictoriaMetricsServer: @unchecked Sendable {
         throw PeerHarnessError("victoria-metrics on port \(port) was not ready after 60 s:\n\(process.logTail())")
     }
 
+    /// CPU time the server has used since it started.
+    public var cpuSeconds: Double { process.cpuSeconds }
+
     public func stop() {
         process.stop()
         directory.remove()

@@ -3,13 +3,15 @@ import Foundation
 import Glibc
 #endif
 
-/// One run of a tool as a child process: wall time and peak resident memory.
+/// One run of a tool as a child process: wall time, CPU time and peak resident memory.
 ///
 /// The peak is the child's own `VmHWM` (from `/proc/PID/status`), read every 10 ms until it exits.
 /// `ru_maxrss` from `wait4` would be wrong here: `posix_spawn` starts the child on this process'
 /// memory (vfork), and Linux carries that memory's high-water mark into the child's `maxrss` at exec.
 struct MeasuredRun {
     let wallSeconds: Double
+    /// User plus system time of the child, from `wait4`'s rusage (correct for a spawned child, unlike its maxrss).
+    let cpuSeconds: Double
     let peakRSSBytes: Int
     let output: String
 
@@ -27,12 +29,13 @@ struct MeasuredRun {
         let status = posix_spawn(&pid, path, &actions, nil, argv, environ)
         guard status == 0 else { throw BenchError("cannot start \(path): \(String(cString: strerror(status)))") }
         var waitStatus: Int32 = 0
+        var usage = rusage()
         var peak = 0
         while true {
             peak = max(peak, highWaterMark(pid))
-            let reaped = waitpid(pid, &waitStatus, WNOHANG)
+            let reaped = wait4(pid, &waitStatus, WNOHANG, &usage)
             if reaped == pid { break }
-            if reaped < 0 && errno != EINTR { throw BenchError("waitpid: \(String(cString: strerror(errno)))") }
+            if reaped < 0 && errno != EINTR { throw BenchError("wait4: \(String(cString: strerror(errno)))") }
             usleep(10_000)
         }
         let elapsed = ContinuousClock.now - began
@@ -43,8 +46,9 @@ struct MeasuredRun {
             throw BenchError("\((path as NSString).lastPathComponent) \(arguments.joined(separator: " ")) failed "
                 + "(status \(waitStatus)):\n\(output.suffix(2000))")
         }
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
         return MeasuredRun(wallSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
-                           peakRSSBytes: peak, output: output)
+                           cpuSeconds: seconds(usage.ru_utime) + seconds(usage.ru_stime), peakRSSBytes: peak, output: output)
     }
 }
 

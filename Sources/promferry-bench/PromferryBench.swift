@@ -123,8 +123,10 @@ struct PromferryBench: AsyncParsableCommand {
             progress("importing into VictoriaMetrics")
             let victoria = try await VictoriaMetricsServer.start()
             do {
+                let before = victoria.cpuSeconds
                 result.importVictoria = try MeasuredRun.run(importPath, importArguments + ["--target-url", victoria.writeURL,
                                                             "--state", dir + "/vm.state"], logPath: dir + "/import-vm.log")
+                result.victoriaImportCPUSeconds = victoria.cpuSeconds - before
             } catch {
                 victoria.stop()
                 throw error
@@ -135,8 +137,10 @@ struct PromferryBench: AsyncParsableCommand {
             progress("floor: \(requests.count) pre-encoded requests into a fresh VictoriaMetrics")
             let victoria = try await VictoriaMetricsServer.start()
             defer { victoria.stop() }
+            let before = victoria.cpuSeconds
             result.victoriaFloorSeconds = try await Floors.post(requests, to: victoria.writeURL, concurrency: importConcurrency,
                                                                 headers: Floors.writeHeaders)
+            result.victoriaFloorCPUSeconds = victoria.cpuSeconds - before
         }
         if !skipPrometheusImport {
             do {
@@ -241,6 +245,9 @@ struct SizeResult {
     var exportFloorSeconds = 0.0
     var importVictoria: MeasuredRun?
     var victoriaFloorSeconds = 0.0
+    /// VictoriaMetrics' own CPU time while it ingested the import, and while it ingested the floor's requests.
+    var victoriaImportCPUSeconds = 0.0
+    var victoriaFloorCPUSeconds = 0.0
     var importPrometheus: MeasuredRun?
     var prometheusFloorSeconds = 0.0
     var followSeconds: Double?

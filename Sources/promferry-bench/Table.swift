@@ -18,6 +18,7 @@ final class Table {
         seconds > 0 ? String(format: "%.2f M/s", Double(samples) / seconds / 1e6) : "–"
     }
     static func ratio(_ a: Double, _ b: Double) -> String { b > 0 ? String(format: "%.2f×", a / b) : "–" }
+    static func nanos(_ seconds: Double, _ samples: Int) -> String { samples > 0 && seconds > 0 ? String(format: "%.0f", seconds * 1e9 / Double(samples)) : "–" }
     static func mib(_ bytes: Int) -> String { String(format: "%.0f MiB", Double(bytes) / 1_048_576) }
     static func perSample(_ bytes: Int, _ samples: Int) -> String {
         samples > 0 ? String(format: "%.3f", Double(bytes) / Double(samples)) : "–"
@@ -29,9 +30,14 @@ final class Table {
         line("export, samples/s") { Self.rate($0.samples, $0.export?.wallSeconds ?? 0) }
         line("floor: same reads, fetched and discarded") { Self.rate($0.samples, $0.exportFloorSeconds) }
         line("export ÷ floor") { Self.ratio($0.exportFloorSeconds, $0.export?.wallSeconds ?? 0) }
+        line("prom-export CPU, ns/sample") { Self.nanos($0.export?.cpuSeconds ?? 0, $0.samples) }
         line("import → VictoriaMetrics, samples/s") { Self.rate($0.samples, $0.importVictoria?.wallSeconds ?? 0) }
         line("floor: pre-encoded requests, only POSTed") { Self.rate($0.samples, $0.victoriaFloorSeconds) }
         line("import ÷ floor (VictoriaMetrics)") { Self.ratio($0.victoriaFloorSeconds, $0.importVictoria?.wallSeconds ?? 0) }
+        line("CPU ns/sample: prom-import + VictoriaMetrics (floor: VictoriaMetrics)") { r in
+            let tool = Self.nanos(r.importVictoria?.cpuSeconds ?? 0, r.samples)
+            return "\(tool) + \(Self.nanos(r.victoriaImportCPUSeconds, r.samples)) (\(Self.nanos(r.victoriaFloorCPUSeconds, r.samples)))"
+        }
         line("import → Prometheus, samples/s") { Self.rate($0.samples, $0.importPrometheus?.wallSeconds ?? 0) }
         line("floor: pre-encoded requests, only POSTed") { Self.rate($0.samples, $0.prometheusFloorSeconds) }
         line("import ÷ floor (Prometheus)") { Self.ratio($0.prometheusFloorSeconds, $0.importPrometheus?.wallSeconds ?? 0) }
