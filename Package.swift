@@ -54,7 +54,7 @@ let package = Package(
         .executableTarget(name: "prom-archive", dependencies: ["ArchiveTools", "CommandLineSupport", "PrometheusWire", argumentParser]),
         .executableTarget(name: "promferry-fuzz", dependencies: ["FuzzTargets"]),
         .executableTarget(name: "promferry-bench", dependencies: ["ArchiveStore", "ArchiveFormat", "BlockCompression", "PrometheusWire",
-                                                              "PeerHarness", "CommandLineSupport", "ImportPipeline", httpClient, nioCore, argumentParser]),
+                                                              "PeerHarness", "CommandLineSupport", "ExportPipeline", "ImportPipeline", httpClient, nioCore, argumentParser]),
         .executableTarget(name: "promferry-demo", dependencies: ["ExportPipeline", "ArchiveStore", "PeerHarness", "CommandLineSupport", argumentParser, logging]),
 
         // MARK: Tests

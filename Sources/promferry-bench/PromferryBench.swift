@@ -2,6 +2,7 @@ import ArchiveStore
 import ArgumentParser
 import CommandLineSupport
 import Foundation
+import ExportPipeline
 import ImportPipeline
 import PeerHarness
 
@@ -20,7 +21,7 @@ struct PromferryBench: AsyncParsableCommand {
     var highCardinality = 50_000
 
     @Option(name: .customLong("export-concurrency"), help: "prom-export --concurrency for every run.")
-    var exportConcurrency = 2
+    var exportConcurrency = ExportConfiguration.defaultConcurrency
 
     @Option(name: .customLong("import-concurrency"), help: "prom-import --concurrency for every run (and the floors).")
     var importConcurrency = 4
@@ -190,11 +191,12 @@ struct PromferryBench: AsyncParsableCommand {
         let source = try await PrometheusServer.start(openMetricsFile: dir + "/history.om")
         defer { source.stop() }
         print("| prom-export --concurrency | samples/s | peak RSS |\n| --- | --- | --- |")
-        for level in levels {
-            let archive = dir + "/archive-\(level)"
+        // A level may be listed twice (to see the noise): each run gets its own archive.
+        for (attempt, level) in levels.enumerated() {
+            let archive = dir + "/archive-\(attempt)-\(level)"
             let run = try MeasuredRun.run(exportPath, ["--source-url", source.readURL, "--output", archive, "--start", "\(startMs)",
                                                        "--end", "\(endMs)", "--quiet", "--concurrency", "\(level)",
-                                                       "--max-memory", maxMemory], logPath: dir + "/export-\(level).log")
+                                                       "--max-memory", maxMemory], logPath: dir + "/export-\(attempt)-\(level).log")
             let samples = try ArchiveDirectory(root: archive).readManifest().totalSamples
             print("| \(level) | \(Table.rate(samples, run.wallSeconds)) | \(Table.mib(run.peakRSSBytes)) |")
         }

@@ -14,6 +14,8 @@ import TestSupport
     @Test func aFullDiskStopsCleanlyAndTheRerunCompletes() async throws {
         let dir = try TemporaryDirectory(); defer { dir.remove() }
         // Random bit patterns do not compress: about 8 bytes per sample, far more than the 192 KiB tmpfs.
+        // One read at a time, so that some slabs commit before the disk fills (with several in flight,
+        // all of them can fill it first, and a first run that commits nothing leaves no archive).
         var rng = SplitMix(seed: 11)
         let series = (0..<40).map { i in
             Series(labels: Labels(sorting: [Label("__name__", "noise"), Label("i", "\(i)")]),
@@ -29,7 +31,7 @@ import TestSupport
         try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let export = "'\(exporter)' --source-url \(server.baseURL)/api/v1/read -o '\(mount)/archive' --start 1700000000000 "
-            + "--end 1700003600000 --slab 5m --segment-size 64KiB --quiet"
+            + "--end 1700003600000 --slab 5m --segment-size 64KiB --concurrency 1 --quiet"
         let script = """
             set -u
             mount -t tmpfs -o size=192k promferry-test '\(mount)' || exit 90
