@@ -264,17 +264,9 @@ public struct ImportPipeline: Sendable {
         var batcher = Batcher(segment: segment.file, shards: shards, maxSamples: batchSamples, maxBytes: batchBytes)
         var reader = try archive.segmentReader(segment)
         var batches = 0
-        // Block by block: memory holds one decoded block plus the queued batches, never a whole segment.
-        while true {
-            let block = try reader.nextBlock()
-            var completed: [Batch] = []
-            for series in block ?? [] {
-                counters.update { $0.samplesRead += series.samples.count }
-                guard let selected = filter.apply(series) else { continue }
-                counters.update { $0.samplesSelected += selected.samples.count }
-                completed += batcher.add(selected)
-            }
-            if block == nil { completed += batcher.finish() }
+        /// Queues a batch as soon as it is cut (waiting while its sender is full), so that a block's
+        /// batches are never all held at once; false once a sender has failed.
+        func enqueue(_ completed: [Batch]) async -> Bool {
             for batch in completed {
                 batches += 1
                 if let journal, await journal.isAcknowledged(segment: batch.segment, batch: batch.index) {
@@ -282,10 +274,20 @@ public struct ImportPipeline: Sendable {
                     continue
                 }
                 await queues[batch.shard].send(batch)
-                if await stop.error != nil { return }
+                if await stop.error != nil { return false }
             }
-            if block == nil { break }
+            return true
         }
+        // Block by block: memory holds one decoded block plus the queued batches, never a whole segment.
+        while let block = try reader.nextBlock() {
+            for series in block {
+                counters.update { $0.samplesRead += series.samples.count }
+                guard let selected = filter.apply(series) else { continue }
+                counters.update { $0.samplesSelected += selected.samples.count }
+                guard await enqueue(batcher.add(selected)) else { return }
+            }
+        }
+        guard await enqueue(batcher.finish()) else { return }
         try await journal?.expect(segment: segment.file, batches: batches)
         counters.update { $0.segmentsRead += 1 }
         report()
