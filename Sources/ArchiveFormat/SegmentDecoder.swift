@@ -165,14 +165,34 @@ public struct SegmentDecoder<Source: ByteSource> {
         }
         let encoding = try readByte(&reader)
         switch encoding {
-        case SegmentLayout.valueEncodingDecimal:
+        case SegmentLayout.valueEncodingDecimal,
+             SegmentLayout.valueEncodingDecimalWithExceptions where formatVersion >= 2:
             let exponent = Int(try readByte(&reader))
             guard exponent <= SegmentLayout.maxDecimalExponent else {
                 throw WireError(.malformed, "decimal exponent \(exponent) above \(SegmentLayout.maxDecimalExponent)")
             }
+            // Encoding 2: raw values first; the mantissas then fill the other positions in order.
+            var isException = [Bool](repeating: false, count: encoding == SegmentLayout.valueEncodingDecimal ? 0 : samples.count)
+            if encoding == SegmentLayout.valueEncodingDecimalWithExceptions {
+                let exceptionCount = try reader.varint()
+                guard exceptionCount >= 1, exceptionCount <= UInt64(samples.count) else {
+                    throw WireError(.malformed, "\(exceptionCount) exceptions in a record of \(samples.count) samples")
+                }
+                var position: UInt64 = 0
+                for _ in 0..<exceptionCount {
+                    let gap = try reader.varint()
+                    guard gap < UInt64(samples.count) - position else {
+                        throw WireError(.malformed, "an exception's position is beyond the record's \(samples.count) samples")
+                    }
+                    position += gap
+                    samples[Int(position)].valueBits = try reader.fixed64()
+                    isException[Int(position)] = true
+                    position += 1
+                }
+            }
             let scale = DecimalValues.powersOfTen[exponent]
             var m: Int64 = 0
-            for i in 0..<samples.count {
+            for i in 0..<samples.count where isException.isEmpty || !isException[i] {
                 m &+= unzigzag(try reader.varint())
                 samples[i].valueBits = (Double(m) / scale).bitPattern
             }
@@ -181,34 +201,6 @@ public struct SegmentDecoder<Source: ByteSource> {
             for i in 0..<samples.count {
                 bits ^= try reader.fixed64()
                 samples[i].valueBits = bits
-            }
-        case SegmentLayout.valueEncodingDecimalWithExceptions where formatVersion >= 2:
-            let exponent = Int(try readByte(&reader))
-            guard exponent <= SegmentLayout.maxDecimalExponent else {
-                throw WireError(.malformed, "decimal exponent \(exponent) above \(SegmentLayout.maxDecimalExponent)")
-            }
-            let exceptionCount = try reader.varint()
-            guard exceptionCount >= 1, exceptionCount <= UInt64(samples.count) else {
-                throw WireError(.malformed, "\(exceptionCount) exceptions in a record of \(samples.count) samples")
-            }
-            // Raw values first; the mantissas then fill the other positions in order.
-            var isException = [Bool](repeating: false, count: samples.count)
-            var position: UInt64 = 0
-            for _ in 0..<exceptionCount {
-                let gap = try reader.varint()
-                guard gap < UInt64(samples.count) - position else {
-                    throw WireError(.malformed, "an exception's position is beyond the record's \(samples.count) samples")
-                }
-                position += gap
-                samples[Int(position)].valueBits = try reader.fixed64()
-                isException[Int(position)] = true
-                position += 1
-            }
-            let scale = DecimalValues.powersOfTen[exponent]
-            var m: Int64 = 0
-            for i in 0..<samples.count where !isException[i] {
-                m &+= unzigzag(try reader.varint())
-                samples[i].valueBits = (Double(m) / scale).bitPattern
             }
         default:
             throw WireError(.malformed, "unknown value encoding \(encoding)")

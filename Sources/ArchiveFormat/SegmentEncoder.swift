@@ -121,13 +121,10 @@ public final class SegmentEncoder {
             lastT = sample.timestampMs
         }
         if let plan = DecimalValues.plan(samples, mantissas: &mantissas) {
-            let exponent = plan.exponent
-            if plan.exceptions.isEmpty {
-                writer.bytes.append(SegmentLayout.valueEncodingDecimal)
-                writer.bytes.append(UInt8(exponent))
-            } else {
-                writer.bytes.append(SegmentLayout.valueEncodingDecimalWithExceptions)
-                writer.bytes.append(UInt8(exponent))
+            writer.bytes.append(plan.exceptions.isEmpty ? SegmentLayout.valueEncodingDecimal
+                                                        : SegmentLayout.valueEncodingDecimalWithExceptions)
+            writer.bytes.append(UInt8(plan.exponent))
+            if !plan.exceptions.isEmpty {
                 writer.varint(UInt64(plan.exceptions.count))
                 var next = 0
                 for position in plan.exceptions {
