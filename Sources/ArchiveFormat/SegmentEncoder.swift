@@ -19,8 +19,9 @@ public final class SegmentEncoder {
     private var lastLabels: Labels?
     private var lastTimestamp = Int64.min
     private var seriesSeen = Set<Labels>()
-    /// Scratch space for one record's decimal mantissas.
+    /// Scratch space for one record's decimal mantissas, and for its bytes before they join the block.
     private var mantissas: [Int64] = []
+    private let scratch = ScratchBuffer()
     public private(set) var summary = SegmentSummary()
     /// Bytes returned so far (header and blocks), i.e. the file size once written.
     public private(set) var bytesProduced = 0
@@ -98,61 +99,66 @@ public final class SegmentEncoder {
             }
             previous = sample.timestampMs
         }
-        var writer = ProtoWriter()
-        swap(&writer.bytes, &payload)
-        writer.varint(UInt64(labels.count))
-        for label in labels.labels {
-            writer.varint(UInt64(label.name.count))
-            writer.bytes += label.name
-            writer.varint(UInt64(label.value.count))
-            writer.bytes += label.value
-        }
-        writer.varint(UInt64(samples.count))
-        var lastT: Int64 = 0
-        var lastDelta: Int64 = 0
-        for (i, sample) in samples.enumerated() {
-            if i == 0 {
-                writer.varint(zigzag(sample.timestampMs))
-            } else {
-                let delta = sample.timestampMs &- lastT
-                writer.varint(zigzag(delta &- lastDelta))
-                lastDelta = delta
+        let plan = DecimalValues.plan(samples, mantissas: &mantissas)
+        // Room for the worst case: 10-byte varints for every count, timestamp and mantissa, or 8 bytes
+        // of XOR per value, and 18 bytes per exception.
+        let labelBytes = labels.labels.reduce(10) { $0 + 20 + $1.name.count + $1.value.count }
+        let bound = labelBytes + 10 + samples.count * 10 + 2 + 10 + (plan?.exceptions.count ?? 0) * 18 + samples.count * 10
+        scratch.append(to: &payload, writingAtMost: bound) { out in
+            out.varint(UInt64(labels.count))
+            for label in labels.labels {
+                out.varint(UInt64(label.name.count))
+                out.bytes(label.name)
+                out.varint(UInt64(label.value.count))
+                out.bytes(label.value)
             }
-            lastT = sample.timestampMs
-        }
-        if let plan = DecimalValues.plan(samples, mantissas: &mantissas) {
-            writer.bytes.append(plan.exceptions.isEmpty ? SegmentLayout.valueEncodingDecimal
-                                                        : SegmentLayout.valueEncodingDecimalWithExceptions)
-            writer.bytes.append(UInt8(plan.exponent))
-            if !plan.exceptions.isEmpty {
-                writer.varint(UInt64(plan.exceptions.count))
-                var next = 0
-                for position in plan.exceptions {
-                    writer.varint(UInt64(position - next))
-                    writer.fixed64(samples[samples.startIndex + position].valueBits)
-                    next = position + 1
-                }
-            }
-            var lastMantissa: Int64 = 0
-            var exceptions = plan.exceptions.makeIterator()
-            var nextException = exceptions.next()
-            for (position, m) in mantissas.enumerated() {
-                if position == nextException {
-                    nextException = exceptions.next()
-                    continue
-                }
-                writer.varint(zigzag(m &- lastMantissa))
-                lastMantissa = m
-            }
-        } else {
-            writer.bytes.append(SegmentLayout.valueEncodingXOR)
-            var lastBits: UInt64 = 0
+            out.varint(UInt64(samples.count))
+            var lastT: Int64 = 0
+            var lastDelta: Int64 = 0
+            var first = true
             for sample in samples {
-                writer.fixed64(sample.valueBits ^ lastBits)
-                lastBits = sample.valueBits
+                if first {
+                    out.varint(zigzag(sample.timestampMs))
+                    first = false
+                } else {
+                    let delta = sample.timestampMs &- lastT
+                    out.varint(zigzag(delta &- lastDelta))
+                    lastDelta = delta
+                }
+                lastT = sample.timestampMs
+            }
+            if let plan {
+                out.byte(plan.exceptions.isEmpty ? SegmentLayout.valueEncodingDecimal : SegmentLayout.valueEncodingDecimalWithExceptions)
+                out.byte(UInt8(plan.exponent))
+                if !plan.exceptions.isEmpty {
+                    out.varint(UInt64(plan.exceptions.count))
+                    var next = 0
+                    for position in plan.exceptions {
+                        out.varint(UInt64(position - next))
+                        out.fixed64(samples[samples.startIndex + position].valueBits)
+                        next = position + 1
+                    }
+                }
+                var lastMantissa: Int64 = 0
+                var exceptions = plan.exceptions.makeIterator()
+                var nextException = exceptions.next()
+                for (position, m) in mantissas.enumerated() {
+                    if position == nextException {
+                        nextException = exceptions.next()
+                        continue
+                    }
+                    out.varint(zigzag(m &- lastMantissa))
+                    lastMantissa = m
+                }
+            } else {
+                out.byte(SegmentLayout.valueEncodingXOR)
+                var lastBits: UInt64 = 0
+                for sample in samples {
+                    out.fixed64(sample.valueBits ^ lastBits)
+                    lastBits = sample.valueBits
+                }
             }
         }
-        swap(&writer.bytes, &payload)
         recordsInBlock += 1
         summary.records += 1
         summary.samples += samples.count

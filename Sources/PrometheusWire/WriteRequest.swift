@@ -9,13 +9,14 @@ public struct WriteRequest: Hashable, Sendable {
     /// Encodes the request. Labels are written in the order held, which `Labels` keeps sorted.
     public func encode() -> [UInt8] {
         let sizes = timeseries.map(\.encodedSize)
-        var writer = ProtoWriter(capacity: sizes.reduce(0) { $0 + 6 + $1 })
-        for (series, size) in zip(timeseries, sizes) {
-            writer.tag(1, .lengthDelimited)
-            writer.varint(UInt64(size))
-            series.encode(into: &writer)
+        let total = sizes.reduce(0) { $0 + 1 + ProtoWriter.varintSize(UInt64($1)) + $1 }
+        return [UInt8].writing(exactly: total) { out in
+            for (series, size) in zip(timeseries, sizes) {
+                out.byte(0x0A)  // field 1, length-delimited
+                out.varint(UInt64(size))
+                series.write(to: &out)
+            }
         }
-        return writer.bytes
     }
 
     public static func decode(_ bytes: [UInt8]) throws -> WriteRequest {

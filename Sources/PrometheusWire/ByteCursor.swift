@@ -1,0 +1,110 @@
+/// Writes protobuf wire-format bytes into memory of a size known in advance: the hot paths' writer.
+///
+/// `ProtoWriter` appends to a Swift array, which checks capacity and uniqueness on every byte; the
+/// write request (16 bytes per sample) and the segment records spent most of their encoding time
+/// there (`scripts/bench --codecs-only`, "write-request encode": 41 ns/sample before this writer).
+/// A cursor is made only by `[UInt8].writing(exactly:)` or a `ScratchBuffer`, which size the memory first.
+///
+/// Invariant: every write checks the room left and traps rather than write past the end, and
+/// `writing(exactly:)` traps unless exactly the announced number of bytes was written; a size
+/// computation that disagrees with the writer is a programming error, never a silent corruption.
+public struct ByteCursor {
+    private let base: UnsafeMutableRawPointer
+    private let capacity: Int
+    public private(set) var position = 0
+
+    fileprivate init(base: UnsafeMutableRawPointer, capacity: Int) {
+        self.base = base
+        self.capacity = capacity
+    }
+
+    @inline(__always)
+    private func ensure(_ count: Int) {
+        precondition(capacity - position >= count, "ByteCursor: write past the announced size")
+    }
+
+    @inline(__always)
+    public mutating func byte(_ value: UInt8) {
+        ensure(1)
+        base.storeBytes(of: value, toByteOffset: position, as: UInt8.self)
+        position += 1
+    }
+
+    @inline(__always)
+    public mutating func varint(_ value: UInt64) {
+        ensure(ProtoWriter.varintSize(value))
+        var v = value
+        while v >= 0x80 {
+            base.storeBytes(of: UInt8(truncatingIfNeeded: v) | 0x80, toByteOffset: position, as: UInt8.self)
+            position += 1
+            v >>= 7
+        }
+        base.storeBytes(of: UInt8(v), toByteOffset: position, as: UInt8.self)
+        position += 1
+    }
+
+    /// Eight bytes, little-endian.
+    @inline(__always)
+    public mutating func fixed64(_ value: UInt64) {
+        ensure(8)
+        base.storeBytes(of: value.littleEndian, toByteOffset: position, as: UInt64.self)
+        position += 8
+    }
+
+    @inline(__always)
+    public mutating func bytes(_ value: [UInt8]) {
+        ensure(value.count)
+        value.withUnsafeBytes { source in
+            if let address = source.baseAddress { (base + position).copyMemory(from: address, byteCount: source.count) }
+        }
+        position += value.count
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// An array of exactly `count` bytes, written by `body` through a cursor.
+    public static func writing(exactly count: Int, _ body: (inout ByteCursor) -> Void) -> [UInt8] {
+        guard count > 0 else {
+            // No memory to write into: the body may still run, and traps if it writes anything.
+            var scratch: UInt8 = 0
+            Swift.withUnsafeMutableBytes(of: &scratch) { raw in
+                var cursor = ByteCursor(base: raw.baseAddress!, capacity: 0)
+                body(&cursor)
+            }
+            return []
+        }
+        return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            var cursor = ByteCursor(base: UnsafeMutableRawPointer(buffer.baseAddress!), capacity: count)
+            body(&cursor)
+            precondition(cursor.position == count, "ByteCursor: wrote \(cursor.position) bytes, announced \(count)")
+            initialized = count
+        }
+    }
+}
+
+/// Reusable memory for encodings whose exact size is only known once written (runs of varints):
+/// write through a cursor into room for the worst case, then copy out only the bytes written. The
+/// memory grows to the largest worst case seen and is kept, so a steady stream allocates nothing.
+public final class ScratchBuffer {
+    private var base: UnsafeMutableRawPointer
+    private var capacity: Int
+
+    public init(capacity: Int = 1 << 16) {
+        self.capacity = max(1, capacity)
+        base = UnsafeMutableRawPointer.allocate(byteCount: self.capacity, alignment: 8)
+    }
+
+    deinit { base.deallocate() }
+
+    /// Appends to `bytes` what `body` writes, at most `maxBytes` of it.
+    public func append(to bytes: inout [UInt8], writingAtMost maxBytes: Int, _ body: (inout ByteCursor) -> Void) {
+        if maxBytes > capacity {
+            base.deallocate()
+            capacity = max(maxBytes, capacity * 2)
+            base = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
+        }
+        var cursor = ByteCursor(base: base, capacity: maxBytes)
+        body(&cursor)
+        bytes.append(contentsOf: UnsafeRawBufferPointer(start: base, count: cursor.position))
+    }
+}
