@@ -23,6 +23,15 @@ public struct ProtoReader: Sendable {
 
     @inline(__always)
     public mutating func varint() throws -> UInt64 {
+        // Most varints of the hot paths (timestamp deltas, tags, small lengths) are one byte.
+        if index < end, bytes[index] < 0x80 {
+            index += 1
+            return UInt64(bytes[index - 1])
+        }
+        return try multiByteVarint()
+    }
+
+    private mutating func multiByteVarint() throws -> UInt64 {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while true {
