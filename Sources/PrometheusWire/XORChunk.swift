@@ -9,26 +9,30 @@ public enum XORChunk {
     ///   chunk is never returned.
     public static func decode(_ data: [UInt8]) throws -> [Sample] {
         var samples: [Sample] = []
-        try decode(data) { samples.append($0) }
+        try decode(data, appendingTo: &samples)
         return samples
     }
 
-    /// Decodes every sample of a chunk, handing each to `emit` in order.
-    public static func decode(_ data: [UInt8], _ emit: (Sample) -> Void) throws {
+    /// Decodes every sample of a chunk and appends them, in order, to `samples` (the export's hot path:
+    /// no call per sample across modules).
+    ///
+    /// - Throws: `WireError` as `decode(_:)`; `samples` may then end with part of the chunk, which the
+    ///   caller must discard.
+    public static func decode(_ data: [UInt8], appendingTo samples: inout [Sample]) throws {
         guard data.count >= 2 else { throw WireError(.truncated, "XOR chunk shorter than its 2-byte header") }
         let count = Int(data[0]) << 8 | Int(data[1])
         if count == 0 { return }
         var reader = BitReader(data, byteOffset: 2)
         var t = zigzagDecode(try reader.byteVarint())
         var v = try reader.bits(64)
-        emit(Sample(timestampMs: t, valueBits: v))
+        samples.append(Sample(timestampMs: t, valueBits: v))
         if count == 1 { return }
         var delta = Int64(bitPattern: try reader.byteVarint())
         t &+= delta
         var leading: UInt8 = 0xff
         var trailing: UInt8 = 0
         v = try readValue(&reader, v, &leading, &trailing)
-        emit(Sample(timestampMs: t, valueBits: v))
+        samples.append(Sample(timestampMs: t, valueBits: v))
         for _ in 2..<count {
             var prefix = 0
             while prefix < 4 {
@@ -46,7 +50,7 @@ public enum XORChunk {
             delta &+= dod
             t &+= delta
             v = try readValue(&reader, v, &leading, &trailing)
-            emit(Sample(timestampMs: t, valueBits: v))
+            samples.append(Sample(timestampMs: t, valueBits: v))
         }
     }
 

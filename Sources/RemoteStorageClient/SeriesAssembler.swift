@@ -32,10 +32,10 @@ public struct SeriesAssembler {
             switch chunk.encoding {
             case .xor?, .unknown?:
                 // The proto requires UNKNOWN to be treated as XOR.
+                let first = samples.count
                 do {
-                    try XORChunk.decode(chunk.data) { sample in
-                        if sample.timestampMs >= startMs && sample.timestampMs < endMs { append(sample) }
-                    }
+                    try XORChunk.decode(chunk.data, appendingTo: &samples)
+                    keepInRange(from: first)
                 } catch let error as WireError {
                     throw RemoteStorageError(.protocolViolation, "series \(chunkedSeries.labels): corrupt XOR chunk: \(error.message)")
                 }
@@ -77,6 +77,28 @@ public struct SeriesAssembler {
         samples.append(sample)
     }
 
+    /// Drops the samples from `first` on that lie outside `[startMs, endMs)`, keeping the rest in
+    /// order, and notes whether they continue the strictly increasing run before them.
+    private mutating func keepInRange(from first: Int) {
+        let (startMs, endMs) = (startMs, endMs)
+        var stillSorted = sorted
+        let kept = samples.withUnsafeMutableBufferPointer { buffer -> Int in
+            var last = first > 0 ? buffer[first - 1].timestampMs : Int64.min
+            var kept = first
+            for i in first..<buffer.count {
+                let sample = buffer[i]
+                guard sample.timestampMs >= startMs && sample.timestampMs < endMs else { continue }
+                if sample.timestampMs <= last { stillSorted = false }
+                last = sample.timestampMs
+                buffer[kept] = sample
+                kept += 1
+            }
+            return kept
+        }
+        samples.removeSubrange(kept...)
+        sorted = stillSorted
+    }
+
     private mutating func switchTo(_ labels: Labels?) throws -> Series? {
         if labels == current, labels != nil { return nil }
         var done: Series?
@@ -88,10 +110,15 @@ public struct SeriesAssembler {
                 }
                 samples = indexed.map(\.element)
             }
-            var unique: [Sample] = []
-            unique.reserveCapacity(samples.count)
-            for sample in samples where unique.last?.timestampMs != sample.timestampMs { unique.append(sample) }
-            if !unique.isEmpty { done = Series(labels: current, samples: unique) }
+            if sorted {
+                // Strictly increasing: no duplicates to drop, and the buffer is handed over as it is.
+                if !samples.isEmpty { done = Series(labels: current, samples: samples) }
+            } else {
+                var unique: [Sample] = []
+                unique.reserveCapacity(samples.count)
+                for sample in samples where unique.last?.timestampMs != sample.timestampMs { unique.append(sample) }
+                if !unique.isEmpty { done = Series(labels: current, samples: unique) }
+            }
             finished.insert(current)
         }
         if let labels, finished.contains(labels) {
