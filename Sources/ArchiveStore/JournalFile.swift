@@ -46,8 +46,27 @@ public final class JournalFile {
 
     /// Appends one line and makes it durable.
     public func append(_ line: String) throws {
-        try FileIO.writeAll(fd, Array(line.utf8) + [0x0A], path: path)
+        try write(line)
         try FileIO.fsync(fd, path: path)
+    }
+
+    /// Appends one line without waiting for it to be durable: it is once a `SyncHandle.sync()` that
+    /// began after this returned has completed (group commit: one fsync for every line written so far).
+    public func write(_ line: String) throws {
+        try FileIO.writeAll(fd, Array(line.utf8) + [0x0A], path: path)
+    }
+
+    /// What fsyncs this file from another thread; valid while the file is open.
+    public var syncHandle: SyncHandle { SyncHandle(fd: fd, path: path) }
+
+    public struct SyncHandle: Sendable {
+        let fd: Int32
+        let path: String
+
+        /// Makes every line written before this call durable. Blocks: call it off the cooperative pool.
+        public func sync() throws {
+            try FileIO.fsync(fd, path: path)
+        }
     }
 }
 

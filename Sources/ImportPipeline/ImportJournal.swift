@@ -5,8 +5,13 @@ import Foundation
 ///
 /// JSON lines: a header naming the import (archive, target, filter, batching), then one line per
 /// acknowledged batch, one per finished segment, and a final `complete` line. Each line is fsynced
-/// before the next batch of that sender is taken, so after a crash at most the batches that were in
-/// flight are sent again.
+/// before the call that wrote it returns, so before the next batch of that sender is taken, and after a
+/// crash at most the batches that were in flight are sent again.
+///
+/// Group commit: lines are written at once, and one fsync at a time runs on its own thread (a blocking
+/// call on the cooperative pool would stall the senders' encoding); it covers every line written
+/// before it began, so senders that acknowledge meanwhile share the next one instead of queueing an
+/// fsync each.
 actor ImportJournal {
     struct Header: Codable, Equatable {
         var journal = "promferry-import-state"
@@ -39,6 +44,12 @@ actor ImportJournal {
     private var expected: [String: Int] = [:]
     private var samplesBySegment: [String: Int] = [:]
     private(set) var wasComplete = false
+    /// Group commit: calls that wrote and wait (numbered in order), whether an fsync is under way, and
+    /// which call each waiter is.
+    private var writesWaiting = 0
+    private var syncing = false
+    private var waitingForSync: [(line: Int, continuation: CheckedContinuation<Void, any Error>)] = []
+    private static let syncQueue = DispatchQueue(label: "promferry.import-journal.fsync")
     /// Whether the journal held progress from an earlier run.
     private(set) var resumed: Bool
     /// Segments finished by earlier runs.
@@ -101,28 +112,61 @@ actor ImportJournal {
         acked[segment]?.contains(batch) ?? false
     }
 
-    func acknowledge(segment: String, batch: Int, samples: Int) throws {
+    /// Records an acknowledged batch; returns once that is durable.
+    func acknowledge(segment: String, batch: Int, samples: Int) async throws {
         acked[segment, default: []].insert(batch)
         samplesBySegment[segment, default: 0] += samples
-        try file?.append(#"{"batch":\#(batch),"segment":"\#(segment)"}"#)
+        try file?.write(#"{"batch":\#(batch),"segment":"\#(segment)"}"#)
         try finishIfDone(segment)
+        try await durable()
     }
 
     /// The producer has cut all `batches` batches of `segment`.
-    func expect(segment: String, batches: Int) throws {
+    func expect(segment: String, batches: Int) async throws {
         expected[segment] = batches
         try finishIfDone(segment)
+        try await durable()
     }
 
     private func finishIfDone(_ segment: String) throws {
         guard let count = expected[segment], (acked[segment]?.count ?? 0) >= count, !doneSegments.contains(segment) else { return }
         doneSegments.insert(segment)
         acked[segment] = nil
-        try file?.append(#"{"done":true,"samples":\#(samplesBySegment[segment] ?? 0),"segment":"\#(segment)"}"#)
+        try file?.write(#"{"done":true,"samples":\#(samplesBySegment[segment] ?? 0),"segment":"\#(segment)"}"#)
     }
 
-    func markComplete() throws {
-        try file?.append(#"{"complete":true}"#)
+    func markComplete() async throws {
+        try file?.write(#"{"complete":true}"#)
+        try await durable()
+    }
+
+    /// Waits until every line written so far is durable: joins the next fsync, starting one if none runs.
+    private func durable() async throws {
+        guard file != nil else { return }
+        writesWaiting += 1  // each call's lines were written before it takes its number
+        let line = writesWaiting
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            waitingForSync.append((line, continuation))
+            if !syncing {
+                syncing = true
+                Task { await self.runSyncs() }
+            }
+        }
+    }
+
+    /// fsyncs until nobody waits: each fsync covers everything written before it began.
+    private func runSyncs() async {
+        while !waitingForSync.isEmpty, let file {
+            let covered = writesWaiting
+            let handle = file.syncHandle
+            let result: Result<Void, any Error> = await withCheckedContinuation { done in
+                Self.syncQueue.async { done.resume(returning: Result { try handle.sync() }) }
+            }
+            let ready = waitingForSync.filter { $0.line <= covered }
+            waitingForSync.removeAll { $0.line <= covered }
+            for waiter in ready { waiter.continuation.resume(with: result) }
+        }
+        syncing = false
     }
 
     /// How many segments, from the first in manifest order, are done without a gap.
