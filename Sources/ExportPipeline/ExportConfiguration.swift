@@ -65,7 +65,12 @@ public struct ExportConfiguration: Sendable {
 
     /// Reply bytes one read may hold: what `--max-memory` leaves after the reserves, shared equally
     /// among the reads in flight; at least 1 MiB.
-    public var readBudgetBytes: Int {
-        max(1 << 20, (maxMemoryBytes - Self.baseReserveBytes) / concurrency - Self.perReadReserveBytes)
+    public var readBudgetBytes: Int { readBudgetBytes(readsInFlight: concurrency) }
+
+    /// The same with `readsInFlight` reads (the export narrows to fewer reads for SAMPLES sources).
+    /// `readsInFlight × readBudgetBytes(readsInFlight:)` never grows as `readsInFlight` falls, so reads
+    /// started under a smaller share never push the total past `--max-memory`.
+    public func readBudgetBytes(readsInFlight: Int) -> Int {
+        max(1 << 20, (maxMemoryBytes - Self.baseReserveBytes) / max(1, readsInFlight) - Self.perReadReserveBytes)
     }
 }

@@ -125,6 +125,10 @@ public struct ExportPipeline: Sendable {
 
         // Up to `concurrency` reads run at once; each writes its own segment files. Results are
         // committed strictly in ticket order, so the manifest always lists a gap-free prefix of the range.
+        // A SAMPLES source's replies are buffered whole: when one overruns its share of --max-memory,
+        // half as many reads run from then on, each with twice the share, instead of every read
+        // splitting its slab into ever smaller ones.
+        var readsAllowed = configuration.concurrency
         var cursor = manifest.resumePointMs
         var nextTicket = manifest.slabs.count
         var nextToCommit = nextTicket
@@ -133,8 +137,9 @@ public struct ExportPipeline: Sendable {
             try await withThrowingTaskGroup(of: SlabReadResult.self) { group in
                 var running = 0
                 while true {
-                    while running < configuration.concurrency, let bounds = planner.slab(startingAt: cursor) {
-                        let read = SlabRead(ticket: nextTicket, startMs: bounds.startMs, endMs: bounds.endMs)
+                    while running < readsAllowed, let bounds = planner.slab(startingAt: cursor) {
+                        let read = SlabRead(ticket: nextTicket, startMs: bounds.startMs, endMs: bounds.endMs,
+                                            budgetBytes: planner.sizer.budgetBytes)
                         group.addTask { try await reader.read(read) }
                         nextTicket += 1
                         running += 1
@@ -151,7 +156,18 @@ public struct ExportPipeline: Sendable {
                                               scalesWithWidth: result.kind == .samples)
                         counters.peakReadBytes = max(counters.peakReadBytes, observation.peakBytes)
                     }
-                    if let narrowed = result.narrowedToMs { planner.sizer.overran(readWidthMs: narrowed * 2) }
+                    // A split under an earlier, smaller share says nothing about the current one.
+                    if result.budgetBytes == planner.sizer.budgetBytes {
+                        if result.kind == .samples, result.splits > 0, readsAllowed > 1 {
+                            readsAllowed = max(1, readsAllowed / 2)
+                            planner.sizer.rebudget(configuration.readBudgetBytes(readsInFlight: readsAllowed))
+                            progress.note("the source answers SAMPLES, which are held whole until decoded, and a reply outgrew "
+                                + "its share of --max-memory: \(readsAllowed) read(s) in flight from now on, each with "
+                                + "\(planner.sizer.budgetBytes >> 20) MiB")
+                        } else if let narrowed = result.narrowedToMs {
+                            planner.sizer.overran(readWidthMs: narrowed * 2)
+                        }
+                    }
                     finished[result.ticket] = result
                     while let ready = finished.removeValue(forKey: nextToCommit) {
                         for slab in ready.slabs {

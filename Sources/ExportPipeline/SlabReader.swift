@@ -11,6 +11,8 @@ struct SlabRead: Sendable {
     let ticket: Int
     let startMs: Int64
     let endMs: Int64
+    /// Reply bytes this read may hold (its share of `--max-memory`).
+    let budgetBytes: Int
 }
 
 /// A slab whose segments are durable on disk, ready to be listed in the manifest.
@@ -26,6 +28,8 @@ struct CompletedSlab: Sendable {
 /// what it cost, for the sizer.
 struct SlabReadResult: Sendable {
     let ticket: Int
+    /// The share of `--max-memory` the read ran with.
+    let budgetBytes: Int
     var slabs: [CompletedSlab] = []
     /// Per completed slab: its width and the most reply data it held at once.
     var observations: [(widthMs: Int64, peakBytes: Int)] = []
@@ -68,7 +72,7 @@ struct SlabReader: Sendable {
 
     func read(_ slab: SlabRead) async throws -> SlabReadResult {
         let archive = ArchiveDirectory(root: archiveRoot)
-        var result = SlabReadResult(ticket: slab.ticket)
+        var result = SlabReadResult(ticket: slab.ticket, budgetBytes: slab.budgetBytes)
         var written: [CompletedSlab] = []
         do {
             try await read(slab, archive: archive, into: &result, written: &written)
@@ -82,7 +86,7 @@ struct SlabReader: Sendable {
 
     private func read(_ slab: SlabRead, archive: ArchiveDirectory, into result: inout SlabReadResult, written: inout [CompletedSlab]) async throws {
         let dropLabels = Set(configuration.dropLabels)
-        let budget = configuration.readBudgetBytes
+        let budget = slab.budgetBytes
         var pending = [(slab.startMs, slab.endMs)]
         var part = 0
         var committedSamples = 0

@@ -17,7 +17,7 @@ public struct SlabSizer: Sendable, Equatable {
     public let minWidthMs: Int64
     public private(set) var maxWidthMs: Int64
     /// Bytes one read may hold.
-    public let budgetBytes: Int
+    public private(set) var budgetBytes: Int
     public let lowFraction: Double
     public let highFraction: Double
 
@@ -69,6 +69,13 @@ public struct SlabSizer: Sendable, Equatable {
             }
         }
         return adjustment
+    }
+
+    /// Each read may hold `bytes` from now on (fewer reads in flight share the memory): the target
+    /// region moves with it, and the width adapts from the next observation.
+    public mutating func rebudget(_ bytes: Int) {
+        precondition(bytes > 0)
+        budgetBytes = bytes
     }
 
     /// A read of `readWidthMs` was abandoned as over budget or refused by the source as too large;

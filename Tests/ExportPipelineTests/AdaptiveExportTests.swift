@@ -112,6 +112,39 @@ func adaptiveConfiguration(url: String, archive: String, startMs: Int64, endMs: 
         }
     }
 
+    /// A SAMPLES-only source with four reads in flight, each allowed 1 MiB of --max-memory: an hour of
+    /// its data needs about 3 MB held, half an hour 1.5 MB. Without narrowing, every read would split
+    /// its slab, and the width ceiling would stay below half an hour for the rest of the export; instead
+    /// the export runs half as many reads, each with 18 MiB, and the slabs after the first four are
+    /// whole hours again. No read holds more than its share, and nothing is lost.
+    @Test func aSamplesSourceThatOverrunsGetsFewerReadsWithLargerShares() async throws {
+        let start = rangeStart, end = rangeStart + 8 * hour
+        let data = denseSeries("dense", count: 5, from: start, to: end, stepMs: 250)
+        let source = FakeRemoteReadSource(series: data, samplesOnly: true)
+        // (116 MiB − 48 MiB) / 4 − 16 MiB = 1 MiB per read; with 2 reads, 18 MiB.
+        let maxMemory = ExportConfiguration.baseReserveBytes + 4 * (ExportConfiguration.perReadReserveBytes + (1 << 20))
+        try await withSource({ r, _ in source.answer(r.body) }) { server, dir in
+            let configuration = adaptiveConfiguration(url: server.url, archive: dir + "/a", startMs: start, endMs: end,
+                                                      slabMs: hour, maxSlabMs: hour, concurrency: 4, maxMemory: maxMemory)
+            #expect(configuration.readBudgetBytes == 1 << 20)
+            #expect(configuration.readBudgetBytes(readsInFlight: 2) == 18 << 20)
+            let notes = NoteRecorder()
+            let summary = try await ExportPipeline(configuration: configuration, progress: notes, logger: Logger(label: "test")).run()
+            let narrowed = notes.messages.filter { $0.contains("read(s) in flight from now on") }
+            #expect(narrowed.count == 1 && narrowed[0].contains("2 read(s) in flight from now on, each with 18 MiB"), "\(narrowed)")
+            let slabs = try ArchiveDirectory(root: dir + "/a").readManifest().slabs
+            let widths = slabs.map { $0.endMs - $0.startMs }
+            print("slab widths in minutes: \(widths.map { $0 / minute }), splits: \(summary.slabSplits), "
+                + "largest read: \(summary.peakReadBytes) bytes")
+            #expect(widths.suffix(4) == [hour, hour, hour, hour], "\(widths)")
+            #expect(summary.slabSplits >= 4)
+            #expect(summary.peakReadBytes <= 18 << 20)
+            #expect(slabs.first?.startMs == start && slabs.last?.endMs == end)
+            #expect(zip(slabs, slabs.dropFirst()).allSatisfy { $0.endMs == $1.startMs })
+            #expect(try SeriesComparison.archiveContents(dir + "/a") == expectedMap(data))
+        }
+    }
+
     /// Four reads in flight whose replies come back in reverse order: the manifest still lists the
     /// slabs in time order, each committed only after every earlier one, and segment files keep their
     /// read's number.
@@ -144,4 +177,14 @@ func adaptiveConfiguration(url: String, archive: String, startMs: Int64, endMs: 
             #expect(try SeriesComparison.archiveContents(dir + "/a") == expectedMap())
         }
     }
+}
+
+/// Keeps the export's notes, for tests that check what the operator is told.
+final class NoteRecorder: ExportProgress {
+    private let notes = Mutex<[String]>([])
+    var messages: [String] { notes.withLock { $0 } }
+    func started(_ state: ExportProgressState) {}
+    func update(_ state: ExportProgressState) {}
+    func retrying(slabStartMs: Int64, attempt: Int, delaySeconds: Double, reason: String) {}
+    func note(_ message: String) { notes.withLock { $0.append(message) } }
 }
