@@ -40,32 +40,47 @@ enum DecimalValues {
     /// The smallest exponent at which every value but the exceptions round-trips, or nil when more than
     /// a quarter of the values would be exceptions (then the XOR form is smaller and is used).
     /// `mantissas` receives each sample's mantissa at that exponent (0 at the exceptions).
+    ///
+    /// One pass: each mantissa is kept as computed, and when a value needs a larger exponent every value
+    /// before it is taken again at the new one (usually only the first few), so the result is exactly
+    /// what computing every value at the final exponent gives. A value with no exact form at any
+    /// exponent is an exception whatever the final exponent, which bounds the count early.
     static func plan(_ samples: ArraySlice<Sample>, mantissas: inout [Int64]) -> Plan? {
         let limit = samples.count / 4
         var exponent = 0
-        var inexact = 0
-        for sample in samples where mantissa(sample.valueBits, exponent: exponent) == nil {
-            var e = exponent + 1
-            while e <= SegmentLayout.maxDecimalExponent && mantissa(sample.valueBits, exponent: e) == nil { e += 1 }
-            if e <= SegmentLayout.maxDecimalExponent {
-                exponent = e
-            } else {
-                inexact += 1
-                if inexact > limit { return nil }
-            }
-        }
-        // A value exact at a smaller exponent is exact at a larger one (same rational, same rounding),
-        // unless its mantissa overflows 2^53: the final list is taken at the final exponent.
         var exceptions: [Int] = []
         mantissas.removeAll(keepingCapacity: true)
         for (position, sample) in samples.enumerated() {
             if let m = mantissa(sample.valueBits, exponent: exponent) {
                 mantissas.append(m)
-            } else {
+                continue
+            }
+            var e = exponent + 1
+            var found: Int64?
+            while e <= SegmentLayout.maxDecimalExponent {
+                found = mantissa(sample.valueBits, exponent: e)
+                if found != nil { break }
+                e += 1
+            }
+            guard let found else {
+                // No exact decimal form at any exponent: raw bits, whatever the final exponent.
                 mantissas.append(0)
                 exceptions.append(position)
                 if exceptions.count > limit { return nil }
+                continue
             }
+            exponent = e
+            exceptions.removeAll(keepingCapacity: true)
+            for earlier in 0..<position {
+                if let m = mantissa(samples[samples.startIndex + earlier].valueBits, exponent: exponent) {
+                    mantissas[earlier] = m
+                } else {
+                    mantissas[earlier] = 0
+                    exceptions.append(earlier)
+                }
+            }
+            if exceptions.count > limit { return nil }
+            mantissas.append(found)
         }
         return Plan(exponent: exponent, exceptions: exceptions)
     }
