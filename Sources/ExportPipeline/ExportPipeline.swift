@@ -138,8 +138,13 @@ public struct ExportPipeline: Sendable {
                 var running = 0
                 while true {
                     while running < readsAllowed, let bounds = planner.slab(startingAt: cursor) {
-                        let read = SlabRead(ticket: nextTicket, startMs: bounds.startMs, endMs: bounds.endMs,
-                                            budgetBytes: planner.sizer.budgetBytes)
+                        // No read starts after the range's last slab, so it may take the share of the reads
+                        // actually running plus itself: with k running under shares of R > k reads,
+                        // k/R + 1/(k+1) <= 1 keeps the total within --max-memory.
+                        let budget = bounds.endMs == planner.rangeEndMs
+                            ? max(planner.sizer.budgetBytes, configuration.readBudgetBytes(readsInFlight: running + 1))
+                            : planner.sizer.budgetBytes
+                        let read = SlabRead(ticket: nextTicket, startMs: bounds.startMs, endMs: bounds.endMs, budgetBytes: budget)
                         group.addTask { try await reader.read(read) }
                         nextTicket += 1
                         running += 1

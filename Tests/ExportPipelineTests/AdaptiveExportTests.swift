@@ -145,6 +145,26 @@ func adaptiveConfiguration(url: String, archive: String, startMs: Int64, endMs: 
         }
     }
 
+    /// The range's last slab may use the share of the reads still running plus itself, since none
+    /// starts after it: here a single one-hour slab of a SAMPLES source, about 3 MB held, is read
+    /// whole with 52 MiB although --concurrency 4 gives each read 1 MiB.
+    @Test func theLastSlabTakesTheShareOfTheReadsStillRunning() async throws {
+        let start = rangeStart, end = rangeStart + hour
+        let data = denseSeries("dense", count: 5, from: start, to: end, stepMs: 250)
+        let source = FakeRemoteReadSource(series: data, samplesOnly: true)
+        let maxMemory = ExportConfiguration.baseReserveBytes + 4 * (ExportConfiguration.perReadReserveBytes + (1 << 20))
+        try await withSource({ r, _ in source.answer(r.body) }) { server, dir in
+            let summary = try await server.export {
+                adaptiveConfiguration(url: $0, archive: dir + "/a", startMs: start, endMs: end, slabMs: hour, maxSlabMs: hour,
+                                      concurrency: 4, maxMemory: maxMemory)
+            }
+            #expect(summary.slabSplits == 0)
+            #expect(try server.reads.map(queryRange).map { $0.endMs - $0.startMs } == [hour])
+            #expect(summary.peakReadBytes > 1 << 20 && summary.peakReadBytes <= 52 << 20)
+            #expect(try SeriesComparison.archiveContents(dir + "/a") == expectedMap(data))
+        }
+    }
+
     /// Four reads in flight whose replies come back in reverse order: the manifest still lists the
     /// slabs in time order, each committed only after every earlier one, and segment files keep their
     /// read's number.
