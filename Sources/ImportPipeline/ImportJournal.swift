@@ -117,22 +117,23 @@ actor ImportJournal {
         acked[segment, default: []].insert(batch)
         samplesBySegment[segment, default: 0] += samples
         try file?.write(#"{"batch":\#(batch),"segment":"\#(segment)"}"#)
-        try finishIfDone(segment)
+        _ = try finishIfDone(segment)
         try await durable()
     }
 
     /// The producer has cut all `batches` batches of `segment`.
     func expect(segment: String, batches: Int) async throws {
         expected[segment] = batches
-        try finishIfDone(segment)
-        try await durable()
+        if try finishIfDone(segment) { try await durable() }
     }
 
-    private func finishIfDone(_ segment: String) throws {
-        guard let count = expected[segment], (acked[segment]?.count ?? 0) >= count, !doneSegments.contains(segment) else { return }
+    /// Writes the segment's `done` line once all its batches are acknowledged; returns whether it did.
+    private func finishIfDone(_ segment: String) throws -> Bool {
+        guard let count = expected[segment], (acked[segment]?.count ?? 0) >= count, !doneSegments.contains(segment) else { return false }
         doneSegments.insert(segment)
         acked[segment] = nil
         try file?.write(#"{"done":true,"samples":\#(samplesBySegment[segment] ?? 0),"segment":"\#(segment)"}"#)
+        return true
     }
 
     func markComplete() async throws {

@@ -64,16 +64,8 @@ public struct ByteCursor {
 extension Array where Element == UInt8 {
     /// An array of exactly `count` bytes, written by `body` through a cursor.
     public static func writing(exactly count: Int, _ body: (inout ByteCursor) -> Void) -> [UInt8] {
-        guard count > 0 else {
-            // No memory to write into: the body may still run, and traps if it writes anything.
-            var scratch: UInt8 = 0
-            Swift.withUnsafeMutableBytes(of: &scratch) { raw in
-                var cursor = ByteCursor(base: raw.baseAddress!, capacity: 0)
-                body(&cursor)
-            }
-            return []
-        }
-        return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+        // At least one byte of storage, so that there is an address even for an empty result.
+        [UInt8](unsafeUninitializedCapacity: Swift.max(count, 1)) { buffer, initialized in
             var cursor = ByteCursor(base: UnsafeMutableRawPointer(buffer.baseAddress!), capacity: count)
             body(&cursor)
             precondition(cursor.position == count, "ByteCursor: wrote \(cursor.position) bytes, announced \(count)")

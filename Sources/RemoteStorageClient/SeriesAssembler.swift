@@ -53,9 +53,9 @@ public struct SeriesAssembler {
     public mutating func add(samplesSeries: WireTimeSeries) throws -> Series? {
         if samplesSeries.histogramCount > 0 { throw Self.histogramError(samplesSeries.labels) }
         let done = try switchTo(samplesSeries.labels)
-        for sample in samplesSeries.samples where sample.timestampMs >= startMs && sample.timestampMs < endMs {
-            append(sample)
-        }
+        let first = samples.count
+        samples += samplesSeries.samples
+        keepInRange(from: first)
         return done
     }
 
@@ -69,12 +69,6 @@ public struct SeriesAssembler {
             "series \(labels) holds native-histogram samples, which this archive format cannot store; "
             + "exclude it, e.g. --match '{__name__!=\"\(labels.metricName ?? "")\"}' alongside your other selectors "
             + "or narrow --match to float series")
-    }
-
-    @inline(__always)
-    private mutating func append(_ sample: Sample) {
-        if let last = samples.last, sample.timestampMs <= last.timestampMs { sorted = false }
-        samples.append(sample)
     }
 
     /// Drops the samples from `first` on that lie outside `[startMs, endMs)`, keeping the rest in
@@ -103,20 +97,17 @@ public struct SeriesAssembler {
         if labels == current, labels != nil { return nil }
         var done: Series?
         if let current {
-            if !sorted {
-                // Stable sort keeps the first of equal timestamps first.
-                let indexed = samples.enumerated().sorted {
-                    ($0.element.timestampMs, $0.offset) < ($1.element.timestampMs, $1.offset)
-                }
-                samples = indexed.map(\.element)
-            }
             if sorted {
                 // Strictly increasing: no duplicates to drop, and the buffer is handed over as it is.
                 if !samples.isEmpty { done = Series(labels: current, samples: samples) }
             } else {
+                // Stable sort keeps the first of equal timestamps first.
+                let indexed = samples.enumerated().sorted {
+                    ($0.element.timestampMs, $0.offset) < ($1.element.timestampMs, $1.offset)
+                }
                 var unique: [Sample] = []
                 unique.reserveCapacity(samples.count)
-                for sample in samples where unique.last?.timestampMs != sample.timestampMs { unique.append(sample) }
+                for (_, sample) in indexed where unique.last?.timestampMs != sample.timestampMs { unique.append(sample) }
                 if !unique.isEmpty { done = Series(labels: current, samples: unique) }
             }
             finished.insert(current)
