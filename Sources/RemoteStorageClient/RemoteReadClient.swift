@@ -95,7 +95,7 @@ public final class RemoteReadClient: Sendable {
             response = try await client.execute(request, timeout: .milliseconds(Int64(endpoint.requestTimeoutSeconds * 1000)),
                                                 logger: logger)
         } catch {
-            throw Self.classify(error, url: endpoint.redactedURL)
+            throw classified(error)
         }
         try await checkStatus(response)
         let contentType = response.headers.first(name: "Content-Type")?.lowercased() ?? ""
@@ -132,7 +132,7 @@ public final class RemoteReadClient: Sendable {
             } catch let error as WireError {
                 throw Self.wireFailure(error, url: endpoint.redactedURL)
             } catch {
-                throw Self.classify(error, url: endpoint.redactedURL)
+                throw classified(error)
             }
             if let last = try assembler.finish() {
                 outcome.samples += last.samples.count
@@ -190,10 +190,19 @@ public final class RemoteReadClient: Sendable {
     }
 
     private func checkDeadline(_ deadline: ContinuousClock.Instant) throws {
-        guard ContinuousClock.now < deadline else {
-            throw RemoteStorageError(.timeout, "\(endpoint.redactedURL): the response took longer than \(Int(endpoint.requestTimeoutSeconds)) s "
-                + "in all (--request-timeout); the server is too slow for this slab: use a shorter --slab or a longer --request-timeout")
-        }
+        guard ContinuousClock.now < deadline else { throw requestTimedOut() }
+    }
+
+    /// The whole request outlived `--request-timeout`. Both this client's own check between body
+    /// parts and the HTTP client's deadline (set to the same limit) end here, whichever fires first.
+    private func requestTimedOut() -> RemoteStorageError {
+        RemoteStorageError(.timeout, "\(endpoint.redactedURL): the response took longer than \(Int(endpoint.requestTimeoutSeconds)) s "
+            + "in all (--request-timeout); the server is too slow for this slab: use a shorter --slab or a longer --request-timeout")
+    }
+
+    private func classified(_ error: any Error) -> any Error {
+        if let http = error as? HTTPClientError, http == .deadlineExceeded { return requestTimedOut() }
+        return Self.classify(error, url: endpoint.redactedURL)
     }
 
     func headers() -> HTTPHeaders {
@@ -249,7 +258,7 @@ public final class RemoteReadClient: Sendable {
             throw RemoteStorageError(.tooLarge, "\(endpoint.redactedURL): \(what) is larger than \(limits.maxSamplesBodyBytes) bytes; "
                 + "use a shorter --slab")
         } catch {
-            throw Self.classify(error, url: endpoint.redactedURL)
+            throw classified(error)
         }
     }
 

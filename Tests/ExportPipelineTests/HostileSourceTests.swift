@@ -33,6 +33,8 @@ import TestSupport
         ("reply that trickles forever", .trickle(status: 200, headers: streamed, // a frame of 40 MB, one byte at a time
                                                  body: [0x80, 0xb4, 0x89, 0x13, 0, 0, 0, 0] + Array(repeating: 0, count: 100_000), intervalMs: 20),
          "longer than 1 s in all"),
+        ("reply that never starts", .delay(milliseconds: 4_000, then: .respond(status: 200, headers: streamed, body: [])),
+         "longer than 1 s in all"),
         ("HTML error page", .respond(status: 200, headers: [("Content-Type", "text/html; charset=utf-8")],
                                      body: Array("<html><body><h1>Sign in</h1></body></html>".utf8)), "text/html"),
         ("HTML 502 page", .respond(status: 502, headers: [("Content-Type", "text/html")],
@@ -48,8 +50,8 @@ import TestSupport
             let error = await #expect(throws: (any Error).self, "\(name)") {
                 try await source.export {
                     var c = configuration(url: $0, archive: dir + "/a", attempts: 2)
-                    // Short for the trickling reply only: the others must not time out on a busy machine.
-                    c.source.requestTimeoutSeconds = name.contains("trickles") ? 1 : 20
+                    // Short for the slow replies only: the others must not time out on a busy machine.
+                    c.source.requestTimeoutSeconds = fragment.contains("longer than 1 s") ? 1 : 20
                     return c
                 }
             }

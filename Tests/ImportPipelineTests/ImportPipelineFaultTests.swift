@@ -110,6 +110,19 @@ let totalSamples = dataset.reduce(0) { $0 + $1.samples.count }
         }
     }
 
+    @Test func aTargetSlowerThanTheRequestTimeoutEndsWithTheFlagToChange() async throws {
+        try await withTarget(script: { request, _, target in .delay(milliseconds: 4_000, then: target.handle(request)) }) { dir, url, _, _ in
+            let error = await #expect(throws: ImportError.self) {
+                try await importing(dir, url) {
+                    $0.target.requestTimeoutSeconds = 1
+                    $0.retry = RetryPolicy(maxAttempts: 2, initialDelaySeconds: 0.01, maxDelaySeconds: 0.05)
+                }
+            }
+            #expect(error?.message.contains("did not answer within 1 s (--request-timeout)") == true, "\(error.map { "\($0)" } ?? "")")
+            #expect(error?.message.contains("--batch-samples") == true)
+        }
+    }
+
     @Test func isolatesRefusedSamplesAndDeliversEveryOther() async throws {
         let bad: Set<Int64> = [t0 + 7 + 15_000 * 100, t0 + 8 + 15_000 * 500]
         let refusing = FakeRemoteWriteTarget { labels, sample in
