@@ -36,7 +36,7 @@ let oneMiBBudget = ExportConfiguration.baseReserveBytes + ExportConfiguration.pe
 
 func adaptiveConfiguration(url: String, archive: String, startMs: Int64, endMs: Int64, slabMs: Int64, maxSlabMs: Int64,
                            concurrency: Int = 1, maxMemory: Int = oneMiBBudget) -> ExportConfiguration {
-    ExportConfiguration(source: EndpointConfiguration(url: url, readTimeoutSeconds: 5), selectors: [.everySeries],
+    ExportConfiguration(source: EndpointConfiguration(url: url, readTimeoutSeconds: 30), selectors: [.everySeries],
                         startMs: startMs, endMs: endMs, startArgument: "\(startMs)", endArgument: "\(endMs)",
                         slabWidthMs: slabMs, maxSlabWidthMs: maxSlabMs, concurrency: concurrency, maxMemoryBytes: maxMemory,
                         compressionLevel: 3, archivePath: archive,

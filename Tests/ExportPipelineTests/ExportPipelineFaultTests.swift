@@ -29,9 +29,11 @@ func expectedMap(_ series: [Series] = dataset, dropping: Set<String> = []) -> Se
     return map
 }
 
+/// The read timeout is long: no test here waits for it, and a busy test machine (CI runs the suites
+/// in parallel on 2 cores) can stall a healthy reply for seconds, which would add a retried read.
 func configuration(url: String, archive: String, selectors: [SeriesSelector] = [.everySeries], slab: Int64 = hour,
                    segmentBytes: Int = 64 << 20, dropLabels: [String] = [], attempts: Int = 4) -> ExportConfiguration {
-    ExportConfiguration(source: EndpointConfiguration(url: url, readTimeoutSeconds: 2), selectors: selectors,
+    ExportConfiguration(source: EndpointConfiguration(url: url, readTimeoutSeconds: 30), selectors: selectors,
                         startMs: rangeStart, endMs: rangeEnd, startArgument: "\(rangeStart)", endArgument: "\(rangeEnd)",
                         slabWidthMs: slab, segmentTargetBytes: segmentBytes, compressionLevel: 3, dropLabels: dropLabels,
                         archivePath: archive, retry: RetryPolicy(maxAttempts: attempts, initialDelaySeconds: 0.01, maxDelaySeconds: 0.05))

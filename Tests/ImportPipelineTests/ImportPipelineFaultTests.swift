@@ -245,7 +245,6 @@ let totalSamples = dataset.reduce(0) { $0 + $1.samples.count }
 
     @Test func rateLimitHoldsTheAverage() async throws {
         try await withTarget { dir, url, _, _ in
-            // 12960 samples at 20000/s: the first second is a burst, the rest must wait ≥ 0.3 s... so measure a slower rate.
             let started = ContinuousClock.now
             _ = try await importing(dir, url) { $0.rateLimit = 6000; $0.filter = try SeriesFilter(endMs: t0 + hour) }
             let elapsed = ContinuousClock.now - started

@@ -14,7 +14,7 @@ func sampleSeries(_ name: String, count: Int, start: Int64 = 1_000_000, step: In
 
 /// Runs one read against a scripted server and returns what arrived (or the error).
 func readOnce(_ script: @escaping @Sendable (RecordedRequest, Int) -> ScriptedReply,
-              endpoint: (String) -> EndpointConfiguration = { EndpointConfiguration(url: $0, readTimeoutSeconds: 2) },
+              endpoint: (String) -> EndpointConfiguration = { EndpointConfiguration(url: $0, readTimeoutSeconds: 30) },
               startMs: Int64 = 0, endMs: Int64 = 10_000_000, memoryBudget: Int? = nil) async throws -> (Result<([Series], ReadOutcome), any Error>, [RecordedRequest]) {
     let server = try await ScriptedHTTPServer(script: script)
     let client = try RemoteReadClient(endpoint: endpoint(server.baseURL + "/api/v1/read"))
