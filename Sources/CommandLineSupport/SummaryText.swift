@@ -63,6 +63,12 @@ extension SummaryText {
             lines.append("  verification    \(v.passed ? "passed" : "FAILED"): \(v.seriesFound)/\(v.seriesExpected) series, "
                 + "\(v.samplesFound)/\(v.samplesExpected) samples, \(v.mismatches) mismatches")
             for detail in v.details { lines.append("    \(detail)") }
+            if !v.passed {
+                lines.append("  next            a target that is still compacting can answer with a partial view (Prometheus before "
+                    + "2.49 with out-of-order data: prometheus/prometheus#13115), so re-run the same command in a minute: it sends "
+                    + "nothing twice and verifies again. If the same samples stay missing, the target lost samples it acknowledged: "
+                    + "import again with a new --state (Prometheus ignores the samples it already holds)")
+            }
         }
         if let state = s.statePath { lines.append("  state           \(state)") }
         return lines.joined(separator: "\n")

@@ -28,6 +28,11 @@ struct TargetVerifier {
     let manifest: Manifest
     let filter: SeriesFilter
     let readEndpoint: EndpointConfiguration
+    /// A read that fails in a way worth retrying (a reset, a 5xx, a reply cut off) is read again
+    /// whole. A target that is compacting can fail mid-reply: Prometheus 2.42 does so with
+    /// out-of-order data (prometheus/prometheus#13115).
+    let retry: RetryPolicy
+    let progress: any ImportProgress
     let logger: Logger
 
     struct Digest {
@@ -48,6 +53,12 @@ struct TargetVerifier {
         var hex: String { hasher.finalize().prefix(8).map { String(format: "%02x", $0) }.joined() }
     }
 
+    static func iso(_ ms: Int64) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = ms % 1000 == 0 ? [.withInternetDateTime] : [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
+    }
+
     func run() async throws -> VerificationReport {
         var expected: [Labels: Digest] = [:]
         for segment in manifest.segments {
@@ -66,12 +77,30 @@ struct TargetVerifier {
             for slab in manifest.slabs {
                 let start = max(slab.startMs, filter.startMs ?? .min), end = min(slab.endMs, filter.endMs ?? .max)
                 guard start < end else { continue }
-                try await client.read(startMs: start, endMs: end, matchers: matchers, logger: logger) { series in
-                    // The target adds its external labels to what it returns; the archive never held them.
-                    var labels = series.labels
-                    if !external.isEmpty, expected[labels] == nil { labels = labels.removing(names: external) }
-                    guard expected[labels] != nil else { return }
-                    actual[labels, default: Digest()].add(series.samples)
+                let beforeSlab = actual
+                var attempt = 1
+                while true {
+                    do {
+                        try await client.read(startMs: start, endMs: end, matchers: matchers, logger: logger) { series in
+                            // The target adds its external labels to what it returns; the archive never held them.
+                            var labels = series.labels
+                            if !external.isEmpty, expected[labels] == nil { labels = labels.removing(names: external) }
+                            guard expected[labels] != nil else { return }
+                            actual[labels, default: Digest()].add(series.samples)
+                        }
+                        break
+                    } catch let error as RemoteStorageError where error.isRetryable && attempt < retry.maxAttempts {
+                        // What this slab's failed read added is dropped: the next read adds it again.
+                        actual = beforeSlab
+                        let delay = retry.delay(beforeRetry: attempt, retryAfterSeconds: error.retryAfterSeconds)
+                        progress.retrying(attempt: attempt, delaySeconds: delay, reason: "verifying: \(error.message)")
+                        attempt += 1
+                        try await Task.sleep(for: .milliseconds(Int64(delay * 1000)))
+                    } catch let error as RemoteStorageError where error.isRetryable {
+                        throw ImportError(.gaveUp, "verifying: reading [\(Self.iso(start)), \(Self.iso(end))) back "
+                            + "failed \(attempt) times; last error: \(error.message). Every sample was acknowledged: "
+                            + "re-run the same command to verify again (it sends nothing twice)")
+                    }
                 }
             }
         } catch {

@@ -54,7 +54,7 @@ public struct ChunkedFrameDecoder: Sendable {
         let actual = CRC32C.checksum(message)
         guard actual == expected else {
             throw WireError(.checksumMismatch, "stream frame at byte \(consumedBytes): CRC-32C mismatch "
-                + "(frame says 0x\(String(expected, radix: 16)), data gives 0x\(String(actual, radix: 16)))")
+                + "(frame says 0x\(String(expected, radix: 16)), data gives 0x\(String(actual, radix: 16)))" + textInsteadOfFrame())
         }
         readIndex += total
         consumedBytes += total
@@ -66,8 +66,21 @@ public struct ChunkedFrameDecoder: Sendable {
         let left = buffer.count - readIndex
         if left > 0 {
             throw WireError(.truncated,
-                "stream ended inside a frame at byte \(consumedBytes) (\(left) bytes of an incomplete frame)")
+                "stream ended inside a frame at byte \(consumedBytes) (\(left) bytes of an incomplete frame)" + textInsteadOfFrame())
         }
+    }
+
+    /// The unread bytes, quoted, when they are text rather than a frame. A server that fails after its
+    /// reply has begun can only append its error message to the stream (Prometheus' read handler
+    /// calls `http.Error` at that point), and that message is what the operator needs to see.
+    private func textInsteadOfFrame() -> String {
+        let tail = buffer[readIndex...].prefix(300)
+        guard tail.count >= 8, let text = String(validating: tail, as: UTF8.self),
+              text.unicodeScalars.allSatisfy({ $0.properties.generalCategory != .control || $0 == "\n" || $0 == "\t" })
+        else { return "" }
+        let oneLine = text.split(whereSeparator: \.isNewline).joined(separator: " ")
+        return "; instead of a frame the server sent text, as a server does when it fails mid-reply: \"\(oneLine)\""
+            + (buffer.count - readIndex > tail.count ? "…" : "")
     }
 
     /// Encodes one frame; used by tests and fake servers.

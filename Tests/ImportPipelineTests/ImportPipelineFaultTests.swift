@@ -110,6 +110,37 @@ let totalSamples = dataset.reduce(0) { $0 + $1.samples.count }
         }
     }
 
+    /// Prometheus 2.42, compacting out-of-order data while it is read, can end a reply with its error
+    /// text instead of the next frame. The verification reads that slab again rather than failing an
+    /// import that delivered everything, and counts none of the cut reply's samples twice.
+    @Test func verificationReadsASlabCutOffMidReplyAgain() async throws {
+        let readable = FakeRemoteReadSource(series: dataset)
+        let reads = Mutex(0)
+        try await withTarget(script: { request, _, target in
+            guard request.uri.hasSuffix("/api/v1/read") else {
+                return request.method == "POST" ? target.handle(request) : .respond(status: 404, headers: [], body: [])
+            }
+            let reply = readable.answer(request.body)
+            guard reads.withLock({ count in defer { count += 1 }; return count }) == 1,
+                  case .respond(let status, let headers, let body) = reply else { return reply }
+            // Whole frames, then the text: what Prometheus' handler writes when it fails mid-reply.
+            var decoder = ChunkedFrameDecoder()
+            decoder.append(body)
+            var frames: [[UInt8]] = []
+            while let frame = try? decoder.nextFrame() { frames.append(frame) }
+            let cut = frames.prefix(frames.count / 2).flatMap(ChunkedFrameDecoder.frame)
+                + Array("expanding series: cannot populate chunk 8: not found\n".utf8)
+            return .respond(status: status, headers: headers, body: cut)
+        }) { dir, url, _, server in
+            let summary = try await importing(dir, url) { $0.verifyURL = server.baseURL + "/api/v1/read" }
+            #expect(summary.samplesSent == totalSamples)
+            #expect(reads.withLock { $0 } == 4, "three slabs, the second read twice")
+            let report = try #require(summary.verification)
+            #expect(report.passed, "\(report.details)")
+            #expect(report.samplesFound == totalSamples)
+        }
+    }
+
     @Test func aTargetSlowerThanTheRequestTimeoutEndsWithTheFlagToChange() async throws {
         try await withTarget(script: { request, _, target in .delay(milliseconds: 4_000, then: target.handle(request)) }) { dir, url, _, _ in
             let error = await #expect(throws: ImportError.self) {

@@ -1,3 +1,4 @@
+import Foundation
 import PrometheusWire
 import Testing
 
@@ -49,6 +50,31 @@ struct AnySequenceWrapper: Collection {
         decoder.append(stream.dropLast(3))
         while try decoder.nextFrame() != nil {}
         #expect(throws: WireError.self) { try decoder.finish() }
+    }
+
+    /// Prometheus' read handler, failing after the first frames went out, appends its error text to
+    /// the stream. Short text ends the stream inside a would-be frame; long text completes one whose
+    /// CRC is wrong. Either way the operator gets to read the text, and a broken binary frame shows none.
+    @Test(arguments: ["expanding series: chunk not found\n",
+                      String(repeating: "error: the query hit the limit of what this server reads; ", count: 3) + "\n"])
+    func quotesTheTextAServerSentInsteadOfAFrame(_ text: String) throws {
+        let stream = try Fixtures.bytes("chunks_regex_neq.response.stream")
+        var decoder = ChunkedFrameDecoder()
+        decoder.append(stream + Array(text.utf8))
+        let error = #expect(throws: WireError.self) {
+            while try decoder.nextFrame() != nil {}
+            try decoder.finish()
+        }
+        let quoted = text.trimmingCharacters(in: .newlines)
+        #expect(error?.message.contains("the server sent text, as a server does when it fails mid-reply: \"\(quoted)\"") == true,
+                "\(error.map { "\($0)" } ?? "")")
+        #expect(error?.message.contains("\n") == false)
+
+        var binary = ChunkedFrameDecoder()
+        binary.append(stream.dropLast(3))
+        while try binary.nextFrame() != nil {}
+        let cut = #expect(throws: WireError.self) { try binary.finish() }
+        #expect(cut?.message.contains("sent text") == false)
     }
 
     @Test func reportsACorruptFrame() throws {
