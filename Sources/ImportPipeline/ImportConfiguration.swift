@@ -32,6 +32,8 @@ public struct ImportConfiguration: Sendable {
     public var retry: RetryPolicy
     /// A remote-read URL of the target to read the imported data back from, or nil.
     public var verifyURL: String?
+    /// When the read-back differs, how long to wait before reading everything back once more.
+    public var verifyRecheckSeconds = 10.0
     /// Stateless resume: write progress into the target as this metric, and read it back from
     /// `targetReadURL` on start.
     public var progressMetric: String?

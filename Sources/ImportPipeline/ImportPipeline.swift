@@ -89,7 +89,8 @@ public struct ImportPipeline: Sendable {
             progress.note("verifying: reading the imported range back from \(URLRedaction.redact(verifyURL))")
             verification = try await TargetVerifier(archive: archive, manifest: manifest, filter: configuration.filter,
                                                     readEndpoint: configuration.target.with(url: verifyURL), retry: configuration.retry,
-                                                    progress: progress, logger: logger).run()
+                                                    progress: progress, recheckDelaySeconds: configuration.verifyRecheckSeconds,
+                                                    logger: logger).run()
         }
         let values = counters.snapshot
         let wall = ImportPipeline.seconds(ContinuousClock.now - began)

@@ -33,6 +33,8 @@ struct TargetVerifier {
     /// out-of-order data (prometheus/prometheus#13115).
     let retry: RetryPolicy
     let progress: any ImportProgress
+    /// How long to wait before reading everything back a second time when the first read-back differs.
+    var recheckDelaySeconds: Double = 10
     let logger: Logger
 
     struct Digest {
@@ -67,6 +69,18 @@ struct TargetVerifier {
                 expected[selected.labels, default: Digest()].add(selected.samples)
             }
         }
+        let first = Self.compare(expected, with: try await readBack(expected))
+        guard !first.passed, recheckDelaySeconds > 0 else { return first }
+        // A target still compacting can answer with a partial view that a later read does not show
+        // (prometheus/prometheus#13115); samples missing twice, some time apart, are reported.
+        progress.note("verifying: \(first.mismatches) series differ from the archive; reading everything back once more in "
+            + "\(Int(recheckDelaySeconds)) s, as a target that is still compacting can answer with a partial view")
+        try await Task.sleep(for: .milliseconds(Int64(recheckDelaySeconds * 1000)))
+        return Self.compare(expected, with: try await readBack(expected))
+    }
+
+    /// Every series of the archive's range as the target returns it, digested.
+    private func readBack(_ expected: [Labels: Digest]) async throws -> [Labels: Digest] {
         let client = try RemoteReadClient(endpoint: readEndpoint)
         var actual: [Labels: Digest] = [:]
         do {
@@ -108,7 +122,10 @@ struct TargetVerifier {
             throw error
         }
         try await client.shutdown()
+        return actual
+    }
 
+    static func compare(_ expected: [Labels: Digest], with actual: [Labels: Digest]) -> VerificationReport {
         var details: [String] = []
         var mismatches = 0
         for (labels, want) in expected.sorted(by: { $0.key < $1.key }) {

@@ -141,6 +141,33 @@ let totalSamples = dataset.reduce(0) { $0 + $1.samples.count }
         }
     }
 
+    /// A first read-back that lacks a series (a target compacting answers so) is not the verdict:
+    /// everything is read back once more, and only what is missing both times is reported.
+    @Test(arguments: [false, true])
+    func verificationReadsBackAgainBeforeReportingAMissingSeries(missingForGood: Bool) async throws {
+        let missing = dataset[7].labels
+        let held = FakeRemoteReadSource(series: dataset)
+        let partial = FakeRemoteReadSource(series: dataset.filter { $0.labels != missing })
+        let reads = Mutex(0)
+        try await withTarget(script: { request, _, target in
+            guard request.uri.hasSuffix("/api/v1/read") else {
+                return request.method == "POST" ? target.handle(request) : .respond(status: 404, headers: [], body: [])
+            }
+            let index = reads.withLock { count in defer { count += 1 }; return count }
+            return (index == 1 || missingForGood ? partial : held).answer(request.body)
+        }) { dir, url, _, server in
+            let summary = try await importing(dir, url) {
+                $0.verifyURL = server.baseURL + "/api/v1/read"
+                $0.verifyRecheckSeconds = 0.05
+            }
+            #expect(reads.withLock { $0 } == 6, "three slabs, read back twice")
+            let report = try #require(summary.verification)
+            #expect(report.passed == !missingForGood)
+            #expect(report.mismatches == (missingForGood ? 1 : 0))
+            #expect(report.details == (missingForGood ? ["missing from the target: \(missing) (\(dataset[7].samples.count) samples)"] : []))
+        }
+    }
+
     @Test func aTargetSlowerThanTheRequestTimeoutEndsWithTheFlagToChange() async throws {
         try await withTarget(script: { request, _, target in .delay(milliseconds: 4_000, then: target.handle(request)) }) { dir, url, _, _ in
             let error = await #expect(throws: ImportError.self) {
