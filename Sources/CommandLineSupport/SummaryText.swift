@@ -1,5 +1,6 @@
 import ExportPipeline
 import ImportPipeline
+import PrometheusWire
 import Foundation
 
 /// The human and JSON forms of a run's final summary.
@@ -33,11 +34,7 @@ public enum SummaryText {
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
-    public static func iso(_ ms: Int64) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = ms % 1000 == 0 ? [.withInternetDateTime] : [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
-    }
+    public static func iso(_ ms: Int64) -> String { TimestampText.rfc3339(ms) }
 }
 
 extension SummaryText {

@@ -263,10 +263,10 @@ public struct ExportPipeline: Sendable {
     }
 
     static func timestamp(ms: Int64? = nil) -> String {
-        let date = ms.map { Date(timeIntervalSince1970: Double($0) / 1000) } ?? Date()
+        if let ms { return TimestampText.rfc3339(ms) }
         let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = ms.map { $0 % 1000 == 0 } ?? false ? [.withInternetDateTime] : [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: Date())
     }
 
     static func duration(_ ms: Int64) -> String {

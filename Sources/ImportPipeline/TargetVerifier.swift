@@ -55,12 +55,6 @@ struct TargetVerifier {
         var hex: String { hasher.finalize().prefix(8).map { String(format: "%02x", $0) }.joined() }
     }
 
-    static func iso(_ ms: Int64) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = ms % 1000 == 0 ? [.withInternetDateTime] : [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
-    }
-
     func run() async throws -> VerificationReport {
         var expected: [Labels: Digest] = [:]
         for segment in manifest.segments {
@@ -111,7 +105,7 @@ struct TargetVerifier {
                         attempt += 1
                         try await Task.sleep(for: .milliseconds(Int64(delay * 1000)))
                     } catch let error as RemoteStorageError where error.isRetryable {
-                        throw ImportError(.gaveUp, "verifying: reading [\(Self.iso(start)), \(Self.iso(end))) back "
+                        throw ImportError(.gaveUp, "verifying: reading [\(TimestampText.rfc3339(start)), \(TimestampText.rfc3339(end))) back "
                             + "failed \(attempt) times; last error: \(error.message). Every sample was acknowledged: "
                             + "re-run the same command to verify again (it sends nothing twice)")
                     }

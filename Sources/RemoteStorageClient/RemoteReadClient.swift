@@ -201,8 +201,7 @@ public final class RemoteReadClient: Sendable {
     }
 
     private func classified(_ error: any Error) -> any Error {
-        if let http = error as? HTTPClientError, http == .deadlineExceeded { return requestTimedOut() }
-        return Self.classify(error, url: endpoint.redactedURL)
+        Self.classify(error, url: endpoint.redactedURL, requestTimedOut: requestTimedOut())
     }
 
     func headers() -> HTTPHeaders {
@@ -270,10 +269,13 @@ public final class RemoteReadClient: Sendable {
         }
     }
 
-    static func classify(_ error: any Error, url: String) -> any Error {
+    /// The transport's error as a `RemoteStorageError` an operator can act on. `requestTimedOut` is what
+    /// the client says when the HTTP client's deadline, which it sets to `--request-timeout`, passes.
+    static func classify(_ error: any Error, url: String, requestTimedOut: @autoclosure () -> RemoteStorageError) -> any Error {
         if error is RemoteStorageError || error is CancellationError { return error }
         if let http = error as? HTTPClientError {
-            if http == .connectTimeout || http == .readTimeout || http == .deadlineExceeded {
+            if http == .deadlineExceeded { return requestTimedOut() }
+            if http == .connectTimeout || http == .readTimeout {
                 return RemoteStorageError(.timeout, "\(url): timed out (\(http)); is the server up and reachable?")
             }
             if http == .remoteConnectionClosed {

@@ -60,11 +60,10 @@ public final class RemoteWriteClient: Sendable {
         do {
             response = try await client.execute(http, timeout: .milliseconds(Int64(endpoint.requestTimeoutSeconds * 1000)), logger: logger)
             text = await ServerMessage.read(response)
-        } catch let error as HTTPClientError where error == .deadlineExceeded {
-            throw RemoteStorageError(.timeout, "\(endpoint.redactedURL) did not answer within \(Int(endpoint.requestTimeoutSeconds)) s "
-                + "(--request-timeout); the target is too slow for this batch: use a smaller --batch-samples or a longer --request-timeout")
         } catch {
-            throw RemoteReadClient.classify(error, url: endpoint.redactedURL)
+            throw RemoteReadClient.classify(error, url: endpoint.redactedURL, requestTimedOut: RemoteStorageError(.timeout,
+                "\(endpoint.redactedURL) did not answer within \(Int(endpoint.requestTimeoutSeconds)) s (--request-timeout); "
+                + "the target is too slow for this batch: use a smaller --batch-samples or a longer --request-timeout"))
         }
         let status = Int(response.status.code)
         let url = endpoint.redactedURL
