@@ -51,6 +51,38 @@ public struct ByteCursor {
         position += 8
     }
 
+    /// A write request's `Sample` as a length-delimited field 2: the value's bits (field 1, fixed64;
+    /// omitted when zero) and the timestamp (field 2, varint; omitted when zero), `innerSize` bytes of
+    /// them. One room check for the whole sample instead of one per byte run: this is the import's
+    /// innermost loop.
+    @inline(__always)
+    public mutating func sampleField(valueBits: UInt64, timestampMs: Int64, innerSize: Int) {
+        ensure(2 + innerSize)
+        var at = position
+        base.storeBytes(of: 0x12, toByteOffset: at, as: UInt8.self)
+        base.storeBytes(of: UInt8(truncatingIfNeeded: innerSize), toByteOffset: at + 1, as: UInt8.self)
+        at += 2
+        if valueBits != 0 {
+            base.storeBytes(of: 0x09, toByteOffset: at, as: UInt8.self)
+            base.storeBytes(of: valueBits.littleEndian, toByteOffset: at + 1, as: UInt64.self)
+            at += 9
+        }
+        if timestampMs != 0 {
+            base.storeBytes(of: 0x10, toByteOffset: at, as: UInt8.self)
+            at += 1
+            var v = UInt64(bitPattern: timestampMs)
+            while v >= 0x80 {
+                base.storeBytes(of: UInt8(truncatingIfNeeded: v) | 0x80, toByteOffset: at, as: UInt8.self)
+                at += 1
+                v >>= 7
+            }
+            base.storeBytes(of: UInt8(v), toByteOffset: at, as: UInt8.self)
+            at += 1
+        }
+        precondition(at - position == 2 + innerSize, "ByteCursor: a sample's size disagrees with its bytes")
+        position = at
+    }
+
     @inline(__always)
     public mutating func bytes(_ value: [UInt8]) {
         ensure(value.count)

@@ -174,17 +174,9 @@ public struct WireTimeSeries: Hashable, Sendable {
             out.bytes(label.value)
         }
         for sample in samples {
-            out.byte(0x12)  // field 2, length-delimited
-            out.varint(UInt64(Self.sampleSize(sample)))
-            // proto3 omits zero values: +0.0 (all bits zero) and timestamp 0.
-            if sample.valueBits != 0 {
-                out.byte(0x09)  // field 1, fixed64
-                out.fixed64(sample.valueBits)
-            }
-            if sample.timestampMs != 0 {
-                out.byte(0x10)  // field 2, varint
-                out.varint(UInt64(bitPattern: sample.timestampMs))
-            }
+            // proto3 omits zero values: +0.0 (all bits zero) and timestamp 0. A sample is at most
+            // 20 bytes, so its length is one byte.
+            out.sampleField(valueBits: sample.valueBits, timestampMs: sample.timestampMs, innerSize: Self.sampleSize(sample))
         }
     }
 
