@@ -33,14 +33,22 @@ public struct ByteCursor {
     @inline(__always)
     public mutating func varint(_ value: UInt64) {
         ensure(ProtoWriter.varintSize(value))
+        var at = position
+        storeVarint(value, at: &at)
+        position = at
+    }
+
+    /// Stores a varint at `offset` and moves it past; the caller has checked the room.
+    @inline(__always)
+    private func storeVarint(_ value: UInt64, at offset: inout Int) {
         var v = value
         while v >= 0x80 {
-            base.storeBytes(of: UInt8(truncatingIfNeeded: v) | 0x80, toByteOffset: position, as: UInt8.self)
-            position += 1
+            base.storeBytes(of: UInt8(truncatingIfNeeded: v) | 0x80, toByteOffset: offset, as: UInt8.self)
+            offset += 1
             v >>= 7
         }
-        base.storeBytes(of: UInt8(v), toByteOffset: position, as: UInt8.self)
-        position += 1
+        base.storeBytes(of: UInt8(v), toByteOffset: offset, as: UInt8.self)
+        offset += 1
     }
 
     /// Eight bytes, little-endian.
@@ -70,14 +78,7 @@ public struct ByteCursor {
         if timestampMs != 0 {
             base.storeBytes(of: 0x10, toByteOffset: at, as: UInt8.self)
             at += 1
-            var v = UInt64(bitPattern: timestampMs)
-            while v >= 0x80 {
-                base.storeBytes(of: UInt8(truncatingIfNeeded: v) | 0x80, toByteOffset: at, as: UInt8.self)
-                at += 1
-                v >>= 7
-            }
-            base.storeBytes(of: UInt8(v), toByteOffset: at, as: UInt8.self)
-            at += 1
+            storeVarint(UInt64(bitPattern: timestampMs), at: &at)
         }
         precondition(at - position == 2 + innerSize, "ByteCursor: a sample's size disagrees with its bytes")
         position = at
