@@ -58,7 +58,7 @@ struct PromImport: AsyncParsableCommand {
     var batchBytes = "8MiB"
 
     @Option(help: "Parallel senders; each series always goes through the same one.")
-    var concurrency = 4
+    var concurrency = ImportConfiguration.defaultConcurrency
 
     @Option(name: .customLong("on-reject"), help: "When the target refuses samples (HTTP 400/409/422): stop, or isolate them by splitting the request.")
     var onReject: RejectChoice = .stop

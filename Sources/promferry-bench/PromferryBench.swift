@@ -24,7 +24,7 @@ struct PromferryBench: AsyncParsableCommand {
     var exportConcurrency = ExportConfiguration.defaultConcurrency
 
     @Option(name: .customLong("import-concurrency"), help: "prom-import --concurrency for every run (and the floors).")
-    var importConcurrency = 4
+    var importConcurrency = ImportConfiguration.defaultConcurrency
 
     @Option(name: .customLong("max-memory"), help: "--max-memory of both tools.")
     var maxMemory = "256MiB"
@@ -35,6 +35,11 @@ struct PromferryBench: AsyncParsableCommand {
     @Option(name: .customLong("export-concurrency-sweep"), help: ArgumentHelp(
         "Instead of the table, export the first size once per listed --concurrency (e.g. 1,2,4,8) and print samples/s and peak RSS."))
     var exportConcurrencySweep: String?
+
+    @Option(name: .customLong("import-sweep"), help: ArgumentHelp(
+        "Instead of the table, export the first size once and import it into a fresh VictoriaMetrics once per listed "
+            + "CONCURRENCYxBATCH_SAMPLES (e.g. 4x20000,8x50000); print samples/s, CPU per sample and peak RSS."))
+    var importSweep: String?
 
     @Flag(name: .customLong("codecs-only"), help: "Only the in-process codec benchmarks, on the first size's data (no servers).")
     var codecsOnly = false
@@ -62,6 +67,17 @@ struct PromferryBench: AsyncParsableCommand {
         }
         if let sweep = exportConcurrencySweep {
             try await sweepExportConcurrency(sweep.split(separator: ",").compactMap { Int($0) }, size: parsed[0], workspace: workspace)
+            return
+        }
+        if let sweep = importSweep {
+            let settings = try sweep.split(separator: ",").map { item -> (concurrency: Int, batchSamples: Int) in
+                let parts = item.split(separator: "x").compactMap { Int($0) }
+                guard parts.count == 2, parts[0] > 0, parts[1] > 0 else {
+                    throw ValidationError("--import-sweep \(sweep): expected CONCURRENCYxBATCH_SAMPLES,…, e.g. 4x20000,8x50000")
+                }
+                return (parts[0], parts[1])
+            }
+            try await sweepImportSettings(settings, size: parsed[0], workspace: workspace)
             return
         }
         var results: [SizeResult] = []
@@ -94,14 +110,9 @@ struct PromferryBench: AsyncParsableCommand {
 
     func measureSize(series: Int, hours: Int, workspace: TemporaryDirectory, followRun: Bool) async throws -> SizeResult {
         let (startMs, endMs) = recentRange(minutes: hours * 60)
-        let history = SampleHistory(seriesCount: series, startMs: startMs, endMs: endMs)
         let dir = workspace.path + "/\(series)x\(hours)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        progress("\(series) series × \(hours) h: generating and loading with promtool")
-        try history.writeOpenMetrics(to: dir + "/history.om")
-        let source = try await PrometheusServer.start(openMetricsFile: dir + "/history.om")
+        let source = try await seededSource(series: series, hours: hours, dir: dir)
         defer { source.stop() }
-        try? FileManager.default.removeItem(atPath: dir + "/history.om")
         var result = SizeResult(label: "\(series)×\(hours)h")
         result.tsdbBytes = Disk.blockBytes(source.dataDirectory)
 
@@ -178,28 +189,6 @@ struct PromferryBench: AsyncParsableCommand {
             result.followSeconds = Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18
         }
         return result
-    }
-
-    /// Exports the same data once per concurrency, each into a new archive: what `--concurrency`'s default rests on.
-    func sweepExportConcurrency(_ levels: [Int], size: (Int, Int), workspace: TemporaryDirectory) async throws {
-        let (startMs, endMs) = recentRange(minutes: size.1 * 60)
-        let history = SampleHistory(seriesCount: size.0, startMs: startMs, endMs: endMs)
-        let dir = workspace.path + "/sweep"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        progress("\(size.0) series × \(size.1) h: generating and loading with promtool")
-        try history.writeOpenMetrics(to: dir + "/history.om")
-        let source = try await PrometheusServer.start(openMetricsFile: dir + "/history.om")
-        defer { source.stop() }
-        print("| prom-export --concurrency | samples/s | peak RSS |\n| --- | --- | --- |")
-        // A level may be listed twice (to see the noise): each run gets its own archive.
-        for (attempt, level) in levels.enumerated() {
-            let archive = dir + "/archive-\(attempt)-\(level)"
-            let run = try MeasuredRun.run(exportPath, ["--source-url", source.readURL, "--output", archive, "--start", "\(startMs)",
-                                                       "--end", "\(endMs)", "--quiet", "--concurrency", "\(level)",
-                                                       "--max-memory", maxMemory], logPath: dir + "/export-\(attempt)-\(level).log")
-            let samples = try ArchiveDirectory(root: archive).readManifest().totalSamples
-            print("| \(level) | \(Table.rate(samples, run.wallSeconds)) | \(Table.mib(run.peakRSSBytes)) |")
-        }
     }
 
     func measureHighCardinality(workspace: TemporaryDirectory) async throws -> [(String, MeasuredRun, Int)] {
