@@ -65,13 +65,14 @@ struct PromferryDemo: AsyncParsableCommand {
         defer { victoria.stop() }
         try runTool("prom-import", ["--archive", archivePath, "--target-url", victoria.writeURL,
                                     "--state", workspace.path + "/victoria.state"])
-        try await victoria.flush()
-        let inVictoria = try await victoria.export(startMs: startMs, endMs: endMs)
         // VictoriaMetrics keeps staleness markers but drops other NaNs and stores -0.0 as 0.
         archived = archived.mapValues { samples in
             samples.filter { !$0.value.isNaN || $0.valueBits == Sample.staleNaNBits }
                 .map { $0.valueBits == (-0.0).bitPattern ? Sample(timestampMs: $0.timestampMs, value: 0) : $0 }
         }.filter { !$0.value.isEmpty }
+        let inVictoria = try await victoria.exportOnceComplete(startMs: startMs, endMs: endMs) { [archived] in
+            SeriesComparison.differences(expected: archived, actual: $0).isEmpty
+        }
         let victoriaDifferences = SeriesComparison.differences(expected: archived, actual: inVictoria)
         guard victoriaDifferences.isEmpty else {
             throw PeerHarnessError("VictoriaMetrics differs from the archive:\n" + victoriaDifferences.joined(separator: "\n"))
