@@ -126,7 +126,7 @@ struct PromImport: AsyncParsableCommand {
         if let startMs, let endMs, startMs >= endMs {
             throw ValidationError("--end is not after --start; the range [start, end) would be empty")
         }
-        var selectors = try parseSelectors(match)
+        let selectors = try parseSelectors(match)
         var added: [Label] = []
         for pair in addLabel {
             guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
