@@ -1,15 +1,16 @@
 import ArchiveTools
 import Foundation
+import PrometheusWire
 
 /// The human form of `prom-archive inspect`, with a samples-per-slab chart on terminals.
 public enum InspectionText {
     public static func render(_ f: ArchiveInspection, top: Int, chart: Bool) -> String {
         var lines = [
             "archive       \(f.archive) (\(f.complete ? "complete" : "incomplete"))",
-            "range         [\(SummaryText.iso(f.rangeStartMs)), \(SummaryText.iso(f.rangeEndMs)))"
-                + (f.complete ? "" : ", covered until \(SummaryText.iso(f.coveredUntilMs))"),
-            "samples       \(f.samples) in \(f.series) series, first \(f.firstSampleMs.map(SummaryText.iso) ?? "-"), "
-                + "last \(f.lastSampleMs.map(SummaryText.iso) ?? "-")",
+            "range         [\(TimestampText.rfc3339(f.rangeStartMs)), \(TimestampText.rfc3339(f.rangeEndMs)))"
+                + (f.complete ? "" : ", covered until \(TimestampText.rfc3339(f.coveredUntilMs))"),
+            "samples       \(f.samples) in \(f.series) series, first \(f.firstSampleMs.map(TimestampText.rfc3339) ?? "-"), "
+                + "last \(f.lastSampleMs.map(TimestampText.rfc3339) ?? "-")",
             "size          \(ByteSizeExpression.format(f.bytes)) in \(f.segments) segments, "
                 + String(format: "%.3f bytes/sample, %.1f× smaller than 16-byte raw samples", f.bytesPerSample, f.compressionRatio),
             "slabs         \(f.slabs.count)" + (f.emptySlabs.isEmpty ? "" : ", \(f.emptySlabs.count) without samples (gaps): "

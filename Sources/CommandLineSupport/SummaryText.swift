@@ -6,7 +6,7 @@ import Foundation
 /// The human and JSON forms of a run's final summary.
 public enum SummaryText {
     public static func export(_ s: ExportSummary) -> String {
-        let range = "[\(iso(s.rangeStartMs)), \(iso(s.rangeEndMs)))"
+        let range = "[\(TimestampText.rfc3339(s.rangeStartMs)), \(TimestampText.rfc3339(s.rangeEndMs)))"
         var lines = [
             "export \(s.complete ? "complete" : "incomplete"): \(s.archive)",
             "  source          \(s.source)\(s.responseType.map { " (\($0))" } ?? "")",
@@ -18,7 +18,7 @@ public enum SummaryText {
                 + String(format: "%.3f bytes/sample", s.archiveBytesPerSample),
         ]
         lines.append("  reads           \(s.concurrency) at once, the largest held \(ByteSizeExpression.format(s.peakReadBytes)) of reply data")
-        if let resumed = s.resumedFromMs { lines.append("  resumed at      \(iso(resumed))") }
+        if let resumed = s.resumedFromMs { lines.append("  resumed at      \(TimestampText.rfc3339(resumed))") }
         if s.retries > 0 || s.slabSplits > 0 { lines.append("  retries         \(s.retries), slab splits \(s.slabSplits)") }
         return lines.joined(separator: "\n")
     }
@@ -33,8 +33,6 @@ public enum SummaryText {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
-
-    public static func iso(_ ms: Int64) -> String { TimestampText.rfc3339(ms) }
 }
 
 extension SummaryText {

@@ -75,18 +75,29 @@ public final class VictoriaMetricsServer: @unchecked Sendable {
         _ = try await HTTPProbe.status(baseURL + "/internal/force_flush")
     }
 
-    /// Flushes, then reads `[startMs, endMs)` until `isComplete` accepts it or `seconds` have passed,
-    /// returning the last read. VictoriaMetrics 1.79 sometimes shows a few newly created series only
-    /// seconds after it acknowledged them, even after `force_flush` (seen in CI: series of an import
-    /// of 80 missing from the first read, all there 5 s later): a read-back that wants everything
-    /// waits for that, and still reports what is missing for good.
-    public func exportOnceComplete(startMs: Int64, endMs: Int64, within seconds: Double = 30,
-                                   isComplete: (SeriesMap) -> Bool) async throws -> SeriesMap {
+    /// What VictoriaMetrics keeps of `series`: staleness markers stay, every other NaN is dropped,
+    /// -0.0 becomes 0, every other value of the test data (≤ 4 decimals, < 1e7) stays exact.
+    public static func storable(_ series: SeriesMap) -> SeriesMap {
+        series.mapValues { samples in
+            samples.filter { !$0.value.isNaN || $0.valueBits == Sample.staleNaNBits }
+                .map { $0.valueBits == (-0.0).bitPattern ? Sample(timestampMs: $0.timestampMs, value: 0) : $0 }
+        }.filter { !$0.value.isEmpty }
+    }
+
+    /// Reads `[startMs, endMs)` back (after a flush) until it holds `expected` or `seconds` have
+    /// passed; returns the last read and how it differs from `expected` (empty when it matches).
+    /// VictoriaMetrics 1.79 sometimes shows a few newly created series only seconds after it
+    /// acknowledged them, even after `force_flush` (seen in CI: series of an import of 80 missing
+    /// from the first read, all there 5 s later): this waits for that, and still reports what is
+    /// missing for good.
+    public func readBack(expected: SeriesMap, startMs: Int64, endMs: Int64,
+                         within seconds: Double = 30) async throws -> (stored: SeriesMap, differences: [String]) {
         let deadline = ContinuousClock.now + .seconds(seconds)
         while true {
             try await flush()
             let stored = try await export(startMs: startMs, endMs: endMs)
-            if isComplete(stored) || ContinuousClock.now >= deadline { return stored }
+            let differences = SeriesComparison.differences(expected: expected, actual: stored)
+            if differences.isEmpty || ContinuousClock.now >= deadline { return (stored, differences) }
             try await Task.sleep(for: .seconds(1))
         }
     }

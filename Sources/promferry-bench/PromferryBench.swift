@@ -54,11 +54,7 @@ struct PromferryBench: AsyncParsableCommand {
         table.note("promferry benchmark: \(Machine.describe()); release builds; Prometheus and VictoriaMetrics on the same machine")
         table.note("export --concurrency \(exportConcurrency), import --concurrency \(importConcurrency), --max-memory \(maxMemory) for both tools")
 
-        let parsed = try sizes.split(separator: ",").map { item -> (Int, Int) in
-            let parts = item.split(separator: "x").compactMap { Int($0) }
-            guard parts.count == 2, parts[0] > 0, parts[1] > 0 else { throw ValidationError("--sizes \(sizes): expected SERIESxHOURS,…") }
-            return (parts[0], parts[1])
-        }
+        let parsed = try Self.pairs(sizes, option: "--sizes", form: "SERIESxHOURS")
         if codecsOnly {
             let history = SampleHistory(seriesCount: parsed[0].0, startMs: 0, endMs: Int64(parsed[0].1) * 3_600_000)
             table.codecs(try CodecBenchmarks.run(history: history), samples: history.sampleCount)
@@ -70,14 +66,8 @@ struct PromferryBench: AsyncParsableCommand {
             return
         }
         if let sweep = importSweep {
-            let settings = try sweep.split(separator: ",").map { item -> (concurrency: Int, batchSamples: Int) in
-                let parts = item.split(separator: "x").compactMap { Int($0) }
-                guard parts.count == 2, parts[0] > 0, parts[1] > 0 else {
-                    throw ValidationError("--import-sweep \(sweep): expected CONCURRENCYxBATCH_SAMPLES,…, e.g. 4x20000,8x50000")
-                }
-                return (parts[0], parts[1])
-            }
-            try await sweepImportSettings(settings, size: parsed[0], workspace: workspace)
+            let settings = try Self.pairs(sweep, option: "--import-sweep", form: "CONCURRENCYxBATCH_SAMPLES")
+            try await sweepImportSettings(settings.map { (concurrency: $0.0, batchSamples: $0.1) }, size: parsed[0], workspace: workspace)
             return
         }
         var results: [SizeResult] = []
@@ -92,6 +82,15 @@ struct PromferryBench: AsyncParsableCommand {
         let codecHistory = SampleHistory(seriesCount: smallest.0, startMs: 0, endMs: Int64(smallest.1) * 3_600_000)
         table.codecs(try CodecBenchmarks.run(history: codecHistory), samples: codecHistory.sampleCount)
         print(table.text)
+    }
+
+    /// `AxB,CxD,…` of positive integers, as `--sizes` and `--import-sweep` take them.
+    static func pairs(_ text: String, option: String, form: String) throws -> [(Int, Int)] {
+        try text.split(separator: ",").map { item in
+            let parts = item.split(separator: "x").compactMap { Int($0) }
+            guard parts.count == 2, parts[0] > 0, parts[1] > 0 else { throw ValidationError("\(option) \(text): expected \(form),…") }
+            return (parts[0], parts[1])
+        }
     }
 
     var exportPath: String { tools + "/prom-export" }

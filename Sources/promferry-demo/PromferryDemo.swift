@@ -49,7 +49,7 @@ struct PromferryDemo: AsyncParsableCommand {
                                     "--start", String(startMs), "--end", String(endMs), "--slab", "2h", "--drop-label", "origin"])
 
         say("3/6 verifying the archive against the source, sample for sample, bit for bit")
-        var archived = try SeriesComparison.archiveContents(archivePath)
+        let archived = try SeriesComparison.archiveContents(archivePath)
         var served = try await SeriesComparison.remoteContents(url: server.readURL, startMs: startMs, endMs: endMs)
         served = Dictionary(uniqueKeysWithValues: served.map { ($0.key.removing(names: ["origin"]), $0.value) })
         let differences = SeriesComparison.differences(expected: served, actual: SeriesComparison.asSamplesResponse(archived))
@@ -66,14 +66,8 @@ struct PromferryDemo: AsyncParsableCommand {
         try runTool("prom-import", ["--archive", archivePath, "--target-url", victoria.writeURL,
                                     "--state", workspace.path + "/victoria.state"])
         // VictoriaMetrics keeps staleness markers but drops other NaNs and stores -0.0 as 0.
-        archived = archived.mapValues { samples in
-            samples.filter { !$0.value.isNaN || $0.valueBits == Sample.staleNaNBits }
-                .map { $0.valueBits == (-0.0).bitPattern ? Sample(timestampMs: $0.timestampMs, value: 0) : $0 }
-        }.filter { !$0.value.isEmpty }
-        let inVictoria = try await victoria.exportOnceComplete(startMs: startMs, endMs: endMs) { [archived] in
-            SeriesComparison.differences(expected: archived, actual: $0).isEmpty
-        }
-        let victoriaDifferences = SeriesComparison.differences(expected: archived, actual: inVictoria)
+        let (inVictoria, victoriaDifferences) = try await victoria.readBack(
+            expected: VictoriaMetricsServer.storable(archived), startMs: startMs, endMs: endMs)
         guard victoriaDifferences.isEmpty else {
             throw PeerHarnessError("VictoriaMetrics differs from the archive:\n" + victoriaDifferences.joined(separator: "\n"))
         }
