@@ -61,7 +61,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["PrometheusWire", "BlockCompression", "ArchiveFormat", "ArchiveStore", nioCore, nioPosix, nioHTTP1], path: "Tests/TestSupport"),
         .testTarget(name: "BlockCompressionTests", dependencies: ["BlockCompression"]),
         .testTarget(name: "PrometheusWireTests", dependencies: ["PrometheusWire", "BlockCompression"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ArchiveFormatTests", dependencies: ["ArchiveFormat", "ArchiveStore", "BlockCompression", "PrometheusWire"]),
+        .testTarget(name: "ArchiveFormatTests", dependencies: ["ArchiveFormat", "ArchiveStore", "BlockCompression", "PrometheusWire", "PeerHarness"]),
         .testTarget(name: "CommandLineSupportTests", dependencies: ["CommandLineSupport", "ImportPipeline"]),
         .testTarget(name: "RemoteStorageClientTests", dependencies: ["RemoteStorageClient", "TestSupport", logging]),
         .testTarget(name: "ExportPipelineTests", dependencies: ["ExportPipeline", "ArchiveStore", "BlockCompression", "PeerHarness", "TestSupport", logging]),

@@ -12,8 +12,9 @@ enum CodecBenchmarks {
         let note: String
     }
 
-    static func run(history: SampleHistory) throws -> [Result] {
-        let series = history.series()
+    static func run(series unsorted: [Series]) throws -> [Result] {
+        // In the order a remote-read source returns them, as the export stores them.
+        let series = unsorted.sorted { $0.labels < $1.labels }
         let samples = series.reduce(0) { $0 + $1.samples.count }
         func best(_ body: () throws -> Void) rethrows -> Double {
             var fastest = Double.infinity
@@ -54,6 +55,10 @@ enum CodecBenchmarks {
             encodes.append(Result(name: "segment encode (zstd \(level))", nanosecondsPerSample: nanoseconds,
                                   note: String(format: "%.3f bytes/sample", Double(segment.count) / Double(samples))))
         }
+        var roundTrip = SegmentDecoder(name: "bench", source: MemoryByteSource(segment))
+        var back: [Series] = []
+        while let block = try roundTrip.nextBlock() { back += block }
+        guard back == series else { throw BenchError("the segment did not decode to the series encoded") }
         let segmentDecode = try best {
             var decoder = SegmentDecoder(name: "bench", source: MemoryByteSource(segment))
             decoded = 0

@@ -17,6 +17,10 @@ struct PromferryBench: AsyncParsableCommand {
     @Option(help: "Series × hours (15 s interval) of the data sizes, e.g. 200x24,2000x48.")
     var sizes = "200x24,2000x48"
 
+    @Option(name: .customLong("data-sets"), help: ArgumentHelp(
+        "Data sets measured at every size: random (values drawn at random) and exporter (shaped like real scrapes)."))
+    var dataSets = "random,exporter"
+
     @Option(name: .customLong("high-cardinality"), help: "Series in the one-slab high-cardinality run (30 minutes of data); 0 skips it.")
     var highCardinality = 50_000
 
@@ -55,9 +59,12 @@ struct PromferryBench: AsyncParsableCommand {
         table.note("export --concurrency \(exportConcurrency), import --concurrency \(importConcurrency), --max-memory \(maxMemory) for both tools")
 
         let parsed = try Self.pairs(sizes, option: "--sizes", form: "SERIESxHOURS")
+        let sets = try DataSet.parseList(dataSets)
         if codecsOnly {
-            let history = SampleHistory(seriesCount: parsed[0].0, startMs: 0, endMs: Int64(parsed[0].1) * 3_600_000)
-            table.codecs(try CodecBenchmarks.run(history: history), samples: history.sampleCount)
+            for set in sets {
+                let series = set.series(count: parsed[0].0, startMs: 0, endMs: Int64(parsed[0].1) * 3_600_000)
+                table.codecs(try CodecBenchmarks.run(series: series), data: set, samples: series.reduce(0) { $0 + $1.samples.count })
+            }
             print(table.text)
             return
         }
@@ -71,16 +78,21 @@ struct PromferryBench: AsyncParsableCommand {
             return
         }
         var results: [SizeResult] = []
-        for (series, hours) in parsed {
-            results.append(try await measureSize(series: series, hours: hours, workspace: workspace, followRun: (series, hours) == parsed.last!))
+        for set in sets {
+            for (series, hours) in parsed {
+                results.append(try await measureSize(series: series, hours: hours, data: set, workspace: workspace,
+                                                     followRun: (series, hours) == parsed.last! && set == sets.first!))
+            }
         }
         table.sizes(results, limit: try ByteSizeExpression.parse(maxMemory))
         if highCardinality > 0 {
             table.highCardinality(try await measureHighCardinality(workspace: workspace), limit: try ByteSizeExpression.parse(maxMemory))
         }
         let smallest = parsed.min { $0.0 * $0.1 < $1.0 * $1.1 }!
-        let codecHistory = SampleHistory(seriesCount: smallest.0, startMs: 0, endMs: Int64(smallest.1) * 3_600_000)
-        table.codecs(try CodecBenchmarks.run(history: codecHistory), samples: codecHistory.sampleCount)
+        for set in sets {
+            let series = set.series(count: smallest.0, startMs: 0, endMs: Int64(smallest.1) * 3_600_000)
+            table.codecs(try CodecBenchmarks.run(series: series), data: set, samples: series.reduce(0) { $0 + $1.samples.count })
+        }
         print(table.text)
     }
 
@@ -107,12 +119,12 @@ struct PromferryBench: AsyncParsableCommand {
         FileHandle.standardError.write(Data(("bench: " + line + "\n").utf8))
     }
 
-    func measureSize(series: Int, hours: Int, workspace: TemporaryDirectory, followRun: Bool) async throws -> SizeResult {
+    func measureSize(series: Int, hours: Int, data: DataSet, workspace: TemporaryDirectory, followRun: Bool) async throws -> SizeResult {
         let (startMs, endMs) = recentRange(minutes: hours * 60)
-        let dir = workspace.path + "/\(series)x\(hours)"
-        let source = try await seededSource(series: series, hours: hours, dir: dir)
+        let dir = workspace.path + "/\(data.rawValue)-\(series)x\(hours)"
+        let source = try await seededSource(series: series, hours: hours, dir: dir, data: data)
         defer { source.stop() }
-        var result = SizeResult(label: "\(series)×\(hours)h")
+        var result = SizeResult(label: "\(data.rawValue) \(series)×\(hours)h")
         result.tsdbBytes = Disk.blockBytes(source.dataDirectory)
 
         progress("exporting")

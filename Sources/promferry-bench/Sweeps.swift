@@ -54,13 +54,12 @@ extension PromferryBench {
         }
     }
 
-    /// A Prometheus loaded by promtool with `series` × `hours` of `SampleHistory` ending at the previous full hour.
-    func seededSource(series: Int, hours: Int, dir: String) async throws -> PrometheusServer {
+    /// A Prometheus loaded by promtool with `series` × `hours` of a data set ending at the previous full hour.
+    func seededSource(series: Int, hours: Int, dir: String, data: DataSet = .random) async throws -> PrometheusServer {
         let (startMs, endMs) = recentRange(minutes: hours * 60)
-        let history = SampleHistory(seriesCount: series, startMs: startMs, endMs: endMs)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        progress("\(series) series × \(hours) h: generating and loading with promtool")
-        try history.writeOpenMetrics(to: dir + "/history.om")
+        progress("\(series) series × \(hours) h of \(data.rawValue) data: generating and loading with promtool")
+        try OpenMetricsFile.write(data.series(count: series, startMs: startMs, endMs: endMs), to: dir + "/history.om")
         defer { try? FileManager.default.removeItem(atPath: dir + "/history.om") }
         return try await PrometheusServer.start(openMetricsFile: dir + "/history.om")
     }

@@ -60,8 +60,8 @@ final class Table {
         }
     }
 
-    func codecs(_ results: [CodecBenchmarks.Result], samples: Int) {
-        header(["codec (\(samples) samples, in process)", "ns/sample", "note"])
+    func codecs(_ results: [CodecBenchmarks.Result], data: DataSet, samples: Int) {
+        header(["codec, \(data.rawValue) data (\(samples) samples, in process)", "ns/sample", "note"])
         for result in results { row([result.name, String(format: "%.1f", result.nanosecondsPerSample), result.note]) }
     }
 }
