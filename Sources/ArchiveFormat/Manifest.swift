@@ -220,6 +220,8 @@ public enum ArchiveNaming {
     public static let checksumsFile = "SHA256SUMS"
     public static let segmentsDirectory = "segments"
     public static let segmentExtension = ".pfs"
+    /// The writers' lock (`flock`), held while an export, split or merge writes the archive.
+    public static let lockFile = ".promferry.lock"
 
     /// `segments/<slab, 6+ digits>-<part, 4+ digits>.pfs`.
     public static func segmentPath(slab: Int, part: Int) -> String {

@@ -16,6 +16,7 @@ import Glibc
 public final class ArchiveDirectory {
     public let root: String
     private var lockDescriptor: Int32 = -1
+    private var createdLockFile = false
 
     public init(root: String) {
         var path = root
@@ -30,7 +31,7 @@ public final class ArchiveDirectory {
     public var manifestPath: String { root + "/" + ArchiveNaming.manifestFile }
     public var checksumsPath: String { root + "/" + ArchiveNaming.checksumsFile }
     public var segmentsPath: String { root + "/" + ArchiveNaming.segmentsDirectory }
-    private var lockPath: String { root + "/.promferry.lock" }
+    private var lockPath: String { root + "/" + ArchiveNaming.lockFile }
 
     public func path(of relative: String) -> String { root + "/" + relative }
 
@@ -42,32 +43,82 @@ public final class ArchiveDirectory {
     /// Whether this object wrote the archive's first manifest (a new archive, not a resumed one).
     public private(set) var createdManifest = false
 
-    /// Prepares the directory for writing: creates it when missing, refuses a non-empty directory
-    /// that is not an archive, and takes an exclusive lock so that two exporters cannot interleave.
+    /// Prepares the directory for writing: creates it when missing, takes an exclusive lock so that
+    /// two writers cannot interleave, then refuses a non-empty directory that is not an archive.
+    ///
+    /// Invariant: nothing in the directory is looked at, created or removed before the lock is held
+    /// (only the directory itself and the lock file may be created first). A writer that loses the
+    /// race for the lock therefore leaves everything as the winner has it, and `removeEmptyArchive()`
+    /// does nothing without the lock.
     public func prepareForWriting() throws {
         if let kind = FileIO.kind(root) {
             guard kind == S_IFDIR else {
                 throw ArchiveStoreError(.notAnArchive, "\(root) exists and is not a directory; choose a directory path")
             }
-            let entries = try FileIO.listDirectory(root).filter { $0 != ".promferry.lock" }
-            if try !entries.isEmpty && !hasManifest && !holdsOnlyAnUnfinishedStart(entries) {
-                throw ArchiveStoreError(.notAnArchive, "\(root) is not empty and holds no \(ArchiveNaming.manifestFile); "
-                    + "choose an empty or new directory for the archive")
-            }
         } else {
-            try FileIO.mkdir(root)
-            createdDirectory = true
+            // Two writers may both find the directory missing; only the one whose mkdir succeeds created it.
+            if Glibc.mkdir(root, 0o755) == 0 {
+                createdDirectory = true
+            } else if errno != EEXIST {
+                throw FileIO.failure("create directory", root, errno)
+            }
+            guard FileIO.kind(root) == S_IFDIR else {
+                throw ArchiveStoreError(.notAnArchive, "\(root) exists and is not a directory; choose a directory path")
+            }
+        }
+        try lock()
+        let entries = try FileIO.listDirectory(root).filter { $0 != ArchiveNaming.lockFile }
+        if try !entries.isEmpty && !hasManifest && !holdsOnlyAnUnfinishedStart(entries) {
+            unlock()
+            throw ArchiveStoreError(.notAnArchive, "\(root) is not empty and holds no \(ArchiveNaming.manifestFile); "
+                + "choose an empty or new directory for the archive")
         }
         try FileIO.mkdir(segmentsPath)
         guard FileIO.kind(segmentsPath) == S_IFDIR else {
             throw ArchiveStoreError(.notAnArchive, "\(segmentsPath) is not a directory; the archive is damaged")
         }
-        let fd = try FileIO.open(lockPath, O_RDWR | O_CREAT)
-        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+    }
+
+    /// Takes the exclusive lock on `.promferry.lock`, creating the file when missing. A symlink or
+    /// anything else that is not a regular file at that name is refused, never followed.
+    private func lock() throws {
+        var created = true
+        var fd = Glibc.open(lockPath, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        if fd < 0 && errno == EEXIST {
+            created = false
+            fd = Glibc.open(lockPath, O_RDWR | O_NOFOLLOW | O_CLOEXEC)
+        }
+        guard fd >= 0 else {
+            if errno == ELOOP {
+                throw ArchiveStoreError(.corrupt, "\(lockPath) is a symlink; remove it (promferry never follows links in an archive)")
+            }
+            throw FileIO.failure("open", lockPath, errno)
+        }
+        var opened = stat()
+        var current = stat()
+        guard fstat(fd, &opened) == 0, opened.st_mode & S_IFMT == S_IFREG else {
             FileIO.close(fd)
+            if created { _ = unlink(lockPath) }
+            throw ArchiveStoreError(.corrupt, "\(lockPath) is not a regular file; remove it by hand")
+        }
+        // The lock counts only while the file still has this name: a writer that held it may have
+        // removed it (an empty archive given up) between our open and our flock.
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0, lstat(lockPath, &current) == 0,
+              current.st_ino == opened.st_ino, current.st_dev == opened.st_dev else {
+            FileIO.close(fd)
+            if created { _ = unlink(lockPath) }
             throw ArchiveStoreError(.locked, "\(root) is in use by another promferry process; wait for it to finish or stop it")
         }
         lockDescriptor = fd
+        createdLockFile = created
+    }
+
+    /// Gives the lock up, removing the lock file when this object created it.
+    private func unlock() {
+        guard lockDescriptor >= 0 else { return }
+        if createdLockFile { _ = unlink(lockPath) }
+        FileIO.close(lockDescriptor)
+        lockDescriptor = -1
     }
 
     /// Whether `entries` (the directory's, lock file aside) are only what a writer killed before its
@@ -229,9 +280,11 @@ extension ArchiveDirectory {
     /// Undoes the creation of an archive that never got a slab: removes the manifest, the checksums,
     /// the empty `segments/` folder, the lock file, and the directory itself when this run created it.
     /// Used when the first read fails, so that a corrected command can start afresh.
+    /// Does nothing unless this object holds the lock: a writer that lost the race touches nothing.
     public func removeEmptyArchive() {
+        guard lockDescriptor >= 0 else { return }
         if createdManifest { _ = unlink(manifestPath); _ = unlink(checksumsPath) }
-        if lockDescriptor >= 0 { _ = unlink(lockPath) }
+        _ = unlink(lockPath)
         _ = rmdir(segmentsPath)
         if createdDirectory { _ = rmdir(root) }
     }
