@@ -324,3 +324,26 @@ extension ArchiveDirectory {
         _ = try writer.commit()
     }
 }
+
+extension ArchiveDirectory {
+    /// The first slab (by position in `manifest.slabs`) one of whose segment files is missing, is not a
+    /// regular file, or does not have the size the manifest records, with what is wrong. Sizes only:
+    /// cheap enough for every resume.
+    public func firstSegmentProblem(_ manifest: Manifest) -> (slab: Int, problem: String)? {
+        for (position, slab) in manifest.slabs.enumerated() {
+            for segment in slab.segments {
+                let full = path(of: segment.file)
+                switch FileIO.kind(full) {
+                case nil:
+                    return (position, "\(full) is missing")
+                case S_IFREG:
+                    let size = FileIO.size(full) ?? -1
+                    if size != segment.bytes { return (position, "\(full) has \(size) bytes, the manifest says \(segment.bytes)") }
+                default:
+                    return (position, "\(full) is not a regular file")
+                }
+            }
+        }
+        return nil
+    }
+}

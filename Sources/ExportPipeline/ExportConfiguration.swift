@@ -26,6 +26,9 @@ public struct ExportConfiguration: Sendable {
     public var archivePath: String
     public var retry: RetryPolicy
     public var responseTypes: [ResponseType]
+    /// On resume, read again the first slab whose segment files are missing or have the wrong size,
+    /// and every slab after it; without it such an archive is refused.
+    public var repair = false
 
     public init(source: EndpointConfiguration, selectors: [SeriesSelector], startMs: Int64, endMs: Int64,
                 startArgument: String, endArgument: String, slabWidthMs: Int64 = 3_600_000, maxSlabWidthMs: Int64? = nil,

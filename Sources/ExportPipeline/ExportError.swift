@@ -5,6 +5,10 @@ public struct ExportError: Error, CustomStringConvertible, Sendable {
         case labelCollision
         case gaveUp
         case cannotSplit
+        /// `--end` lies after the present: the source cannot hold those samples yet.
+        case rangeInFuture
+        /// A committed segment is missing or has the wrong size, and `--repair` was not given.
+        case damagedArchive
     }
 
     public let code: Code

@@ -29,6 +29,7 @@ public struct ExportPipeline: Sendable {
     }
 
     public func run() async throws -> ExportSummary {
+        try configuration.checkRangeIsPast(nowMs: Int64(Date().timeIntervalSince1970 * 1000))
         let client = try RemoteReadClient(endpoint: configuration.source, responseTypes: configuration.responseTypes)
         do {
             let summary = try await run(client: client)
@@ -65,6 +66,7 @@ public struct ExportPipeline: Sendable {
         if archive.hasManifest {
             manifest = try archive.readManifest()
             try checkSameExport(manifest)
+            try checkSegmentsPresent(&manifest, archive: archive)
             let removed = try archive.removeOrphans(keeping: manifest)
             if !removed.isEmpty {
                 logger.info("removed files of an interrupted slab", metadata: ["files": "\(removed.joined(separator: " "))"])
@@ -230,6 +232,28 @@ public struct ExportPipeline: Sendable {
 
     /// Refuses to continue an archive that another export started; adopts the recorded range when
     /// the same relative `--start`/`--end` arguments are given again.
+    /// Resume trusts the manifest's slabs, so each of their segment files must still be there with
+    /// its recorded size (a cheap check; `prom-archive verify` checks every byte). Otherwise the
+    /// export stops naming the damage, or with `repair` drops the first damaged slab and every later
+    /// one from the manifest so that they are read again from the source.
+    private func checkSegmentsPresent(_ manifest: inout Manifest, archive: ArchiveDirectory) throws {
+        guard let (slab, problem) = archive.firstSegmentProblem(manifest) else { return }
+        let entry = manifest.slabs[slab]
+        let from = Self.timestamp(ms: entry.startMs)
+        guard configuration.repair else {
+            throw ExportError(.damagedArchive, "\(problem), so slab \(entry.index) (from \(from)) is no longer in the archive; "
+                + "re-run with --repair to read it and every later slab (\(manifest.slabs.count - slab) in all) again from the "
+                + "source, or restore the file from a copy of the archive")
+        }
+        progress.note("repairing \(archive.root): \(problem); reading slab \(entry.index) (from \(from)) and every later "
+            + "slab again (\(manifest.slabs.count - slab) in all)")
+        logger.notice("repairing archive", metadata: ["problem": "\(problem)", "fromSlab": "\(entry.index)",
+                                                    "slabsDropped": "\(manifest.slabs.count - slab)"])
+        manifest.slabs.removeSubrange(slab...)
+        manifest.complete = false
+        manifest.updatedAt = Self.timestamp()
+    }
+
     private func checkSameExport(_ manifest: Manifest) throws {
         let root = configuration.archivePath
         func refuse(_ what: String) -> ExportError {
@@ -269,10 +293,31 @@ public struct ExportPipeline: Sendable {
         return formatter.string(from: Date())
     }
 
+    /// A positive span for a person: `2h5m`, `3m20s`, `45s` (seconds rounded up).
+    static func roughDuration(_ ms: Int64) -> String {
+        let s = ms / 1000 + (ms % 1000 > 0 ? 1 : 0)
+        if s >= 3600 { return "\(s / 3600)h\(s % 3600 / 60)m" }
+        if s >= 60 { return "\(s / 60)m\(s % 60)s" }
+        return "\(s)s"
+    }
+
     static func duration(_ ms: Int64) -> String {
         if ms % 3_600_000 == 0 { return "\(ms / 3_600_000)h" }
         if ms % 60_000 == 0 { return "\(ms / 60_000)m" }
         if ms % 1000 == 0 { return "\(ms / 1000)s" }
         return "\(ms)ms"
+    }
+}
+
+extension ExportConfiguration {
+    /// A slab is committed as complete once read, so a range reaching past the present would be
+    /// recorded as exported while its future part was never read, and a re-run would skip it. The
+    /// pipeline refuses such a range before anything is touched; commands check it at parse time.
+    public func checkRangeIsPast(nowMs: Int64) throws {
+        guard endMs > nowMs else { return }
+        throw ExportError(.rangeInFuture, "--end \(endArgument) is \(ExportPipeline.timestamp(ms: endMs)), "
+            + "\(ExportPipeline.roughDuration(endMs - nowMs)) from now; the source cannot hold those samples yet, and "
+            + "slabs read now would be recorded as complete without them. Export up to --end now, and the rest later into "
+            + "another archive once that time has passed")
     }
 }

@@ -73,6 +73,10 @@ struct PromExport: AsyncParsableCommand {
     @Option(name: .customLong("max-attempts"), help: "Attempts per slab before giving up on transient errors.")
     var maxAttempts: Int = 6
 
+    @Flag(help: ArgumentHelp("On resume, read again from the source the first slab whose segment files are missing or have "
+        + "the wrong size, and every slab after it (without it such an archive is refused)."))
+    var repair = false
+
     @OptionGroup(title: "Reporting")
     var reporting: OutputOptions
 
@@ -138,13 +142,20 @@ struct PromExport: AsyncParsableCommand {
         for name in dropLabel where name.isEmpty || name == "__name__" {
             throw ValidationError("--drop-label \"\(name)\": only labels other than the metric name can be dropped")
         }
-        return ExportConfiguration(
+        var configuration = ExportConfiguration(
             source: try endpoint.endpoint(url: sourceURL, flag: "--source-url"),
             selectors: selectors, startMs: startMs, endMs: endMs, startArgument: start, endArgument: end,
             slabWidthMs: slabMs, maxSlabWidthMs: maxSlabMs, concurrency: concurrency, maxMemoryBytes: memoryBytes,
             segmentTargetBytes: segmentBytes, compressionLevel: compressionLevel,
             dropLabels: dropLabel, archivePath: archive, retry: RetryPolicy(maxAttempts: maxAttempts),
             responseTypes: responseType.types)
+        configuration.repair = repair
+        do {
+            try configuration.checkRangeIsPast(nowMs: nowMs)
+        } catch let error as ExportError {
+            throw ValidationError(error.message)
+        }
+        return configuration
     }
 
     func run() async throws {
