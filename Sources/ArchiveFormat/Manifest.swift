@@ -172,6 +172,10 @@ public struct Manifest: Codable, Equatable, Sendable {
     /// Where the next slab starts: the end of the last completed slab, or the range start.
     public var resumePointMs: Int64 { slabs.last?.endMs ?? selection.startMs }
 
+    /// Largest count a manifest may state (JSON numbers are exact up to here).
+    public static let maxCount = 1 << 53
+
+    /// Sums that `validate()` has checked not to overflow.
     public var totalSamples: Int { slabs.reduce(0) { $0 + $1.samples } }
     public var totalBytes: Int { slabs.reduce(0) { $0 + $1.segments.reduce(0) { $0 + $1.bytes } } }
     public var segments: [SegmentEntry] { slabs.flatMap(\.segments) }
@@ -192,8 +196,20 @@ public struct Manifest: Codable, Equatable, Sendable {
         guard selection.startMs < selection.endMs else { throw bad("selection range is empty") }
         var expectedStart = selection.startMs
         var names = Set<String>()
+        // Counts come from a file: each must be a count, and their sums (totalSamples, totalBytes)
+        // must stay inside Int, so that no arithmetic on a hostile manifest can trap.
+        var sums = (samples: 0, bytes: 0)
+        func add(_ value: Int, to sum: inout Int, _ what: String) throws {
+            guard (0...Manifest.maxCount).contains(value) else { throw bad("\(what) is \(value), outside 0...2^53") }
+            let (total, overflow) = sum.addingReportingOverflow(value)
+            guard !overflow else { throw bad("\(what) makes the archive's total overflow") }
+            sum = total
+        }
         for (i, slab) in slabs.enumerated() {
             guard slab.index == i else { throw bad("slab \(i) has index \(slab.index)") }
+            try add(slab.samples, to: &sums.samples, "slab \(i)'s sample count")
+            var unused = 0
+            try add(slab.series, to: &unused, "slab \(i)'s series count")
             guard slab.startMs == expectedStart, slab.endMs > slab.startMs, slab.endMs <= selection.endMs else {
                 throw bad("slab \(i) [\(slab.startMs), \(slab.endMs)) does not continue the previous slab at \(expectedStart)")
             }
@@ -203,6 +219,12 @@ public struct Manifest: Codable, Equatable, Sendable {
                     throw bad("segment path \"\(segment.file)\" is not of the form segments/<name>.pfs")
                 }
                 guard names.insert(segment.file).inserted else { throw bad("segment \(segment.file) is listed twice") }
+                try add(segment.bytes, to: &sums.bytes, "segment \(segment.file)'s size")
+                for (count, name) in [(segment.blocks, "blocks"), (segment.records, "records"), (segment.series, "series"),
+                                      (segment.samples, "samples")] {
+                    var unused = 0
+                    try add(count, to: &unused, "segment \(segment.file)'s \(name) count")
+                }
                 guard segment.sha256.count == 64, segment.sha256.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
                     throw bad("segment \(segment.file) has an invalid sha256")
                 }

@@ -58,6 +58,9 @@ public struct EndpointOptions: ParsableArguments {
               scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty else {
             throw ValidationError("\(flag) \(URLRedaction.redact(rawURL)) is not an http(s) URL; use e.g. http://127.0.0.1:9090/api/v1/read")
         }
+        if let port = components.port, !(1...65535).contains(port) {
+            throw ValidationError("\(flag) \(URLRedaction.redact(rawURL)): port \(port) is outside 1-65535")
+        }
         var stripped = components
         stripped.user = nil
         stripped.password = nil
@@ -102,7 +105,12 @@ public struct EndpointOptions: ParsableArguments {
             guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
                 throw ValidationError("--header \(header): \"\(name)\" is not a valid header name")
             }
-            parsedHeaders.append((name, String(header[header.index(after: equals)...])))
+            let value = String(header[header.index(after: equals)...])
+            // A line break would end the header early and let the rest pass as another header or a body.
+            guard !value.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\r\n" }) else {
+                throw ValidationError("--header \(name): the value holds a line break (CR or LF), which no HTTP header may carry")
+            }
+            parsedHeaders.append((name, value))
         }
         for path in [caFile, clientCert, clientKey].compactMap({ $0 }) where !FileManager.default.isReadableFile(atPath: path) {
             throw ValidationError("cannot read \(path); check the TLS file paths")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Logging
 import PrometheusWire
 
@@ -14,6 +15,17 @@ public struct OutputOptions: ParsableArguments {
     public var logLevel: Logger.Level = .warning
 
     public init() {}
+
+    /// A summary file that cannot be written is refused before the work starts, not after it is done.
+    public func validate() throws {
+        guard let path = summaryJSON else { return }
+        let slash = path.lastIndex(of: "/")
+        let parent = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ValidationError("--summary-json \(path): the directory \(parent) does not exist; create it or choose another path")
+        }
+    }
 }
 
 /// Parses repeatable `--match` arguments, naming the flag and the column of any error.

@@ -28,9 +28,33 @@ public enum TimeExpression {
             }
             return Int64((seconds * 1000).rounded())
         }
-        if let date = rfc3339(trimmed) { return Int64((date.timeIntervalSince1970 * 1000).rounded()) }
+        if let date = rfc3339(trimmed) {
+            try checkCalendarFields(trimmed, original: text)
+            return Int64((date.timeIntervalSince1970 * 1000).rounded())
+        }
         throw ParseError(description: "\(text) is not a time; use RFC 3339 (2024-05-01T00:00:00Z), Unix seconds or "
             + "milliseconds, now, or a relative time such as -30d or now-12h")
+    }
+
+    /// The date parser rolls impossible dates over (`2026-02-30` became March 2); the fields are
+    /// checked as written instead: month 1–12, the day within its month, hour ≤ 23, minute ≤ 59,
+    /// second ≤ 60 (a leap second).
+    static func checkCalendarFields(_ text: String, original: String) throws {
+        let digits = text.map { $0.wholeNumberValue }
+        func number(_ from: Int, _ count: Int) -> Int? {
+            guard from + count <= digits.count else { return nil }
+            return digits[from..<from + count].reduce(Optional(0)) { sum, digit in sum.flatMap { s in digit.map { s * 10 + $0 } } }
+        }
+        guard let year = number(0, 4), let month = number(5, 2), let day = number(8, 2) else { return }
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        guard (1...12).contains(month), (1...days[month - 1]).contains(day) else {
+            throw ParseError(description: "\(original): \(String(text.prefix(10))) is not a date of the calendar")
+        }
+        if text.count >= 19, let hour = number(11, 2), let minute = number(14, 2), let second = number(17, 2),
+           hour > 23 || minute > 59 || second > 60 {
+            throw ParseError(description: "\(original): \(String(text.dropFirst(11).prefix(8))) is not a time of day")
+        }
     }
 
     static func rfc3339(_ text: String) -> Date? {
@@ -50,6 +74,9 @@ public enum DurationExpression {
         ("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000), ("w", 604_800_000), ("y", 31_536_000_000),
     ]
 
+    /// 10000 years: any longer duration is a typo, and Unix-millisecond arithmetic with it could overflow.
+    static let maxMs: Int64 = 10_000 * 31_536_000_000
+
     public static func parse(_ text: String) throws -> Int64 {
         var total: Int64 = 0
         var rest = Substring(text.trimmingCharacters(in: .whitespaces))
@@ -66,8 +93,11 @@ public enum DurationExpression {
             }
             rest = rest.dropFirst(unitText.count)
             let (product, overflow) = value.multipliedReportingOverflow(by: unit.1)
-            guard !overflow else { throw TimeExpression.ParseError(description: "\(text) is too long a duration") }
-            total += product
+            let (sum, sumOverflow) = total.addingReportingOverflow(product)
+            guard !overflow, !sumOverflow, sum <= maxMs else {
+                throw TimeExpression.ParseError(description: "\(text) is too long a duration (at most 10000y)")
+            }
+            total = sum
         }
         return total
     }
@@ -88,8 +118,15 @@ public enum ByteSizeExpression {
         guard let factor = factors[unit] else {
             throw TimeExpression.ParseError(description: "\(text): unknown unit \"\(unit)\"; use B, KiB, MiB, GiB (or kB, MB, GB)")
         }
-        return Int(value * factor)
+        let bytes = value * factor
+        guard bytes <= Double(maxBytes) else {
+            throw TimeExpression.ParseError(description: "\(text) is larger than \(format(maxBytes)), the largest size taken")
+        }
+        return Int(bytes)
     }
+
+    /// 1 PiB: far above any memory or segment size, and far below where `Int` arithmetic on sizes overflows.
+    public static let maxBytes = 1 << 50
 
     public static func format(_ bytes: Int) -> String {
         let units = ["B", "KiB", "MiB", "GiB", "TiB"]

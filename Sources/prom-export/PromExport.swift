@@ -116,14 +116,13 @@ struct PromExport: AsyncParsableCommand {
         let maxSlabMs: Int64
         let segmentBytes: Int
         let memoryBytes: Int
-        do {
-            slabMs = try DurationExpression.parse(slab)
-            maxSlabMs = try DurationExpression.parse(maxSlab)
-            segmentBytes = try ByteSizeExpression.parse(segmentSize)
-            memoryBytes = try ByteSizeExpression.parse(maxMemory)
-        } catch let error as TimeExpression.ParseError {
-            throw ValidationError(error.description)
+        func parsed<T>(_ flag: String, _ parse: () throws -> T) throws -> T {
+            do { return try parse() } catch let error as TimeExpression.ParseError { throw ValidationError("\(flag) \(error.description)") }
         }
+        slabMs = try parsed("--slab") { try DurationExpression.parse(slab) }
+        maxSlabMs = try parsed("--max-slab") { try DurationExpression.parse(maxSlab) }
+        segmentBytes = try parsed("--segment-size") { try ByteSizeExpression.parse(segmentSize) }
+        memoryBytes = try parsed("--max-memory") { try ByteSizeExpression.parse(maxMemory) }
         guard slabMs >= 1000 else { throw ValidationError("--slab \(slab) is shorter than 1s; use e.g. 1h") }
         guard maxSlabMs >= slabMs else { throw ValidationError("--max-slab \(maxSlab) is shorter than --slab \(slab); give at least --slab") }
         guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency \(concurrency) is outside 1...64") }

@@ -144,7 +144,9 @@ struct PromImport: AsyncParsableCommand {
         guard (1...100_000_000).contains(batchSamples) else { throw ValidationError("--batch-samples must be 1...100000000") }
         guard (1...256).contains(concurrency) else { throw ValidationError("--concurrency must be 1...256") }
         guard (1...100).contains(maxAttempts) else { throw ValidationError("--max-attempts must be 1...100") }
-        if let rateLimit, !(rateLimit > 0) { throw ValidationError("--rate-limit must be a positive number of samples per second") }
+        if let rateLimit, !(1...1e12).contains(rateLimit) {
+            throw ValidationError("--rate-limit \(rateLimit) is outside 1...1e12 samples per second")
+        }
         let bytes: Int
         do { bytes = try ByteSizeExpression.parse(batchBytes) } catch let error as TimeExpression.ParseError {
             throw ValidationError("--batch-bytes: \(error.description)")

@@ -221,6 +221,25 @@ func handBuiltSegment(version: UInt8, payload: [UInt8], records: Int, samples: I
         #expect(throws: ArchiveFormatError.self) { try m.validate() }
     }
 
+    /// Counts whose sums pass Int.max once trapped every tool that added them up (inspect, import).
+    @Test func refusesCountsOutOfRangeOrSummingPastTheIntegerRange() {
+        var huge = Self.manifest()
+        huge.slabs[0].samples = Manifest.maxCount
+        huge.slabs += (1..<1100).map { i in .init(index: i, startMs: 50 + Int64(i - 1), endMs: 51 + Int64(i - 1), series: 1,
+                                                  samples: Manifest.maxCount, segments: []) }
+        huge.selection.endMs = 50 + 1100
+        let overflow = #expect(throws: ArchiveFormatError.self) { try huge.validate() }
+        #expect(overflow?.message.contains("total overflow") == true, "\(String(describing: overflow))")
+
+        for change in [{ (m: inout Manifest) in m.slabs[0].samples = -1 }, { m in m.slabs[0].samples = Int.max },
+                       { m in m.slabs[0].segments[0].bytes = Int.max }, { m in m.slabs[0].segments[0].samples = -5 }] {
+            var m = Self.manifest()
+            change(&m)
+            let error = #expect(throws: ArchiveFormatError.self) { try m.validate() }
+            #expect(error?.message.contains("outside 0...2^53") == true, "\(String(describing: error))")
+        }
+    }
+
     @Test func refusesGapsDuplicatesAndFutureVersions() {
         var gap = Self.manifest()
         gap.slabs.append(.init(index: 1, startMs: 60, endMs: 100, series: 0, samples: 0, segments: []))

@@ -6,11 +6,11 @@ import TestSupport
 /// Mistakes a new user makes, each through the real `prom-export` binary: one line on stderr naming
 /// the problem and the fix, a non-zero exit status, and no stray files.
 @Suite struct CommandLineErrorTests {
-    func expectOneLineError(_ outcome: Executables.Outcome, status: Int32, containing fragments: [String]) {
+    func expectOneLineError(_ outcome: Executables.Outcome, status: Int32, containing fragments: [String], tool: String = "prom-export") {
         #expect(outcome.status == status, "exit \(outcome.status): \(outcome.stderr)")
         let lines = outcome.stderr.split(separator: "\n")
         #expect(lines.count == 1, "stderr: \(outcome.stderr)")
-        #expect(lines.first?.hasPrefix("prom-export: error: ") == true, "stderr: \(outcome.stderr)")
+        #expect(lines.first?.hasPrefix("\(tool): error: ") == true, "stderr: \(outcome.stderr)")
         for fragment in fragments {
             #expect(outcome.stderr.contains(fragment), "expected “\(fragment)” in: \(outcome.stderr)")
         }
@@ -36,6 +36,45 @@ import TestSupport
         expectOneLineError(try await export(["--source-url", "http://127.0.0.1:9/api/v1/read", "-o", out, "--basic-auth-password-file",
                                        dir.path + "/nope"]), status: 64, containing: ["nope"])
         #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
+    /// Values at the edges of their types once trapped (SIGILL with a backtrace) or were silently
+    /// bent (port 99999 taken modulo 65536, February 30 read as March 2); each is now a usage error.
+    @Test(arguments: [
+        ("prom-export", ["--max-memory", "9000000000GiB"], "larger than 1024.0 TiB"),
+        ("prom-import", ["--max-memory", "9000000000GiB"], "larger than 1024.0 TiB"),
+        ("prom-export", ["--segment-size", "99999999999999999999999B"], "larger than 1024.0 TiB"),
+        ("prom-import", ["--rate-limit", "1e-300"], "--rate-limit"),
+        ("prom-export", ["--source-url", "http://127.0.0.1:84637/api/v1/read"], "port 84637 is outside 1-65535"),
+        ("prom-import", ["--target-url", "http://127.0.0.1:99999/api/v1/write"], "port 99999 is outside 1-65535"),
+        ("prom-export", ["--start", "2026-02-30T00:00:00Z"], "2026-02-30 is not a date of the calendar"),
+        ("prom-export", ["--start", "2025-02-29"], "2025-02-29 is not a date of the calendar"),
+        ("prom-export", ["--start", "2026-01-01T24:00:00Z"], "24:00:00 is not a time of day"),
+        ("prom-export", ["--slab", "9223372036854775807ms9223372036854775807ms"], "too long a duration"),
+        ("prom-export", ["--start", "-999999999999y"], "too long a duration"),
+        ("prom-export", ["--header", "X-Scope-OrgID=a\r\nX-Evil: 1"], "line break"),
+        ("prom-export", ["--summary-json", "/nonexistent-promferry/summary.json"], "/nonexistent-promferry does not exist"),
+        ("prom-import", ["--summary-json", "/nonexistent-promferry/summary.json"], "/nonexistent-promferry does not exist"),
+    ] as [(String, [String], String)])
+    func edgeValuesAreUsageErrorsNotTraps(_ tool: String, _ arguments: [String], _ fragment: String) async throws {
+        let dir = try TemporaryDirectory(); defer { dir.remove() }
+        var base = tool == "prom-export"
+            ? ["--quiet", "--source-url", "http://127.0.0.1:9/api/v1/read", "-o", dir.path + "/archive", "--start", "-1h"]
+            : ["--quiet", "--archive", dir.path + "/archive", "--target-url", "http://127.0.0.1:9/api/v1/write"]
+        // The case's own flags come last and win over the base ones (ArgumentParser keeps the last).
+        base += arguments
+        let outcome = try await Executables.run(tool, base)
+        expectOneLineError(outcome, status: 64, containing: [fragment], tool: tool)
+        #expect(!outcome.stderr.contains("Stack dump") && !outcome.stderr.contains("Fatal error"))
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/archive"))
+    }
+
+    @Test func anEndInTheFutureIsAUsageError() async throws {
+        let dir = try TemporaryDirectory(); defer { dir.remove() }
+        let later = Int64(Date().timeIntervalSince1970 * 1000) + 3 * 3_600_000
+        let outcome = try await export(["--source-url", "http://127.0.0.1:9/api/v1/read", "-o", dir.path + "/archive", "--end", "\(later)"])
+        expectOneLineError(outcome, status: 64, containing: ["--end \(later)", "from now; the source cannot hold those samples yet"])
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/archive"))
     }
 
     @Test func unreachableSourceFailsFastAndLeavesNothing() async throws {
