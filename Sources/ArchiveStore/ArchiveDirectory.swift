@@ -347,3 +347,8 @@ extension ArchiveDirectory {
         return nil
     }
 }
+
+extension ArchiveDirectory {
+    /// Whether `path` is a symbolic link (not followed).
+    public static func isSymbolicLink(_ path: String) -> Bool { FileIO.kind(path) == S_IFLNK }
+}

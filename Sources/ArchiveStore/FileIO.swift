@@ -27,8 +27,38 @@ enum FileIO {
         }
     }
 
+    /// Opens a file at `path` without ever following a symlink at it (`O_NOFOLLOW`), and refuses anything but
+    /// a regular file (or a directory when `O_DIRECTORY` is asked for): an archive from an untrusted
+    /// party cannot make any tool read or write outside it, nor block on a FIFO.
     static func open(_ path: String, _ flags: Int32, _ mode: mode_t = 0o644) throws -> Int32 {
-        try check("open", path) { Glibc.open(path, flags | O_CLOEXEC, mode) }
+        // Directories are opened only to fsync them; the archive's own root may be reached through a link.
+        let noFollow = flags & O_DIRECTORY != 0 ? 0 : O_NOFOLLOW
+        var fd: Int32
+        repeat { fd = Glibc.open(path, flags | O_CLOEXEC | noFollow | O_NONBLOCK, mode) } while fd < 0 && errno == EINTR
+        if fd < 0 {
+            let code = errno
+            if code == ELOOP || kind(path) == S_IFLNK {
+                throw ArchiveStoreError(.corrupt, "\(path) is a symbolic link; promferry never follows links in an archive "
+                    + "(remove it, or copy the archive with links resolved)")
+            }
+            throw failure("open", path, code)
+        }
+        var info = stat()
+        let expected = flags & O_DIRECTORY != 0 ? S_IFDIR : S_IFREG
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == expected else {
+            Glibc.close(fd)
+            throw ArchiveStoreError(.corrupt, "\(path) is not a regular file\(expected == S_IFDIR ? " but should be a directory" : ""); remove it by hand")
+        }
+        // Back to blocking I/O: O_NONBLOCK only kept a FIFO from blocking the open itself.
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        return fd
+    }
+
+    /// Creates `path` anew as an empty regular file for writing. A leftover of an earlier run at that
+    /// name (a file, or a symlink planted there) is removed first, never followed or written through.
+    static func createTemporary(_ path: String) throws -> Int32 {
+        if kind(path) != nil, Glibc.unlink(path) != 0, errno != ENOENT { throw failure("remove", path, errno) }
+        return try open(path, O_WRONLY | O_CREAT | O_EXCL)
     }
 
     static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws {
@@ -123,7 +153,7 @@ enum FileIO {
     /// Writes `bytes` to `path` atomically: temp file, fsync, rename, fsync the directory.
     static func writeAtomically(_ bytes: [UInt8], to path: String, directory: String) throws {
         let temporary = path + ".tmp"
-        let fd = try open(temporary, O_WRONLY | O_CREAT | O_TRUNC)
+        let fd = try createTemporary(temporary)
         do {
             try writeAll(fd, bytes, path: temporary)
             try fsync(fd, path: temporary)

@@ -23,7 +23,7 @@ public final class SegmentFileWriter {
         self.finalPath = archiveRoot + "/" + relativePath
         self.temporaryPath = finalPath + ".tmp"
         self.directory = archiveRoot + "/" + ArchiveNaming.segmentsDirectory
-        self.fd = try FileIO.open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC)
+        self.fd = try FileIO.createTemporary(temporaryPath)
     }
 
     deinit {

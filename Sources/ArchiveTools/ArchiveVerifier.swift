@@ -96,7 +96,14 @@ public struct ArchiveVerifier {
             && !knownExtras.contains(name) {
             warnings.append("\(archive.path(of: name)): unknown file, not part of the archive")
         }
+        for name in top.sorted() where ArchiveDirectory.isSymbolicLink(archive.path(of: name)) {
+            warnings.append("\(archive.path(of: name)): a symbolic link; no promferry tool follows it, and copies of the "
+                + "archive should not hold one")
+        }
         let segments = (try? FileManager.default.contentsOfDirectory(atPath: archive.segmentsPath)) ?? []
+        for name in segments.sorted() where ArchiveDirectory.isSymbolicLink(archive.segmentsPath + "/" + name) {
+            warnings.append("\(archive.segmentsPath)/\(name): a symbolic link; no promferry tool follows it")
+        }
         for name in segments.sorted() where !listed.contains(ArchiveNaming.segmentsDirectory + "/" + name) {
             warnings.append("\(archive.segmentsPath)/\(name): not listed in manifest.json (left by an interrupted export?), ignored")
         }

@@ -116,3 +116,30 @@ extension Result where Failure == any Error {
         }, expecting: "bytes, the manifest says")
     }
 }
+
+/// Links planted at the names of the exporter's temporary files once made a resumed export write
+/// through them (overwriting their targets) and left SHA256SUMS itself a link. Temporary files are
+/// now removed and created anew (O_EXCL, O_NOFOLLOW), never followed.
+@Suite struct PlantedLinkTests {
+    @Test(arguments: ["SHA256SUMS.tmp", "manifest.json.tmp"])
+    func aResumedExportReplacesALinkAtItsTemporaryFile(_ name: String) async throws {
+        let data = FakeRemoteReadSource(series: dataset)
+        try await withSource({ r, _ in data.answer(r.body) }) { source, dir in
+            let archive = dir + "/a"
+            _ = try await source.export { configuration(url: $0, archive: archive) }
+            let victim = dir + "/victim.txt"
+            try Data("precious\n".utf8).write(to: URL(fileURLWithPath: victim))
+            try FileManager.default.createSymbolicLink(atPath: archive + "/" + name, withDestinationPath: victim)
+            let summary = try await source.export { configuration(url: $0, archive: archive) }
+            #expect(summary.complete)
+            #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious\n")
+            for file in ["SHA256SUMS", "manifest.json"] {
+                let kind = try FileManager.default.attributesOfItem(atPath: archive + "/" + file)[.type] as? FileAttributeType
+                #expect(kind == .typeRegular, "\(file) is \(String(describing: kind))")
+            }
+            #expect(!FileManager.default.fileExists(atPath: archive + "/" + name))
+            let report = ArchiveVerifier.verify(archive)
+            #expect(report.sound, "\(report.errors)")
+        }
+    }
+}

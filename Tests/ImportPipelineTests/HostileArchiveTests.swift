@@ -77,4 +77,29 @@ import TestSupport
             try await expectRefusal(dir, url, server, "expected 64")
         }
     }
+
+    /// A link planted at a file the importer writes (its journal) once made it create or append to
+    /// whatever the link pointed at. Every file a tool writes in an archive is opened with O_NOFOLLOW.
+    @Test(arguments: ["link", "fifo"])
+    func aPlantedStateFileIsRefusedAndNothingOutsideIsWritten(_ kind: String) async throws {
+        try await withTarget { dir, url, _, server in
+            let victim = dir + "/victim.txt"
+            try Data("precious\n".utf8).write(to: URL(fileURLWithPath: victim))
+            let state = dir + "/archive/prom-import.state"
+            if kind == "link" {
+                try FileManager.default.createSymbolicLink(atPath: state, withDestinationPath: victim)
+            } else {
+                #expect(mkfifo(state, 0o644) == 0)
+            }
+            let error = await #expect(throws: (any Error).self) { try await importing(dir, url) }
+            let text = "\(error.map { "\($0)" } ?? "")"
+            #expect(text.contains(kind == "link" ? "is a symbolic link" : "is not a regular file"), "\(text)")
+            #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious\n")
+            #expect(server.received.isEmpty, "something was sent")
+            if kind == "link" {
+                let report = ArchiveVerifier.verify(dir + "/archive")
+                #expect(report.warnings.contains { $0.contains("prom-import.state: a symbolic link") }, "\(report.warnings)")
+            }
+        }
+    }
 }
