@@ -31,14 +31,19 @@ public enum ArchiveSplitMerge {
             used += bytes
         }
         groups.removeAll { $0.isEmpty }
-        if FileManager.default.fileExists(atPath: outDirectory),
-           !((try? FileManager.default.contentsOfDirectory(atPath: outDirectory)) ?? []).isEmpty {
-            throw Failure(description: "\(outDirectory) is not empty; choose an empty or new directory for the parts")
+        let partNames = groups.indices.map { "part-" + String(format: "%03d", $0 + 1) }
+        // A directory holding only parts of this split (a re-run after an interruption) is taken up again.
+        if FileManager.default.fileExists(atPath: outDirectory) {
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: outDirectory)) ?? []
+            if let stranger = entries.sorted().first(where: { !partNames.contains($0) }) {
+                throw Failure(description: "\(outDirectory) holds \(stranger), which is not a part of this split; choose an empty "
+                    + "or new directory for the parts")
+            }
         }
         try FileManager.default.createDirectory(atPath: outDirectory, withIntermediateDirectories: true)
         var paths: [String] = []
         for (number, slabs) in groups.enumerated() {
-            let path = outDirectory + "/part-" + String(format: "%03d", number + 1)
+            let path = outDirectory + "/" + partNames[number]
             var part = manifest
             part.createdAt = createdAt
             part.updatedAt = createdAt
@@ -48,6 +53,10 @@ public enum ArchiveSplitMerge {
             part.partOf = .init(archiveCreatedAt: manifest.createdAt, startMs: manifest.selection.startMs,
                                 endMs: manifest.selection.endMs, part: number + 1, parts: groups.count)
             part.slabs = []
+            if try finished(path, holding: slabs) {
+                paths.append(path)
+                continue
+            }
             try write(slabs, from: input, to: path, manifest: part)
             paths.append(path)
         }
@@ -100,15 +109,32 @@ public enum ArchiveSplitMerge {
         let output = ArchiveDirectory(root: output)
         try output.prepareForWriting()
         guard !output.hasManifest else { throw Failure(description: "\(output.root) already holds an archive; choose a new directory") }
+        // What an interrupted merge left (segments without a manifest) is removed; the merge starts over.
+        try output.removeOrphans(keeping: nil)
         for (archive, manifest) in inputs {
             try append(manifest.slabs, from: archive, to: output, manifest: &merged)
         }
         try output.commit(merged)
     }
 
+    /// Whether the part at `path` was completed by an earlier, interrupted run: its manifest lists
+    /// exactly these slabs' segments (by SHA-256). A part holding anything else is refused.
+    static func finished(_ path: String, holding slabs: [Manifest.SlabEntry]) throws -> Bool {
+        let part = ArchiveDirectory(root: path)
+        guard part.hasManifest else { return false }
+        let manifest = try part.readManifest()
+        guard manifest.complete, manifest.slabs.map({ $0.segments.map(\.sha256) }) == slabs.map({ $0.segments.map(\.sha256) }) else {
+            throw Failure(description: "\(path) holds other slabs than this split puts there (an earlier split with another "
+                + "--max-bytes?); remove it or choose a new directory")
+        }
+        return true
+    }
+
     static func write(_ slabs: [Manifest.SlabEntry], from input: ArchiveDirectory, to path: String, manifest: Manifest) throws {
         let output = ArchiveDirectory(root: path)
         try output.prepareForWriting()
+        // What an interrupted run left in this part (segments without a manifest) is removed first.
+        try output.removeOrphans(keeping: nil)
         var manifest = manifest
         try append(slabs, from: input, to: output, manifest: &manifest)
         try output.commit(manifest)

@@ -155,6 +155,38 @@ func withArchive(_ body: (String, TemporaryDirectory) throws -> Void) throws {
         }
     }
 
+    /// What a kill leaves behind (a part or a merged archive with segments but no manifest) once made
+    /// the re-run fail with "File exists". The same command now finishes the job.
+    @Test func anInterruptedSplitOrMergeFinishesWhenRunAgain() throws {
+        try withArchive { path, dir in
+            let original = try SeriesComparison.archiveContents(path)
+            let manifest = try ArchiveDirectory(root: path).readManifest()
+            let largestSlab = manifest.slabs.map { $0.segments.reduce(0) { $0 + $1.bytes } }.max()!
+            let maxBytes = largestSlab + (64 << 10)
+            let parts = try ArchiveSplitMerge.split(path, maxBytes: maxBytes, into: dir.path + "/parts", createdAt: "x")
+            // Killed while writing part 3: its segments are there, its manifest and checksums are not; part 4 never began.
+            for name in ["manifest.json", "SHA256SUMS"] { try FileManager.default.removeItem(atPath: parts[2] + "/" + name) }
+            try FileManager.default.removeItem(atPath: parts[3])
+            let again = try ArchiveSplitMerge.split(path, maxBytes: maxBytes, into: dir.path + "/parts", createdAt: "x")
+            #expect(again == parts)
+            for part in again {
+                let report = ArchiveVerifier.verify(part)
+                #expect(report.sound && report.warnings.isEmpty, "\(report.errors) \(report.warnings)")
+            }
+            // A split with other bounds into the same directory is refused, not mixed in.
+            #expect(throws: ArchiveSplitMerge.Failure.self) {
+                try ArchiveSplitMerge.split(path, maxBytes: 1 << 30, into: dir.path + "/parts", createdAt: "x")
+            }
+
+            try ArchiveSplitMerge.merge(parts, into: dir.path + "/merged", createdAt: "y")
+            for name in ["manifest.json", "SHA256SUMS"] { try FileManager.default.removeItem(atPath: dir.path + "/merged/" + name) }
+            try ArchiveSplitMerge.merge(parts, into: dir.path + "/merged", createdAt: "y")
+            let report = ArchiveVerifier.verify(dir.path + "/merged")
+            #expect(report.sound && report.warnings.isEmpty, "\(report.errors) \(report.warnings)")
+            #expect(try SeriesComparison.archiveContents(dir.path + "/merged") == original)
+        }
+    }
+
     @Test func mergeRefusesOverlapsAndGaps() throws {
         try withArchive { path, dir in
             let parts = try ArchiveSplitMerge.split(path, maxBytes: 1 << 30, into: dir.path + "/one", createdAt: "x")
