@@ -15,6 +15,8 @@ import Glibc
 /// So whenever the process dies, the directory is a valid archive of the slabs the manifest lists.
 public final class ArchiveDirectory {
     public let root: String
+    /// The largest manifest read: bounds the memory any tool spends on an untrusted one.
+    public static let maxManifestBytes = 64 << 20
     private var lockDescriptor: Int32 = -1
     private var createdLockFile = false
 
@@ -142,7 +144,11 @@ public final class ArchiveDirectory {
         }
         let fd = try FileIO.open(manifestPath, O_RDONLY)
         defer { FileIO.close(fd) }
-        let bytes = try FileIO.read(fd, 64 << 20, path: manifestPath)
+        if let size = FileIO.size(manifestPath), size > Self.maxManifestBytes {
+            throw ArchiveStoreError(.corrupt, "\(manifestPath) is \(size) bytes, over the \(Self.maxManifestBytes >> 20) MiB limit for a "
+                + "manifest; the archive is damaged or not from promferry")
+        }
+        let bytes = try FileIO.read(fd, Self.maxManifestBytes, path: manifestPath)
         let manifest: Manifest
         do {
             manifest = try JSONDecoder().decode(Manifest.self, from: Data(bytes))

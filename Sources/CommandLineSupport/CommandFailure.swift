@@ -22,22 +22,26 @@ public enum CommandFailure {
     }
 }
 
-/// Ctrl-C: every committed slab is durable, so stop at once and say how to continue.
+/// Ctrl-C or SIGTERM (a service manager, `kill`): every committed slab and every acknowledged batch is
+/// durable, so stop at once, say how to continue, and exit 130 either way.
 public enum InterruptHandling {
     public static func install(tool: String) {
+        let handler: @convention(c) (Int32) -> Void
         if tool == "prom-import" {
-            signal(SIGINT) { _ in
+            handler = { _ in
                 let message = "\ninterrupted: every acknowledged batch is journalled; re-run the same command to resume\n"
                 message.withCString { _ = write(STDERR_FILENO, $0, strlen($0)) }
                 _exit(130)
             }
         } else {
-            signal(SIGINT) { _ in
+            handler = { _ in
                 let message = "\ninterrupted: the archive holds every slab completed so far; re-run the same command to resume\n"
                 message.withCString { _ = write(STDERR_FILENO, $0, strlen($0)) }
                 _exit(130)
             }
         }
+        signal(SIGINT, handler)
+        signal(SIGTERM, handler)
     }
 }
 

@@ -58,6 +58,15 @@ public struct EndpointOptions: ParsableArguments {
               scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty else {
             throw ValidationError("\(flag) \(URLRedaction.redact(rawURL)) is not an http(s) URL; use e.g. http://127.0.0.1:9090/api/v1/read")
         }
+        // A URL for the other direction is the likeliest slip of all; the server's answer to it misleads.
+        if flag == "--target-url", components.path.hasSuffix("/read") {
+            throw ValidationError("\(flag) \(URLRedaction.redact(rawURL)) is a remote-read URL; the target takes remote write, "
+                + "e.g. http://127.0.0.1:9090/api/v1/write")
+        }
+        if flag == "--source-url", components.path.hasSuffix("/write") || components.path.hasSuffix("/push") {
+            throw ValidationError("\(flag) \(URLRedaction.redact(rawURL)) is a remote-write URL; the source is read through "
+                + "remote read, e.g. http://127.0.0.1:9090/api/v1/read")
+        }
         if let port = components.port, !(1...65535).contains(port) {
             throw ValidationError("\(flag) \(URLRedaction.redact(rawURL)): port \(port) is outside 1-65535")
         }

@@ -160,7 +160,7 @@ struct SlabReader: Sendable {
     private func cannotSplit(_ error: RemoteStorageError) -> ExportError {
         if error.code == .overBudget {
             return ExportError(.cannotSplit, "\(error.message); even a 1 ms slab needs more: raise --max-memory, "
-                + "lower --concurrency, or narrow --match")
+                + (configuration.concurrency > 1 ? "lower --concurrency, " : "") + "or narrow --match")
         }
         return ExportError(.cannotSplit, "\(error.message); even a 1 ms slab exceeds the source's sample limit: "
             + "raise --storage.remote.read-sample-limit on the source or narrow --match")

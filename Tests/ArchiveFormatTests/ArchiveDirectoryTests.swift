@@ -30,4 +30,13 @@ import Testing
         #expect(throws: ArchiveStoreError.self) { try ArchiveDirectory(root: root).prepareForWriting() }
         for name in files.keys { #expect(FileManager.default.fileExists(atPath: root + "/" + name)) }
     }
+
+    /// A manifest over the size limit was read cut at 64 MiB and reported as "invalid JSON".
+    @Test func aManifestOverTheLimitIsNamedWithItsSize() throws {
+        let root = try directory(["manifest.json": ""])
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        #expect(truncate(root + "/manifest.json", off_t(ArchiveDirectory.maxManifestBytes + 1)) == 0)
+        let error = #expect(throws: ArchiveStoreError.self) { try ArchiveDirectory(root: root).readManifest() }
+        #expect(error?.message.contains("is 67108865 bytes, over the 64 MiB limit for a manifest") == true, "\(String(describing: error))")
+    }
 }

@@ -45,6 +45,8 @@ import TestSupport
         ("prom-import", ["--max-memory", "9000000000GiB"], "larger than 1024.0 TiB"),
         ("prom-export", ["--segment-size", "99999999999999999999999B"], "larger than 1024.0 TiB"),
         ("prom-import", ["--rate-limit", "1e-300"], "--rate-limit"),
+        ("prom-import", ["--target-url", "http://127.0.0.1:9/api/v1/read"], "is a remote-read URL; the target takes remote write"),
+        ("prom-export", ["--source-url", "http://127.0.0.1:9/api/v1/write"], "is a remote-write URL; the source is read"),
         ("prom-export", ["--source-url", "http://127.0.0.1:84637/api/v1/read"], "port 84637 is outside 1-65535"),
         ("prom-import", ["--target-url", "http://127.0.0.1:99999/api/v1/write"], "port 99999 is outside 1-65535"),
         ("prom-export", ["--start", "2026-02-30T00:00:00Z"], "2026-02-30 is not a date of the calendar"),
@@ -75,6 +77,28 @@ import TestSupport
         let outcome = try await export(["--source-url", "http://127.0.0.1:9/api/v1/read", "-o", dir.path + "/archive", "--end", "\(later)"])
         expectOneLineError(outcome, status: 64, containing: ["--end \(later)", "from now; the source cannot hold those samples yet"])
         #expect(!FileManager.default.fileExists(atPath: dir.path + "/archive"))
+    }
+
+    /// SIGTERM (a service manager stopping the tool) gets the same clean stop as Ctrl-C: the message
+    /// that says how to resume, and exit status 130 (it was 143, silently).
+    @Test func sigtermStopsCleanlyWithTheResumeHint() async throws {
+        let dir = try TemporaryDirectory(); defer { dir.remove() }
+        let server = try await ScriptedHTTPServer { request, _ in
+            request.method == "POST" ? .delay(milliseconds: 30_000, then: .close) : .respond(status: 404, headers: [], body: [])
+        }
+        let stderrPath = dir.path + "/stderr"
+        let process = try Executables.start("prom-export", ["--source-url", server.baseURL + "/api/v1/read", "-o", dir.path + "/archive",
+                                                            "--start", "-1h", "--quiet"], stderrPath: stderrPath)
+        let deadline = Date().addingTimeInterval(20)
+        while server.received.allSatisfy({ $0.method != "POST" }) && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(server.received.contains { $0.method == "POST" }, "the export never sent a read")
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        try await server.shutdown()
+        #expect(process.terminationReason == .exit && process.terminationStatus == 130,
+                "\(process.terminationReason == .exit ? "exit" : "signal") \(process.terminationStatus)")
+        let stderr = try String(contentsOfFile: stderrPath, encoding: .utf8)
+        #expect(stderr.contains("interrupted: the archive holds every slab completed so far; re-run the same command to resume"))
     }
 
     @Test func unreachableSourceFailsFastAndLeavesNothing() async throws {
