@@ -244,6 +244,9 @@ public enum ArchiveNaming {
     public static let segmentExtension = ".pfs"
     /// The writers' lock (`flock`), held while an export, split or merge writes the archive.
     public static let lockFile = ".promferry.lock"
+    /// prom-import's journal and rejects, kept inside the archive unless told otherwise.
+    public static let importStateFile = "prom-import.state"
+    public static let importRejectsFile = "prom-import.rejects.jsonl"
 
     /// `segments/<slab, 6+ digits>-<part, 4+ digits>.pfs`.
     public static func segmentPath(slab: Int, part: Int) -> String {

@@ -124,11 +124,13 @@ public final class ArchiveDirectory {
     }
 
     /// Whether `entries` (the directory's, lock file aside) are only what a writer killed before its
-    /// first manifest leaves: `segments/` holding nothing but segment files and temporary files, and
-    /// temporary manifest or checksum files. Such a directory is taken over as a new archive (its
+    /// first manifest leaves: `segments/` holding nothing but segment files and temporary files,
+    /// temporary manifest or checksum files, and a following importer's journal. Such a directory is taken over as a new archive (its
     /// leftovers are orphans); anything else in it means it is not ours, and it is left untouched.
     private func holdsOnlyAnUnfinishedStart(_ entries: [String]) throws -> Bool {
-        let ours: Set = [ArchiveNaming.segmentsDirectory, ArchiveNaming.manifestFile + ".tmp", ArchiveNaming.checksumsFile + ".tmp"]
+        // A following prom-import may have put its journal beside the manifest of an export whose first read then failed.
+        let ours: Set = [ArchiveNaming.segmentsDirectory, ArchiveNaming.manifestFile + ".tmp", ArchiveNaming.checksumsFile + ".tmp",
+                         ArchiveNaming.importStateFile, ArchiveNaming.importRejectsFile]
         guard entries.allSatisfy(ours.contains) else { return false }
         guard FileIO.kind(segmentsPath) == S_IFDIR else { return !entries.contains(ArchiveNaming.segmentsDirectory) }
         return try FileIO.listDirectory(segmentsPath).allSatisfy { name in
@@ -357,4 +359,24 @@ extension ArchiveDirectory {
 extension ArchiveDirectory {
     /// Whether `path` is a symbolic link (not followed).
     public static func isSymbolicLink(_ path: String) -> Bool { FileIO.kind(path) == S_IFLNK }
+}
+
+extension ArchiveDirectory {
+    /// Whether a process holds the writers' lock (an export, split or merge at work on the archive),
+    /// read from `/proc/locks` so that looking takes no lock and cannot make a starting writer fail.
+    /// nil where that cannot be told (no `/proc`).
+    public func writerHoldsLock() -> Bool? {
+        var info = stat()
+        guard lstat(lockPath, &info) == 0 else { return false }
+        guard let table = try? String(contentsOfFile: "/proc/locks", encoding: .utf8) else { return nil }
+        let device = UInt64(info.st_dev)
+        let major = ((device >> 8) & 0xfff) | ((device >> 32) & ~0xfff)
+        let minor = (device & 0xff) | ((device >> 12) & ~0xff)
+        func hex(_ value: UInt64) -> String { let text = String(value, radix: 16); return text.count < 2 ? "0" + text : text }
+        let id = "\(hex(major)):\(hex(minor)):\(info.st_ino)"
+        return table.split(separator: "\n").contains { line in
+            let fields = line.split(separator: " ")
+            return fields.contains("FLOCK") && !fields.contains("->") && fields.contains { $0 == id }
+        }
+    }
 }

@@ -20,7 +20,7 @@ public struct ArchiveVerifier {
     }
 
     /// Files an archive may hold besides the manifest, the checksums and the listed segments.
-    static let knownExtras: Set<String> = [ArchiveNaming.lockFile, "prom-import.state", "prom-import.rejects.jsonl"]
+    static let knownExtras: Set<String> = [ArchiveNaming.lockFile, ArchiveNaming.importStateFile, ArchiveNaming.importRejectsFile]
 
     public static func verify(_ path: String) -> Report {
         let archive = ArchiveDirectory(root: path)

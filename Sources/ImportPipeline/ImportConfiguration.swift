@@ -45,6 +45,11 @@ public struct ImportConfiguration: Sendable {
     public var follow = false
     /// How often a following import looks at the manifest.
     public var followPollSeconds = 0.5
+    /// How long a following import waits while no writer holds the archive's lock and the manifest
+    /// does not grow (the export was killed, or the path has a typo) before it stops.
+    public var followTimeoutSeconds = ImportConfiguration.defaultFollowTimeoutSeconds
+    /// 10 minutes: longer than a restarted export takes to begin again, short enough that a dead one is noticed.
+    public static let defaultFollowTimeoutSeconds = 600.0
     /// Memory target of the whole process (`--max-memory`); it bounds the size of a batch.
     public var maxMemoryBytes = ImportConfiguration.defaultMaxMemoryBytes
 
@@ -103,6 +108,7 @@ public struct ImportError: Error, CustomStringConvertible, Sendable {
         case stateNotWritable
         case verificationFailed
         case archiveChanged
+        case followTimedOut
     }
 
     public let code: Code

@@ -23,8 +23,8 @@ public struct ImportPipeline: Sendable {
         self.logger = logger
     }
 
-    public static let defaultStateFile = "prom-import.state"
-    public static let defaultRejectsFile = "prom-import.rejects.jsonl"
+    public static let defaultStateFile = ArchiveNaming.importStateFile
+    public static let defaultRejectsFile = ArchiveNaming.importRejectsFile
 
     public func run() async throws -> ImportSummary {
         let began = ContinuousClock.now
@@ -124,12 +124,14 @@ public struct ImportPipeline: Sendable {
     private func firstManifest(of archive: ArchiveDirectory) async throws -> Manifest {
         guard configuration.follow else { return try archive.readManifest() }
         var noted = false
+        var watch = WriterWatch(archive: archive, timeoutSeconds: configuration.followTimeoutSeconds, progress: progress)
         while !archive.hasManifest {
             if !noted {
                 progress.note("following \(archive.root): waiting for the export to write its manifest")
                 noted = true
             }
             try await Task.sleep(for: .milliseconds(Int64(configuration.followPollSeconds * 1000)))
+            try watch.check(grew: false)
         }
         return try archive.readManifest()
     }
@@ -220,6 +222,7 @@ public struct ImportPipeline: Sendable {
         let archive = ArchiveDirectory(root: configuration.archivePath)
         var manifest = latest.value
         var next = 0
+        var watch = WriterWatch(archive: archive, timeoutSeconds: configuration.followTimeoutSeconds, progress: progress)
         while true {
             while next < manifest.segments.count {
                 if await stop.error != nil { return }
@@ -238,7 +241,9 @@ public struct ImportPipeline: Sendable {
                 throw ImportError(.archiveChanged, "\(archive.root) was replaced by another export while it was being followed "
                     + "(its manifest no longer starts with the slabs already imported); start the import again")
             }
-            guard newer.slabs.count != manifest.slabs.count || newer.complete != manifest.complete else { continue }
+            let grew = newer.slabs.count != manifest.slabs.count || newer.complete != manifest.complete
+            try watch.check(grew: grew)
+            guard grew else { continue }
             await journal?.extend(order: newer.segments.map(\.file))
             manifest = newer
             latest.value = newer
@@ -345,5 +350,48 @@ extension EndpointConfiguration {
         var copy = self
         copy.url = url
         return copy
+    }
+}
+
+/// Follow mode's watch on the archive's writer: while no process holds the archive's lock and the
+/// manifest does not grow, the import waits at most `timeoutSeconds`, saying so once; then it stops
+/// with the reason rather than wait forever for an export that was killed or never started.
+struct WriterWatch {
+    let archive: ArchiveDirectory
+    let timeoutSeconds: Double
+    let progress: any ImportProgress
+    private var idleSince: ContinuousClock.Instant?
+
+    init(archive: ArchiveDirectory, timeoutSeconds: Double, progress: any ImportProgress) {
+        self.archive = archive
+        self.timeoutSeconds = timeoutSeconds
+        self.progress = progress
+    }
+
+    mutating func check(grew: Bool) throws {
+        // Where /proc/locks cannot be read, only the manifest's growth counts.
+        let writing = grew || archive.writerHoldsLock() == true
+        if writing {
+            if idleSince != nil { progress.note("following \(archive.root): an export is writing it again") }
+            idleSince = nil
+            return
+        }
+        guard let since = idleSince else {
+            idleSince = .now
+            progress.note("following \(archive.root): no export holds it now; waiting up to "
+                + "\(Self.text(seconds: timeoutSeconds)) for one (--follow-timeout)")
+            return
+        }
+        let idle = ContinuousClock.now - since
+        if Double(idle.components.seconds) + Double(idle.components.attoseconds) / 1e18 >= timeoutSeconds {
+            throw ImportError(.followTimedOut, "following \(archive.root): no export has written to it for "
+                + "\(Self.text(seconds: timeoutSeconds)) and none holds it now (was prom-export stopped, or is the path "
+                + "mistyped?); start or resume the export on that directory, then run this import again: it resumes")
+        }
+    }
+
+    static func text(seconds: Double) -> String {
+        let s = Int(seconds.rounded(.up))
+        return s >= 60 && s % 60 == 0 ? "\(s / 60)m" : "\(s)s"
     }
 }

@@ -95,6 +95,10 @@ struct PromImport: AsyncParsableCommand {
         + "committed slabs, and end when the export is complete. The archive is then a durable queue between the two."))
     var follow = false
 
+    @Option(name: .customLong("follow-timeout"), help: ArgumentHelp(
+        "With --follow: stop when no export holds the archive and its manifest has not grown for this long, e.g. 10m."))
+    var followTimeout = "10m"
+
     @Option(name: .customLong("max-memory"), help: ArgumentHelp(
         "Memory target, e.g. 256MiB: bounds each request's size to (max-memory - 48MiB) / (concurrency x 11), "
         + "the batches that can be alive at once."))
@@ -197,6 +201,13 @@ struct PromImport: AsyncParsableCommand {
         configuration.targetReadURL = targetReadURL
         configuration.noState = noState
         configuration.follow = follow
+        do {
+            let ms = try DurationExpression.parse(followTimeout)
+            guard ms >= 1000 else { throw ValidationError("--follow-timeout \(followTimeout) is shorter than 1s") }
+            configuration.followTimeoutSeconds = Double(ms) / 1000
+        } catch let error as TimeExpression.ParseError {
+            throw ValidationError("--follow-timeout \(error.description)")
+        }
         configuration.maxMemoryBytes = memoryBytes
         return configuration
     }

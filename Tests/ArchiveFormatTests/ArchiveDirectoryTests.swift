@@ -39,4 +39,17 @@ import Testing
         let error = #expect(throws: ArchiveStoreError.self) { try ArchiveDirectory(root: root).readManifest() }
         #expect(error?.message.contains("is 67108865 bytes, over the 64 MiB limit for a manifest") == true, "\(String(describing: error))")
     }
+
+    /// prom-import --follow writes its journal beside the first manifest; when that export's first read
+    /// failed and it removed its empty archive, the journal stayed and the next export refused the
+    /// directory as "not empty". It is now taken over like the export's own leftovers.
+    @Test func takesOverADirectoryHoldingOnlyAFollowingImportersJournal() throws {
+        let root = try directory(["prom-import.state": "{}\n", "prom-import.rejects.jsonl": ""])
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try ArchiveDirectory(root: root).prepareForWriting()
+        let stranger = try directory(["prom-import.state": "{}\n", "notes.txt": "mine"])
+        defer { try? FileManager.default.removeItem(atPath: stranger) }
+        #expect(throws: ArchiveStoreError.self) { try ArchiveDirectory(root: stranger).prepareForWriting() }
+        #expect(!FileManager.default.fileExists(atPath: stranger + "/.promferry.lock"))
+    }
 }
