@@ -36,7 +36,7 @@ public struct SegmentDecoder<Source: ByteSource> {
     private var decoded = SegmentSummary()
     private var lastLabels: Labels?
     private var lastTimestamp = Int64.min
-    private var seriesSeen = Set<Labels>()
+    private var seriesSeen = Set<Fingerprint>()
     /// The format version found in the header.
     public private(set) var formatVersion: UInt8 = 0
     /// The footer, once the end was reached.
@@ -210,7 +210,7 @@ public struct SegmentDecoder<Source: ByteSource> {
         if series == lastLabels {
             previous = lastTimestamp
         } else {
-            guard seriesSeen.insert(series).inserted else {
+            guard seriesSeen.insert(Fingerprint(series)).inserted else {
                 throw WireError(.malformed, "series \(series) appears in two separate runs of records")
             }
             decoded.series += 1

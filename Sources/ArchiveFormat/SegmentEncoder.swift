@@ -18,7 +18,7 @@ public final class SegmentEncoder {
     private var recordsInBlock = 0
     private var lastLabels: Labels?
     private var lastTimestamp = Int64.min
-    private var seriesSeen = Set<Labels>()
+    private var seriesSeen = Set<Fingerprint>()
     /// Scratch space for one record's decimal mantissas, and for its bytes before they join the block.
     private var mantissas: [Int64] = []
     private let scratch = ScratchBuffer()
@@ -86,7 +86,7 @@ public final class SegmentEncoder {
         if labels == lastLabels {
             previous = lastTimestamp
         } else {
-            guard seriesSeen.insert(labels).inserted else {
+            guard seriesSeen.insert(Fingerprint(labels)).inserted else {
                 throw ArchiveFormatError(.invalidInput,
                     "series \(labels) appears twice in one segment with other series in between")
             }

@@ -48,29 +48,40 @@ public struct ArchiveInspection: Codable, Sendable {
 }
 
 public enum ArchiveInspector {
+    /// Bounds on the names inspect keeps (an archive may be hostile): names are cut to 256 characters,
+    /// and past 100 000 distinct ones the rest are counted together as "(other names)".
+    static let maxNameCharacters = 256
+    static let maxNames = 100_000
+
+    static func tracked<Value>(_ name: String, among table: [String: Value]) -> String {
+        let key = name.count > maxNameCharacters ? String(name.prefix(maxNameCharacters)) + "…" : name
+        return table[key] != nil || table.count < maxNames ? key : "(other names)"
+    }
+
     /// Reads every segment (checking each against the manifest) and gathers the figures.
     public static func inspect(_ path: String, top topCount: Int = 10) throws -> ArchiveInspection {
         let archive = ArchiveDirectory(root: path)
         let manifest = try archive.readManifest()
-        var series = Set<Labels>()
+        var series = Set<Fingerprint>()
         var metricSeries: [String: Int] = [:]
         var metricSamples: [String: Int] = [:]
-        var labelValues: [String: Set<[UInt8]>] = [:]
+        var labelValues: [String: Set<Fingerprint>] = [:]
         var slabs: [ArchiveInspection.Slab] = []
         var first: Int64?
         var last: Int64?
         for slab in manifest.slabs {
-            var slabSeries = Set<Labels>()
+            var slabSeries = Set<Fingerprint>()
             for segment in slab.segments {
                 try archive.readSegment(segment) { record in
-                    let name = record.labels.metricName ?? ""
-                    if series.insert(record.labels).inserted {
+                    let name = tracked(record.labels.metricName ?? "", among: metricSamples)
+                    let fingerprint = Fingerprint(record.labels)
+                    if series.insert(fingerprint).inserted {
                         metricSeries[name, default: 0] += 1
                         for label in record.labels.labels where label.nameString != "__name__" {
-                            labelValues[label.nameString, default: []].insert(label.value)
+                            labelValues[tracked(label.nameString, among: labelValues), default: []].insert(Fingerprint(label.value))
                         }
                     }
-                    slabSeries.insert(record.labels)
+                    slabSeries.insert(fingerprint)
                     metricSamples[name, default: 0] += record.samples.count
                     first = min(first ?? .max, record.samples.first!.timestampMs)
                     last = max(last ?? .min, record.samples.last!.timestampMs)

@@ -24,7 +24,7 @@ final class SlabWriter {
     private var committed: [Manifest.SegmentEntry] = []
     /// Series as the source named them (to skip one matched by two selectors) and as written
     /// (to catch `--drop-label` making two series identical).
-    private var sourceSeries = Set<Labels>()
+    private var sourceSeries = Set<Fingerprint>()
     private var writtenSeries: [Labels: Labels] = [:]
     private(set) var samples = 0
 
@@ -65,7 +65,7 @@ final class SlabWriter {
     }
 
     private func addSeries(_ series: Series) throws -> Bool {
-        guard sourceSeries.insert(series.labels).inserted else { return false }
+        guard sourceSeries.insert(Fingerprint(series.labels)).inserted else { return false }
         let labels = dropLabels.isEmpty ? series.labels : series.labels.removing(names: dropLabels)
         if let earlier = writtenSeries[labels] {
             throw ExportError(.labelCollision, "--drop-label \(dropLabels.sorted().joined(separator: ",")) makes series "

@@ -88,6 +88,37 @@ public struct Labels: Hashable, Sendable, Comparable, CustomStringConvertible {
     }
 }
 
+/// A 128-bit fingerprint of label bytes, for the sets that only ask "seen before?": 16 bytes whatever
+/// the labels weigh, so an input of few series with huge label values cannot grow those sets beyond
+/// 16 bytes a series. Two SipHash values of the process's random seed with different prefixes, so a
+/// collision is as unlikely as with 128 random bits, and cannot be crafted from outside the process.
+public struct Fingerprint: Hashable, Sendable {
+    let high: Int
+    let low: Int
+
+    public init(_ labels: Labels) {
+        var first = Hasher()
+        first.combine(0 as UInt8)
+        labels.hash(into: &first)
+        var second = Hasher()
+        second.combine(1 as UInt8)
+        labels.hash(into: &second)
+        high = first.finalize()
+        low = second.finalize()
+    }
+
+    public init(_ bytes: [UInt8]) {
+        var first = Hasher()
+        first.combine(2 as UInt8)
+        bytes.withUnsafeBytes { first.combine(bytes: $0) }
+        var second = Hasher()
+        second.combine(3 as UInt8)
+        bytes.withUnsafeBytes { second.combine(bytes: $0) }
+        high = first.finalize()
+        low = second.finalize()
+    }
+}
+
 /// One float sample: the value is kept as its IEEE-754 bit pattern so that NaN payloads
 /// (Prometheus' staleness marker is `0x7ff0000000000002`), ±Inf and -0.0 pass through unchanged.
 public struct Sample: Hashable, Sendable {

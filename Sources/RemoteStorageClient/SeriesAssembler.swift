@@ -15,7 +15,7 @@ public struct SeriesAssembler {
     private var current: Labels?
     private var samples: [Sample] = []
     private var sorted = true
-    private var finished = Set<Labels>()
+    private var finished = Set<Fingerprint>()
 
     /// Samples of the series being assembled, held until it is complete.
     public var bufferedSamples: Int { samples.count }
@@ -110,9 +110,9 @@ public struct SeriesAssembler {
                 for (_, sample) in indexed where unique.last?.timestampMs != sample.timestampMs { unique.append(sample) }
                 if !unique.isEmpty { done = Series(labels: current, samples: unique) }
             }
-            finished.insert(current)
+            finished.insert(Fingerprint(current))
         }
-        if let labels, finished.contains(labels) {
+        if let labels, finished.contains(Fingerprint(labels)) {
             throw RemoteStorageError(.protocolViolation,
                 "series \(labels) came back after other series; the server's stream is out of order")
         }

@@ -21,8 +21,9 @@ enum Executables {
 
     /// Runs a tool to completion with its output captured. The waiting happens on a dispatch thread, not
     /// in Swift's cooperative pool, whose few threads other tests' timers need.
+    /// Runs one of the project's tools by name, or any program by absolute path.
     static func run(_ name: String, _ arguments: [String], environment: [String: String]? = nil) async throws -> Outcome {
-        let path = try path(name)
+        let path = name.hasPrefix("/") ? name : try path(name)
         return try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
                 continuation.resume(with: Result { try runBlocking(path, arguments, environment: environment) })

@@ -1,0 +1,59 @@
+import ArchiveFormat
+import ArchiveStore
+import Foundation
+import PeerHarness
+import PrometheusWire
+import Testing
+import TestSupport
+
+/// A small archive of many series with huge, distinct label values: the offline tools once kept every
+/// label set of a segment (verify, import) or of the archive (inspect) for their "seen before?"
+/// checks, so 1.6 MB on disk took them to about 1 GB. They now keep a 16-byte fingerprint per series,
+/// and their memory stays within one block. Each runs under a 256 MiB data limit (prlimit).
+@Suite struct HostileMemoryTests {
+    static let seriesCount = 2000
+    static let valueBytes = 256 << 10
+
+    /// One slab, two segments, 2000 series of one sample whose `blob` labels are 256 KiB each and all
+    /// different: 500 MiB of label bytes, which zstd shrinks to a few megabytes.
+    static func writeArchive(at path: String) throws {
+        let archive = ArchiveDirectory(root: path)
+        try archive.prepareForWriting()
+        var manifest = Manifest(tool: .init(name: "test", version: "0"), createdAt: "2024-01-01T00:00:00Z",
+                                source: .init(url: "http://source/api/v1/read", externalLabels: [:], droppedLabels: []),
+                                selection: .init(selectors: ["{__name__=~\".+\"}"], startMs: 0, endMs: 60_000, startArgument: "0",
+                                                 endArgument: "60000"),
+                                slabPlan: .init(slabDurationMs: 60_000, segmentTargetBytes: 1 << 30))
+        var segments: [Manifest.SegmentEntry] = []
+        let filler = [UInt8](repeating: UInt8(ascii: "x"), count: valueBytes - 8)
+        for part in 0..<2 {
+            let encoder = try SegmentEncoder(compressionLevel: 1)
+            let file = try archive.createSegment(ArchiveNaming.segmentPath(slab: 0, part: part))
+            try file.write(encoder.start())
+            for index in stride(from: part, to: seriesCount, by: 2) {
+                let labels = Labels(sorting: [Label("__name__", "hostile"),
+                                              Label(name: Array("blob".utf8), value: filler + Array(String(format: "%08d", index).utf8))])
+                try file.write(try encoder.append(labels: labels, samples: [Sample(timestampMs: 1000, value: 1)][...]))
+            }
+            try file.write(try encoder.finish())
+            segments.append(.init(file: file.relativePath, bytes: file.bytesWritten, sha256: try file.commit(), summary: encoder.summary))
+        }
+        manifest.slabs = [.init(index: 0, startMs: 0, endMs: 60_000, series: seriesCount, samples: seriesCount, segments: segments)]
+        manifest.complete = true
+        try archive.commit(manifest)
+    }
+
+    @Test func offlineToolsStayWithinOneBlockOfMemory() async throws {
+        let dir = try TemporaryDirectory(); defer { dir.remove() }
+        let archive = dir.path + "/hostile"
+        try Self.writeArchive(at: archive)
+        let onDisk = try ArchiveDirectory(root: archive).readManifest().totalBytes
+        #expect(onDisk < 16 << 20, "the hostile archive takes \(onDisk) bytes")
+        let archiveTool = try Executables.path("prom-archive"), importTool = try Executables.path("prom-import")
+        for arguments in [[archiveTool, "verify", archive], [archiveTool, "inspect", archive, "--json"],
+                          [importTool, "--archive", archive, "--dry-run", "--quiet", "--state", dir.path + "/state"]] {
+            let outcome = try await Executables.run("/usr/bin/prlimit", ["--data=\(256 << 20)"] + arguments)
+            #expect(outcome.status == 0, "\(arguments.prefix(2)) under a 256 MiB data limit: exit \(outcome.status): \(outcome.stderr.suffix(500))")
+        }
+    }
+}
