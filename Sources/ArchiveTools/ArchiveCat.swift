@@ -36,6 +36,7 @@ public enum ArchiveCat {
                 var text = ""
                 for record in block {
                     guard let selected = filter.apply(record) else { continue }
+                    try checkExpressible(selected.labels, in: format, segment: archive.path(of: segment.file))
                     counts.records += 1
                     switch format {
                     case .openmetrics: text += openMetrics(selected, staleMarkers: staleMarkers, counts: &counts)
@@ -49,6 +50,40 @@ public enum ArchiveCat {
         }
         if format == .openmetrics { try write("# EOF\n") }
         return counts
+    }
+
+    /// A series the output format cannot carry as it is.
+    public struct Unwritable: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Text formats cannot carry every label byte the archive keeps: labels must be UTF-8 for both, and
+    /// OpenMetrics needs a metric name and names of its grammar. Such a series is refused, naming it,
+    /// rather than written altered (invalid bytes as U+FFFD) or as output that does not parse.
+    static func checkExpressible(_ labels: Labels, in format: Format, segment: String) throws {
+        func refuse(_ why: String, _ fix: String) -> Unwritable {
+            Unwritable(description: "\(segment): series \(labels) \(why); \(fix)")
+        }
+        for label in labels.labels {
+            for (part, bytes) in [("name", label.name), ("value", label.value)] where String(validating: bytes, as: UTF8.self) == nil {
+                throw refuse("has a label \(part) that is not valid UTF-8 (bytes \(bytes.prefix(32).map { String($0, radix: 16) }.joined(separator: " "))); "
+                    + "text output would alter it", "narrow --match to leave it out, or import the archive with prom-import, which keeps every byte")
+            }
+        }
+        guard format == .openmetrics else { return }
+        func valid(_ name: [UInt8], colons: Bool) -> Bool {
+            guard let first = name.first else { return false }
+            func letter(_ c: UInt8) -> Bool { (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 95 || (colons && c == 58) }
+            return letter(first) && name.dropFirst().allSatisfy { letter($0) || ($0 >= 48 && $0 <= 57) }
+        }
+        let metric = labels.labels.first { $0.nameString == "__name__" }
+        guard let metric, valid(metric.value, colons: true) else {
+            throw refuse(metric == nil ? "has no metric name" : "has a metric name OpenMetrics cannot write",
+                         "use --format jsonl, which carries any name")
+        }
+        for label in labels.labels where label.nameString != "__name__" && !valid(label.name, colons: false) {
+            throw refuse("has a label name (\"\(label.nameString)\") OpenMetrics cannot write", "use --format jsonl, which carries any name")
+        }
     }
 
     static func openMetrics(_ series: Series, staleMarkers: StaleMarkers, counts: inout Counts) -> String {

@@ -1,6 +1,7 @@
 import ArchiveFormat
 import ArchiveStore
 import Foundation
+import PrometheusWire
 
 /// `prom-archive verify`: checks everything a reader relies on, offline.
 ///
@@ -34,9 +35,26 @@ public struct ArchiveVerifier {
         }
         for slab in manifest.slabs {
             var slabSamples = 0
+            // Import concatenates a series' pieces in manifest order, so across the segments of a slab
+            // its timestamps must keep increasing: an overlap would be sent twice. 24 bytes a series.
+            var lastTimestamp: [Fingerprint: Int64] = [:]
+            var overlaps = 0
             for segment in slab.segments {
                 do {
-                    try archive.readSegment(segment)
+                    var seenHere = Set<Fingerprint>()
+                    try archive.readSegment(segment) { record in
+                        let fingerprint = Fingerprint(record.labels)
+                        if seenHere.insert(fingerprint).inserted, let last = lastTimestamp[fingerprint],
+                           record.samples.first!.timestampMs <= last {
+                            overlaps += 1
+                            if overlaps <= 3 {
+                                report.errors.append("\(archive.path(of: segment.file)): series \(record.labels) starts at "
+                                    + "\(record.samples.first!.timestampMs), not after \(last), where an earlier segment of slab "
+                                    + "\(slab.index) left it: the segments overlap, and import would send those samples twice")
+                            }
+                        }
+                        lastTimestamp[fingerprint] = record.samples.last!.timestampMs
+                    }
                     if segment.samples > 0 && (segment.minTimestampMs < slab.startMs || segment.maxTimestampMs >= slab.endMs) {
                         report.errors.append("\(archive.path(of: segment.file)): samples from \(segment.minTimestampMs) to "
                             + "\(segment.maxTimestampMs) reach outside its slab [\(slab.startMs), \(slab.endMs))")
@@ -48,6 +66,9 @@ public struct ArchiveVerifier {
                     report.errors.append("\(error)")
                 }
                 slabSamples += segment.samples
+            }
+            if overlaps > 3 {
+                report.errors.append("\(archive.manifestPath): slab \(slab.index) has \(overlaps - 3) more overlapping series")
             }
             if slabSamples != slab.samples {
                 report.errors.append("\(archive.manifestPath): slab \(slab.index) says \(slab.samples) samples, its segments hold \(slabSamples)")

@@ -34,6 +34,25 @@ func withArchive(_ body: (String, TemporaryDirectory) throws -> Void) throws {
         #expect(report.errors.contains { $0.contains(file) && $0.contains(fragment) }, "\(report.errors)")
     }
 
+    /// Two segments of one slab holding the same series at the same times passed verify, and cat and
+    /// import then emitted those samples twice. Every checksum and count here agrees.
+    @Test func overlappingSegmentsOfOneSlabAreFound() throws {
+        try withArchive { path, _ in
+            let archive = ArchiveDirectory(root: path)
+            var manifest = try archive.readManifest()
+            let first = manifest.slabs[1].segments[0]
+            let second = manifest.slabs[1].segments[1]
+            try FileManager.default.removeItem(atPath: archive.path(of: second.file))
+            try FileManager.default.copyItem(atPath: archive.path(of: first.file), toPath: archive.path(of: second.file))
+            var copy = first
+            copy.file = second.file
+            manifest.slabs[1].segments[1] = copy
+            manifest.slabs[1].samples = 2 * first.samples
+            try archive.commit(manifest)
+            expectProblem(path, naming: second.file, "the segments overlap, and import would send those samples twice")
+        }
+    }
+
     @Test func aSoundArchiveIsSound() throws {
         try withArchive { path, _ in
             let report = ArchiveVerifier.verify(path)
@@ -218,6 +237,31 @@ func withArchive(_ body: (String, TemporaryDirectory) throws -> Void) throws {
             #expect(text.contains("\"StaleNaN\""))
             let first = try JSONSerialization.jsonObject(with: Data(text.split(separator: "\n")[0].utf8)) as! [String: Any]
             #expect((first["labels"] as! [String: String])["__name__"] == "cpu")
+        }
+    }
+
+    /// cat once wrote invalid UTF-8 label bytes as U+FFFD, and OpenMetrics without a metric name or
+    /// with an empty label name, all with exit 0. Each such series is now refused by name.
+    @Test(arguments: [
+        (Labels(sorting: [Label("__name__", "ok"), Label(name: Array("bad".utf8), value: [0x61, 0xFF, 0xFE])]), "not valid UTF-8", true),
+        (Labels(sorting: [Label("job", "x")]), "has no metric name", false),
+        (Labels(sorting: [Label("__name__", "ok"), Label("", "x")]), "has a label name (\"\") OpenMetrics cannot write", false),
+        (Labels(sorting: [Label("__name__", "9lives")]), "has a metric name OpenMetrics cannot write", false),
+    ] as [(Labels, String, Bool)])
+    func catRefusesWhatItsFormatCannotCarry(_ labels: Labels, _ reason: String, _ jsonlToo: Bool) throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let series = [Series(labels: labels, samples: [Sample(timestampMs: t0 + 1000, value: 1)])]
+        try TestArchive.write(series, at: dir.path + "/a", startMs: t0, slabMs: hour, slabs: 1)
+        let everything = try SeriesFilter(selectors: [labels.metricName == nil ? try SeriesSelector(parsing: #"{job="x"}"#) : .everySeries])
+        let error = #expect(throws: ArchiveCat.Unwritable.self) {
+            _ = try ArchiveCat.run(dir.path + "/a", format: .openmetrics, filter: everything) { _ in }
+        }
+        #expect(error?.description.contains(reason) == true, "\(String(describing: error))")
+        if jsonlToo {
+            #expect(throws: ArchiveCat.Unwritable.self) { _ = try ArchiveCat.run(dir.path + "/a", format: .jsonl, filter: everything) { _ in } }
+        } else {
+            _ = try ArchiveCat.run(dir.path + "/a", format: .jsonl, filter: everything) { _ in }
         }
     }
 }
