@@ -56,8 +56,8 @@ actor ImportJournal {
     private(set) var doneSegmentsAtStart = 0
 
     /// Opens or creates the journal at `path` for the import described by `header`.
-    /// An existing journal of another import (other archive, target or filter) is refused; one with other
-    /// batch settings is continued with its own settings, which `header` then holds.
+    /// An existing journal of another import (other archive, target or filter) is refused, and so is one
+    /// cut with other batch settings (it is read by batch index), naming the settings that resume it.
     /// Progress kept in memory only, for `--no-state`; `alreadyDone` leading segments are skipped.
     init(header: Header, order: [String], alreadyDone: Int) {
         file = nil
@@ -94,6 +94,15 @@ actor ImportJournal {
             where old != new {
             throw ImportError(.stateMismatch, "\(path) records an import with another \(what) (\(old), not \(new)); "
                 + "give --state another file for a new import, or repeat that import's arguments to resume it")
+        }
+        // Batches are known by their index within a segment, so a resumed import must cut them as before;
+        // new limits would be silently ignored, so they are refused with the values that resume.
+        if (existing.concurrency, existing.batchSamples, existing.batchBytes) != (proposed.concurrency, proposed.batchSamples, proposed.batchBytes) {
+            throw ImportError(.stateMismatch, "\(path) records an import cut into batches of --concurrency \(existing.concurrency) "
+                + "--batch-samples \(existing.batchSamples) and at most \(existing.batchBytes) bytes; this run asks for "
+                + "--concurrency \(proposed.concurrency) --batch-samples \(proposed.batchSamples) and \(proposed.batchBytes) bytes "
+                + "(--concurrency, --batch-samples, --batch-bytes or --max-memory changed). A resumed import must cut its batches "
+                + "as before to know which were delivered: repeat those values, or give --state a new file to start over")
         }
         header = existing
         resumed = true

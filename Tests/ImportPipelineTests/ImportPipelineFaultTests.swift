@@ -214,8 +214,16 @@ let totalSamples = dataset.reduce(0) { $0 + $1.samples.count }
             let delivered = target.contents.values.reduce(0) { $0 + $1.count }
             #expect(delivered == manifest.segments[0].samples + manifest.segments[1].samples)
 
+            // A resume that would cut batches otherwise is refused with the settings that resume it.
+            let drift = await #expect(throws: ImportError.self) { try await importing(dir, url) { $0.concurrency = 2 } }
+            #expect(drift?.code == .stateMismatch)
+            #expect(drift?.message.contains("--concurrency 1 --batch-samples 500") == true, "\(String(describing: drift))")
+            #expect(drift?.message.contains("this run asks for --concurrency 2") == true, "\(String(describing: drift))")
+
             // --skip-corrupt delivers everything else, names the file and still fails at the end.
-            let skipping = await #expect(throws: ImportError.self) { try await importing(dir, url) { $0.skipCorrupt = true } }
+            let skipping = await #expect(throws: ImportError.self) {
+                try await importing(dir, url) { $0.concurrency = 1; $0.skipCorrupt = true }
+            }
             #expect(skipping?.code == .corruptSegments)
             #expect(skipping?.message.contains(victim.file) == true)
             #expect(target.contents.values.reduce(0) { $0 + $1.count } == totalSamples - victim.samples)
