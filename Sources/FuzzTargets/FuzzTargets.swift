@@ -1,4 +1,5 @@
 import ArchiveFormat
+import Foundation
 import BlockCompression
 import PrometheusWire
 
@@ -11,6 +12,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case samplesBody = "samples-body"   // a snappy SAMPLES body, then ReadResponse
     case writeRequest = "write-request" // a snappy remote-write body, then WriteRequest
     case selector         // a PromQL series selector
+    case manifest         // manifest.json: JSON, then every rule of the manifest, then its sums
 
     /// Feeds one input to the target. Throwing is fine; trapping is a bug.
     public func run(_ data: [UInt8]) {
@@ -38,6 +40,10 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .writeRequest:
             if let body = try? Snappy.decompress(data, maxOutputBytes: 1 << 22) { _ = try? WriteRequest.decode(body) }
             _ = try? WriteRequest.decode(data)
+        case .manifest:
+            guard let manifest = try? JSONDecoder().decode(Manifest.self, from: Data(data)), (try? manifest.validate()) != nil else { return }
+            // A manifest that validates must be safe to add up: these sums once trapped on hostile counts.
+            _ = (manifest.totalSamples, manifest.totalBytes, manifest.resumePointMs, manifest.segments.count)
         case .selector:
             if let selector = try? SeriesSelector(parsing: String(decoding: data, as: UTF8.self)) {
                 // What prints must parse back to the same matchers.
