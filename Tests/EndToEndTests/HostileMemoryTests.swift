@@ -8,14 +8,14 @@ import TestSupport
 
 /// A small archive of many series with huge, distinct label values: the offline tools once kept every
 /// label set of a segment (verify, import) or of the archive (inspect) for their "seen before?"
-/// checks, so 1.6 MB on disk took them to about 1 GB. They now keep a 16-byte fingerprint per series,
-/// and their memory stays within one block. Each runs under a 256 MiB data limit (prlimit).
+/// checks, so a megabyte on disk took them to hundreds of megabytes. They now keep a 16-byte fingerprint per series,
+/// and their memory stays within one block. Each runs under a 128 MiB data limit (prlimit).
 @Suite struct HostileMemoryTests {
-    static let seriesCount = 2000
+    static let seriesCount = 1000
     static let valueBytes = 256 << 10
 
-    /// One slab, two segments, 2000 series of one sample whose `blob` labels are 256 KiB each and all
-    /// different: 500 MiB of label bytes, which zstd shrinks to a few megabytes.
+    /// One slab, two segments, 1000 series of one sample whose `blob` labels are 256 KiB each and all
+    /// different: 250 MiB of label bytes, which zstd shrinks to about a megabyte.
     static func writeArchive(at path: String) throws {
         let archive = ArchiveDirectory(root: path)
         try archive.prepareForWriting()
@@ -52,8 +52,8 @@ import TestSupport
         let archiveTool = try Executables.path("prom-archive"), importTool = try Executables.path("prom-import")
         for arguments in [[archiveTool, "verify", archive], [archiveTool, "inspect", archive, "--json"],
                           [importTool, "--archive", archive, "--dry-run", "--quiet", "--state", dir.path + "/state"]] {
-            let outcome = try await Executables.run("/usr/bin/prlimit", ["--data=\(256 << 20)"] + arguments)
-            #expect(outcome.status == 0, "\(arguments.prefix(2)) under a 256 MiB data limit: exit \(outcome.status): \(outcome.stderr.suffix(500))")
+            let outcome = try await Executables.run("/usr/bin/prlimit", ["--data=\(128 << 20)"] + arguments)
+            #expect(outcome.status == 0, "\(arguments.prefix(2)) under a 128 MiB data limit: exit \(outcome.status): \(outcome.stderr.suffix(500))")
         }
     }
 }

@@ -94,7 +94,8 @@ import TestSupport
         }
         #expect(typo?.code == .followTimedOut)
         #expect(typo?.message.contains("/arhcive: no export has written to it for 1s and none holds it now") == true, "\(String(describing: typo))")
-        #expect(ContinuousClock.now - began < .seconds(10))
+        // It stops at all (it used to wait forever); the bound is loose for a loaded CI machine.
+        #expect(ContinuousClock.now - began < .seconds(60))
 
         // An export killed after two of six slabs: its manifest stays incomplete and its lock is free.
         let source = FakeRemoteReadSource(series: dataset)
