@@ -123,7 +123,7 @@ struct SeededHistory {
 
             let killed = seeded.directory.path + "/killed"
             let (kills, status) = try await Executables.killRepeatedly("prom-export", arguments(killed), rounds: 30,
-                                                                               delayMs: fixedSlabs ? 40..<300 : 30..<200) {
+                                                                               delayMs: fixedSlabs ? 20..<180 : 20..<120) {
                 // Whenever it died, the directory is a valid archive of the slabs completed so far.
                 if FileManager.default.fileExists(atPath: killed + "/manifest.json") {
                     let manifest = try ArchiveDirectory(root: killed).readManifest()
