@@ -199,8 +199,11 @@ public struct Manifest: Codable, Equatable, Sendable {
         // Counts come from a file: each must be a count, and their sums (totalSamples, totalBytes)
         // must stay inside Int, so that no arithmetic on a hostile manifest can trap.
         var sums = (samples: 0, bytes: 0)
-        func add(_ value: Int, to sum: inout Int, _ what: String) throws {
+        func checkCount(_ value: Int, _ what: String) throws {
             guard (0...Manifest.maxCount).contains(value) else { throw bad("\(what) is \(value), outside 0...2^53") }
+        }
+        func add(_ value: Int, to sum: inout Int, _ what: String) throws {
+            try checkCount(value, what)
             let (total, overflow) = sum.addingReportingOverflow(value)
             guard !overflow else { throw bad("\(what) makes the archive's total overflow") }
             sum = total
@@ -208,8 +211,7 @@ public struct Manifest: Codable, Equatable, Sendable {
         for (i, slab) in slabs.enumerated() {
             guard slab.index == i else { throw bad("slab \(i) has index \(slab.index)") }
             try add(slab.samples, to: &sums.samples, "slab \(i)'s sample count")
-            var unused = 0
-            try add(slab.series, to: &unused, "slab \(i)'s series count")
+            try checkCount(slab.series, "slab \(i)'s series count")
             guard slab.startMs == expectedStart, slab.endMs > slab.startMs, slab.endMs <= selection.endMs else {
                 throw bad("slab \(i) [\(slab.startMs), \(slab.endMs)) does not continue the previous slab at \(expectedStart)")
             }
@@ -222,8 +224,7 @@ public struct Manifest: Codable, Equatable, Sendable {
                 try add(segment.bytes, to: &sums.bytes, "segment \(segment.file)'s size")
                 for (count, name) in [(segment.blocks, "blocks"), (segment.records, "records"), (segment.series, "series"),
                                       (segment.samples, "samples")] {
-                    var unused = 0
-                    try add(count, to: &unused, "segment \(segment.file)'s \(name) count")
+                    try checkCount(count, "segment \(segment.file)'s \(name) count")
                 }
                 guard segment.sha256.count == 64, segment.sha256.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
                     throw bad("segment \(segment.file) has an invalid sha256")

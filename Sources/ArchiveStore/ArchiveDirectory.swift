@@ -84,25 +84,10 @@ public final class ArchiveDirectory {
     /// Takes the exclusive lock on `.promferry.lock`, creating the file when missing. A symlink or
     /// anything else that is not a regular file at that name is refused, never followed.
     private func lock() throws {
-        var created = true
-        var fd = Glibc.open(lockPath, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
-        if fd < 0 && errno == EEXIST {
-            created = false
-            fd = Glibc.open(lockPath, O_RDWR | O_NOFOLLOW | O_CLOEXEC)
-        }
-        guard fd >= 0 else {
-            if errno == ELOOP {
-                throw ArchiveStoreError(.corrupt, "\(lockPath) is a symlink; remove it (promferry never follows links in an archive)")
-            }
-            throw FileIO.failure("open", lockPath, errno)
-        }
+        let (fd, created) = try FileIO.openOrCreate(lockPath)
         var opened = stat()
         var current = stat()
-        guard fstat(fd, &opened) == 0, opened.st_mode & S_IFMT == S_IFREG else {
-            FileIO.close(fd)
-            if created { _ = unlink(lockPath) }
-            throw ArchiveStoreError(.corrupt, "\(lockPath) is not a regular file; remove it by hand")
-        }
+        _ = fstat(fd, &opened)
         // The lock counts only while the file still has this name: a writer that held it may have
         // removed it (an empty archive given up) between our open and our flock.
         guard flock(fd, LOCK_EX | LOCK_NB) == 0, lstat(lockPath, &current) == 0,

@@ -31,12 +31,26 @@ enum FileIO {
     /// a regular file (or a directory when `O_DIRECTORY` is asked for): an archive from an untrusted
     /// party cannot make any tool read or write outside it, nor block on a FIFO.
     static func open(_ path: String, _ flags: Int32, _ mode: mode_t = 0o644) throws -> Int32 {
+        guard let fd = try openUnlessExists(path, flags, mode) else { throw failure("open", path, EEXIST) }
+        return fd
+    }
+
+    /// The existing file at `path`, or a new one, opened read-write by the rules of `open`; and whether
+    /// this call created it (a lock file is removed again only by its creator).
+    static func openOrCreate(_ path: String) throws -> (fd: Int32, created: Bool) {
+        if let fd = try openUnlessExists(path, O_RDWR | O_CREAT | O_EXCL) { return (fd, true) }
+        return (try open(path, O_RDWR), false)
+    }
+
+    /// `open`, except that nil stands for EEXIST (with `O_CREAT | O_EXCL`).
+    private static func openUnlessExists(_ path: String, _ flags: Int32, _ mode: mode_t = 0o644) throws -> Int32? {
         // Directories are opened only to fsync them; the archive's own root may be reached through a link.
         let noFollow = flags & O_DIRECTORY != 0 ? 0 : O_NOFOLLOW
         var fd: Int32
         repeat { fd = Glibc.open(path, flags | O_CLOEXEC | noFollow | O_NONBLOCK, mode) } while fd < 0 && errno == EINTR
         if fd < 0 {
             let code = errno
+            if code == EEXIST && flags & O_EXCL != 0 && kind(path) != S_IFLNK { return nil }
             if code == ELOOP || kind(path) == S_IFLNK {
                 throw ArchiveStoreError(.corrupt, "\(path) is a symbolic link; promferry never follows links in an archive "
                     + "(remove it, or copy the archive with links resolved)")

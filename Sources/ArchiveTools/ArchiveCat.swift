@@ -52,6 +52,8 @@ public enum ArchiveCat {
         return counts
     }
 
+    static let metricNameLabel = Array("__name__".utf8)
+
     /// A series the output format cannot carry as it is.
     public struct Unwritable: Error, CustomStringConvertible {
         public let description: String
@@ -76,12 +78,12 @@ public enum ArchiveCat {
             func letter(_ c: UInt8) -> Bool { (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 95 || (colons && c == 58) }
             return letter(first) && name.dropFirst().allSatisfy { letter($0) || ($0 >= 48 && $0 <= 57) }
         }
-        let metric = labels.labels.first { $0.nameString == "__name__" }
+        let metric = labels.labels.first { $0.name == metricNameLabel }
         guard let metric, valid(metric.value, colons: true) else {
             throw refuse(metric == nil ? "has no metric name" : "has a metric name OpenMetrics cannot write",
                          "use --format jsonl, which carries any name")
         }
-        for label in labels.labels where label.nameString != "__name__" && !valid(label.name, colons: false) {
+        for label in labels.labels where label.name != metricNameLabel && !valid(label.name, colons: false) {
             throw refuse("has a label name (\"\(label.nameString)\") OpenMetrics cannot write", "use --format jsonl, which carries any name")
         }
     }

@@ -19,8 +19,7 @@ public struct OutputOptions: ParsableArguments {
     /// A summary file that cannot be written is refused before the work starts, not after it is done.
     public func validate() throws {
         guard let path = summaryJSON else { return }
-        let slash = path.lastIndex(of: "/")
-        let parent = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ValidationError("--summary-json \(path): the directory \(parent) does not exist; create it or choose another path")

@@ -77,3 +77,16 @@ public struct ExportConfiguration: Sendable {
         max(1 << 20, (maxMemoryBytes - Self.baseReserveBytes) / max(1, readsInFlight) - Self.perReadReserveBytes)
     }
 }
+
+extension ExportConfiguration {
+    /// A slab is committed as complete once read, so a range reaching past the present would be
+    /// recorded as exported while its future part was never read, and a re-run would skip it. The
+    /// pipeline refuses such a range before anything is touched; commands check it at parse time.
+    public func checkRangeIsPast(nowMs: Int64) throws {
+        guard endMs > nowMs else { return }
+        throw ExportError(.rangeInFuture, "--end \(endArgument) is \(ExportPipeline.timestamp(ms: endMs)), "
+            + "\(DurationText.rough(ms: endMs - nowMs)) from now; the source cannot hold those samples yet, and "
+            + "slabs read now would be recorded as complete without them. Export up to --end now, and the rest later into "
+            + "another archive once that time has passed")
+    }
+}

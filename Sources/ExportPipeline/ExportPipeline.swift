@@ -230,8 +230,6 @@ public struct ExportPipeline: Sendable {
             samplesPerSecond: wall > 0 ? Double(counters.samples) / wall : 0)
     }
 
-    /// Refuses to continue an archive that another export started; adopts the recorded range when
-    /// the same relative `--start`/`--end` arguments are given again.
     /// Resume trusts the manifest's slabs, so each of their segment files must still be there with
     /// its recorded size (a cheap check; `prom-archive verify` checks every byte). Otherwise the
     /// export stops naming the damage, or with `repair` drops the first damaged slab and every later
@@ -254,6 +252,8 @@ public struct ExportPipeline: Sendable {
         manifest.updatedAt = Self.timestamp()
     }
 
+    /// Refuses to continue an archive that another export started; adopts the recorded range when
+    /// the same relative `--start`/`--end` arguments are given again.
     private func checkSameExport(_ manifest: Manifest) throws {
         let root = configuration.archivePath
         func refuse(_ what: String) -> ExportError {
@@ -293,14 +293,6 @@ public struct ExportPipeline: Sendable {
         return formatter.string(from: Date())
     }
 
-    /// A positive span for a person: `2h5m`, `3m20s`, `45s` (seconds rounded up).
-    static func roughDuration(_ ms: Int64) -> String {
-        let s = ms / 1000 + (ms % 1000 > 0 ? 1 : 0)
-        if s >= 3600 { return "\(s / 3600)h\(s % 3600 / 60)m" }
-        if s >= 60 { return "\(s / 60)m\(s % 60)s" }
-        return "\(s)s"
-    }
-
     static func duration(_ ms: Int64) -> String {
         if ms % 3_600_000 == 0 { return "\(ms / 3_600_000)h" }
         if ms % 60_000 == 0 { return "\(ms / 60_000)m" }
@@ -309,15 +301,3 @@ public struct ExportPipeline: Sendable {
     }
 }
 
-extension ExportConfiguration {
-    /// A slab is committed as complete once read, so a range reaching past the present would be
-    /// recorded as exported while its future part was never read, and a re-run would skip it. The
-    /// pipeline refuses such a range before anything is touched; commands check it at parse time.
-    public func checkRangeIsPast(nowMs: Int64) throws {
-        guard endMs > nowMs else { return }
-        throw ExportError(.rangeInFuture, "--end \(endArgument) is \(ExportPipeline.timestamp(ms: endMs)), "
-            + "\(ExportPipeline.roughDuration(endMs - nowMs)) from now; the source cannot hold those samples yet, and "
-            + "slabs read now would be recorded as complete without them. Export up to --end now, and the rest later into "
-            + "another archive once that time has passed")
-    }
-}

@@ -379,19 +379,14 @@ struct WriterWatch {
         guard let since = idleSince else {
             idleSince = .now
             progress.note("following \(archive.root): no export holds it now; waiting up to "
-                + "\(Self.text(seconds: timeoutSeconds)) for one (--follow-timeout)")
+                + "\(DurationText.rough(ms: Int64(timeoutSeconds * 1000))) for one (--follow-timeout)")
             return
         }
         let idle = ContinuousClock.now - since
         if Double(idle.components.seconds) + Double(idle.components.attoseconds) / 1e18 >= timeoutSeconds {
             throw ImportError(.followTimedOut, "following \(archive.root): no export has written to it for "
-                + "\(Self.text(seconds: timeoutSeconds)) and none holds it now (was prom-export stopped, or is the path "
+                + "\(DurationText.rough(ms: Int64(timeoutSeconds * 1000))) and none holds it now (was prom-export stopped, or is the path "
                 + "mistyped?); start or resume the export on that directory, then run this import again: it resumes")
         }
-    }
-
-    static func text(seconds: Double) -> String {
-        let s = Int(seconds.rounded(.up))
-        return s >= 60 && s % 60 == 0 ? "\(s / 60)m" : "\(s)s"
     }
 }

@@ -97,23 +97,24 @@ public struct Fingerprint: Hashable, Sendable {
     let low: Int
 
     public init(_ labels: Labels) {
-        var first = Hasher()
-        first.combine(0 as UInt8)
-        labels.hash(into: &first)
-        var second = Hasher()
-        second.combine(1 as UInt8)
-        labels.hash(into: &second)
-        high = first.finalize()
-        low = second.finalize()
+        self.init(kind: 0) { labels.hash(into: &$0) }
     }
 
     public init(_ bytes: [UInt8]) {
+        self.init(kind: 1) { hasher in bytes.withUnsafeBytes { hasher.combine(bytes: $0) } }
+    }
+
+    /// Two hashers fed the same input behind different prefixes; `kind` keeps label sets and byte
+    /// strings apart.
+    private init(kind: UInt8, _ feed: (inout Hasher) -> Void) {
         var first = Hasher()
-        first.combine(2 as UInt8)
-        bytes.withUnsafeBytes { first.combine(bytes: $0) }
+        first.combine(kind)
+        first.combine(0 as UInt8)
+        feed(&first)
         var second = Hasher()
-        second.combine(3 as UInt8)
-        bytes.withUnsafeBytes { second.combine(bytes: $0) }
+        second.combine(kind)
+        second.combine(1 as UInt8)
+        feed(&second)
         high = first.finalize()
         low = second.finalize()
     }
