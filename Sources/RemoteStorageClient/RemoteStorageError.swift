@@ -19,6 +19,9 @@ public struct RemoteStorageError: Error, CustomStringConvertible, Sendable {
         case redirect
         /// A response body or frame over the configured limit.
         case tooLarge
+        /// The TLS handshake was refused by either side: an untrusted certificate, a plain-http server
+        /// behind an `https://` URL, a missing client certificate. Sending again cannot change that.
+        case tls
         /// A response that would hold more memory than the read's budget (`--max-memory`); the caller
         /// reads the range again in smaller pieces.
         case overBudget
@@ -44,7 +47,7 @@ public struct RemoteStorageError: Error, CustomStringConvertible, Sendable {
         case .transport, .timeout, .truncated: return true
         case .protocolViolation: return true
         case .httpStatus(let status): return status == 429 || status >= 500
-        case .sampleLimitExceeded, .nativeHistogram, .redirect, .tooLarge, .overBudget: return false
+        case .sampleLimitExceeded, .nativeHistogram, .redirect, .tooLarge, .overBudget, .tls: return false
         }
     }
 }
