@@ -140,6 +140,10 @@ public final class ArchiveDirectory {
         do {
             manifest = try JSONDecoder().decode(Manifest.self, from: Data(bytes))
         } catch let error as DecodingError {
+            if let (key, number) = JSONNumberCheck.firstUnrepresentable(in: bytes) {
+                throw ArchiveStoreError(.corrupt, "\(manifestPath) is not a valid manifest: `\(key)` is \(number), which is not a whole "
+                    + "number within the 64-bit integer range (counts must lie in 0...\(Manifest.maxCount)); the archive is damaged or not from promferry")
+            }
             throw ArchiveStoreError(.corrupt, "\(manifestPath) is not a valid manifest: \(describe(error))")
         }
         do {

@@ -40,6 +40,27 @@ import Testing
         #expect(error?.message.contains("is 67108865 bytes, over the 64 MiB limit for a manifest") == true, "\(String(describing: error))")
     }
 
+    /// Foundation's decoder calls a number it cannot hold "not valid JSON", without a key.
+    @Test(arguments: [("99999999999999999999", "99999999999999999999"), ("1e30", "1e+30"), ("2.5", "2.5"),
+                      ("9223372036854775808", "9223372036854775808")])
+    func aNumberBeyondTheIntegerRangeIsNamedByItsKey(_ written: String, _ shown: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let json = String(decoding: try encoder.encode(ManifestTests.manifest()), as: UTF8.self)
+        #expect(json.contains(#""samples":1,"segments""#))
+        let root = try directory(["manifest.json": json.replacingOccurrences(of: #""samples":1,"segments""#,
+                                                                             with: #""samples":\#(written),"segments""#)])
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let error = #expect(throws: ArchiveStoreError.self) { try ArchiveDirectory(root: root).readManifest() }
+        #expect(error?.message.contains("`slabs.0.samples` is \(shown), which is not a whole number within the 64-bit integer range") == true,
+                "\(String(describing: error))")
+        // Malformed JSON is still called that.
+        let broken = try directory(["manifest.json": String(json.dropLast())])
+        defer { try? FileManager.default.removeItem(atPath: broken) }
+        let invalid = #expect(throws: ArchiveStoreError.self) { try ArchiveDirectory(root: broken).readManifest() }
+        #expect(invalid?.message.contains("invalid JSON") == true, "\(String(describing: invalid))")
+    }
+
     /// prom-import --follow writes its journal beside the first manifest; when that export's first read
     /// failed and it removed its empty archive, the journal stayed and the next export refused the
     /// directory as "not empty". It is now taken over like the export's own leftovers.
