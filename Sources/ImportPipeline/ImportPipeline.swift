@@ -256,7 +256,12 @@ public struct ImportPipeline: Sendable {
                          counters: ImportCounters, skipped: SkippedSegments, stop: FirstError, report: () -> Void) async throws {
         let filter = configuration.filter
         if let journal, await journal.doneSegments.contains(segment.file) {
-            counters.update { $0.samplesRead += segment.samples; $0.samplesAlreadyDelivered += segment.samples }
+            let selected = try filter.isIdentity ? segment.samples : Self.selectedSamples(of: segment, in: archive, filter: filter)
+            counters.update {
+                $0.samplesRead += segment.samples
+                $0.samplesSelected += selected
+                $0.samplesAlreadyDelivered += selected
+            }
             return
         }
         // Nothing of a segment is sent before its checksum is known to be right.
@@ -298,6 +303,17 @@ public struct ImportPipeline: Sendable {
         try await journal?.expect(segment: segment.file, batches: batches)
         counters.update { $0.segmentsRead += 1 }
         report()
+    }
+
+    /// How many of a delivered segment's samples the selection takes: what an earlier run sent of it.
+    /// The journal records segments, not counts, so a resume under a selection reads the segment again.
+    static func selectedSamples(of segment: Manifest.SegmentEntry, in archive: ArchiveDirectory, filter: SeriesFilter) throws -> Int {
+        var reader = try archive.segmentReader(segment)
+        var selected = 0
+        while let block = try reader.nextBlock() {
+            for series in block { selected += filter.apply(series)?.samples.count ?? 0 }
+        }
+        return selected
     }
 
     static func seconds(_ duration: Duration) -> Double {

@@ -253,6 +253,34 @@ let totalSamples = dataset.reduce(0) { $0 + $1.samples.count }
         }
     }
 
+    /// The figures of a resumed run count what the selection takes, in delivered segments too.
+    @Test func aResumeUnderASelectionCountsOnlySelectedSamples() async throws {
+        let failing = Mutex(true)
+        let selection = { (c: inout ImportConfiguration) throws in
+            c.filter = try SeriesFilter(selectors: [try SeriesSelector(parsing: #"{zone="a"}"#)])
+            c.concurrency = 1  // one sender finishes a segment before the failure starts
+        }
+        let selected = dataset.filter { $0.labels["zone"] == "a" }.reduce(0) { $0 + $1.samples.count }
+        try await withTarget(script: { request, index, target in
+            if failing.withLock({ $0 }) && index >= 12 { return .respond(status: 401, headers: [], body: Array("token expired".utf8)) }
+            return target.handle(request)
+        }) { dir, url, target, _ in
+            await #expect(throws: RemoteStorageError.self) { try await importing(dir, url, selection) }
+            failing.withLock { $0 = false }
+            let summary = try await importing(dir, url, selection)
+            #expect(summary.complete)
+            #expect(summary.segmentsAlreadyDone > 0)
+            #expect(summary.samplesRead == totalSamples)
+            #expect(summary.samplesSelected == selected)
+            #expect(summary.samplesSent + summary.samplesAlreadyDelivered == selected)
+            let again = try await importing(dir, url, selection)
+            #expect(again.samplesSent == 0)
+            #expect(again.samplesAlreadyDelivered == selected)
+            #expect(again.samplesSelected == selected)
+            #expect(target.contents.values.reduce(0) { $0 + $1.count } == selected)
+        }
+    }
+
     @Test func refusesAJournalOfAnotherImport() async throws {
         try await withTarget { dir, url, _, _ in
             _ = try await importing(dir, url)
