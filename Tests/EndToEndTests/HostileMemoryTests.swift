@@ -1,8 +1,10 @@
 import ArchiveFormat
 import ArchiveStore
+import BlockCompression
 import Foundation
 import PeerHarness
 import PrometheusWire
+import Synchronization
 import Testing
 import TestSupport
 
@@ -55,5 +57,33 @@ import TestSupport
             let outcome = try await Executables.run("/usr/bin/prlimit", ["--data=\(128 << 20)"] + arguments)
             #expect(outcome.status == 0, "\(arguments.prefix(2)) under a 128 MiB data limit: exit \(outcome.status): \(outcome.stderr.suffix(500))")
         }
+        // cat writes all 250 MiB of labels; it streams them, so its output goes to /dev/null, not into this test.
+        for format in ["openmetrics", "jsonl"] {
+            let outcome = try await Executables.run("/bin/sh", ["-c", "exec /usr/bin/prlimit --data=\(128 << 20) \"$0\" cat \"$1\" --format \(format) >/dev/null",
+                                                                archiveTool, archive])
+            #expect(outcome.status == 0, "cat --format \(format) under a 128 MiB data limit: exit \(outcome.status): \(outcome.stderr.suffix(500))")
+        }
+    }
+
+    /// A real import sends every one of those series, within `--max-memory` plus 10%.
+    @Test func importStaysWithinItsMemoryTarget() async throws {
+        let dir = try TemporaryDirectory(); defer { dir.remove() }
+        let archive = dir.path + "/hostile"
+        try Self.writeArchive(at: archive)
+        let delivered = Mutex(0)
+        let server = try await ScriptedHTTPServer { request, _ in
+            guard let body = try? Snappy.decompress(request.body, maxOutputBytes: 64 << 20), let write = try? WriteRequest.decode(body) else {
+                return .respond(status: 400, headers: [], body: Array("undecodable".utf8))
+            }
+            delivered.withLock { $0 += write.timeseries.reduce(0) { $0 + $1.samples.count } }
+            return .respond(status: 204, headers: [], body: [])
+        }
+        let budget = 128 << 20
+        let outcome = try await Executables.run("/usr/bin/prlimit", [
+            "--data=\(budget + budget / 10)", try Executables.path("prom-import"), "--archive", archive, "--quiet",
+            "--target-url", server.baseURL + "/api/v1/write", "--max-memory", "128MiB", "--state", dir.path + "/state"])
+        try await server.shutdown()
+        #expect(outcome.status == 0, "import under a \(budget + budget / 10) byte data limit: exit \(outcome.status): \(outcome.stderr.suffix(500))")
+        #expect(delivered.withLock { $0 } == Self.seriesCount)
     }
 }
