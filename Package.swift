@@ -45,7 +45,7 @@ let package = Package(
         .target(name: "ExportPipeline", dependencies: ["ArchiveStore", "RemoteStorageClient", logging]),
         .target(name: "ImportPipeline", dependencies: ["ArchiveStore", "RemoteStorageClient", crypto, logging]),
         .target(name: "ArchiveTools", dependencies: ["ArchiveStore", "ArchiveFormat", "PrometheusWire"]),
-        .target(name: "FuzzTargets", dependencies: ["PrometheusWire", "ArchiveFormat", "BlockCompression"]),
+        .target(name: "FuzzTargets", dependencies: ["PrometheusWire", "ArchiveFormat", "ArchiveTools", "BlockCompression"]),
         .target(name: "CommandLineSupport", dependencies: ["PrometheusWire", "BlockCompression", "ArchiveFormat", "RemoteStorageClient", "ExportPipeline", "ImportPipeline", "ArchiveTools", argumentParser, logging]),
         .target(name: "PeerHarness", dependencies: ["PrometheusWire", "BlockCompression", "ArchiveFormat", "ArchiveStore", "RemoteStorageClient", httpClient, nioCore, logging]),
 

@@ -99,7 +99,7 @@ enum FileIO {
         while buffer.count < count {
             let filled = buffer.count
             let want = min(step, count - filled)
-            buffer.append(contentsOf: repeatElement(0, count: want))
+            buffer += [UInt8](repeating: 0, count: want)
             let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + filled, want) }
             if n < 0 {
                 buffer.removeSubrange(filled...)

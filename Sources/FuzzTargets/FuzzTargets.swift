@@ -1,6 +1,7 @@
 import ArchiveFormat
-import Foundation
+import ArchiveTools
 import BlockCompression
+import Foundation
 import PrometheusWire
 
 /// The decoders that read untrusted bytes, each as a fuzz target: any input may make them throw,
@@ -13,6 +14,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case writeRequest = "write-request" // a snappy remote-write body, then WriteRequest
     case selector         // a PromQL series selector
     case manifest         // manifest.json: JSON, then every rule of the manifest, then its sums
+    case archive          // a whole archive directory (`ArchiveImage`) through verify, inspect and cat
 
     /// Feeds one input to the target. Throwing is fine; trapping is a bug.
     public func run(_ data: [UInt8]) {
@@ -44,6 +46,16 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             guard let manifest = try? JSONDecoder().decode(Manifest.self, from: Data(data)), (try? manifest.validate()) != nil else { return }
             // A manifest that validates must be safe to add up: these sums once trapped on hostile counts.
             _ = (manifest.totalSamples, manifest.totalBytes, manifest.resumePointMs, manifest.segments.count)
+        case .archive:
+            let root = ArchiveImage.scratchDirectory()
+            defer { ArchiveImage.removeEntry(root) }
+            ArchiveImage.unpack(data, into: root)
+            _ = ArchiveVerifier.verify(root)
+            _ = try? ArchiveInspector.inspect(root)
+            for format in ArchiveCat.Format.allCases {
+                var written = 0
+                _ = try? ArchiveCat.run(root, format: format, filter: .all) { written += $0.utf8.count }
+            }
         case .selector:
             if let selector = try? SeriesSelector(parsing: String(decoding: data, as: UTF8.self)) {
                 // What prints must parse back to the same matchers.

@@ -38,8 +38,20 @@ struct FuzzDriver {
 struct FuzzReplay {
     static func main() {
         let arguments = CommandLine.arguments.dropFirst()
+        // `promferry-fuzz pack-archive DIR OUT` writes an archive's image (ArchiveImage), a seed for the archive target.
+        if arguments.first == "pack-archive", arguments.count == 3 {
+            do {
+                let image = try ArchiveImage.pack(arguments[arguments.startIndex + 1])
+                try Data(image).write(to: URL(fileURLWithPath: arguments[arguments.startIndex + 2]))
+                exit(0)
+            } catch {
+                print("cannot pack \(arguments[arguments.startIndex + 1]): \(error)")
+                exit(1)
+            }
+        }
         guard let name = arguments.first, let target = FuzzTarget(rawValue: name) else {
-            print("usage: promferry-fuzz TARGET FILE…   (targets: \(FuzzTarget.allCases.map(\.rawValue).joined(separator: ", ")))")
+            print("usage: promferry-fuzz TARGET FILE…   (targets: \(FuzzTarget.allCases.map(\.rawValue).joined(separator: ", ")))\n"
+                + "       promferry-fuzz pack-archive ARCHIVE-DIR OUT   (a seed for the archive target)")
             exit(64)
         }
         for path in arguments.dropFirst() {
