@@ -141,13 +141,16 @@ public struct Sample: Hashable, Sendable {
     public static let staleNaNBits: UInt64 = 0x7ff0_0000_0000_0002
 }
 
-/// A series with its samples in timestamp order.
+/// A series with its float samples and its native-histogram samples, each in timestamp order.
+/// A series may change between floats and histograms over time; no timestamp holds both.
 public struct Series: Hashable, Sendable {
     public var labels: Labels
     public var samples: [Sample]
+    public var histograms: [HistogramSample]
 
-    public init(labels: Labels, samples: [Sample]) {
+    public init(labels: Labels, samples: [Sample], histograms: [HistogramSample] = []) {
         self.labels = labels
         self.samples = samples
+        self.histograms = histograms
     }
 }

@@ -145,17 +145,16 @@ public struct ReadRequest: Hashable, Sendable {
 }
 
 /// A `prometheus.TimeSeries` as it crosses the wire in SAMPLES read responses and write requests:
-/// 1 labels, 2 samples, 3 exemplars (skipped), 4 native histograms (counted, not decoded).
+/// 1 labels, 2 samples, 3 exemplars (skipped), 4 native histograms (`HistogramMessage`).
 public struct WireTimeSeries: Hashable, Sendable {
     public var labels: Labels
     public var samples: [Sample]
-    /// Number of native-histogram samples the server sent for this series (field 4).
-    public var histogramCount: Int
+    public var histograms: [HistogramSample]
 
-    public init(labels: Labels, samples: [Sample], histogramCount: Int = 0) {
+    public init(labels: Labels, samples: [Sample], histograms: [HistogramSample] = []) {
         self.labels = labels
         self.samples = samples
-        self.histogramCount = histogramCount
+        self.histograms = histograms
     }
 
     /// Writes the series' fields (labels, then samples): exactly `encodedSize` bytes. This is the
@@ -178,6 +177,12 @@ public struct WireTimeSeries: Hashable, Sendable {
             // 20 bytes, so its length is one byte.
             out.sampleField(valueBits: sample.valueBits, timestampMs: sample.timestampMs, innerSize: Self.sampleSize(sample))
         }
+        for histogram in histograms {
+            let message = HistogramMessage.encode(histogram)
+            out.byte(0x22)  // field 4, length-delimited
+            out.varint(UInt64(message.count))
+            out.bytes(message)
+        }
     }
 
     /// Appends the series' fields to `writer` (for the cold paths that build whole responses).
@@ -194,6 +199,10 @@ public struct WireTimeSeries: Hashable, Sendable {
         }
         for sample in samples {
             let inner = Self.sampleSize(sample)
+            size += 1 + ProtoWriter.varintSize(UInt64(inner)) + inner
+        }
+        for histogram in histograms {
+            let inner = HistogramMessage.encode(histogram).count
             size += 1 + ProtoWriter.varintSize(UInt64(inner)) + inner
         }
         return size
@@ -216,7 +225,7 @@ public struct WireTimeSeries: Hashable, Sendable {
         var reader = r
         var labels: [Label] = []
         var samples: [Sample] = []
-        var histograms = 0
+        var histograms: [HistogramSample] = []
         while let (field, wire) = try reader.nextField() {
             switch field {
             case 1:
@@ -235,12 +244,12 @@ public struct WireTimeSeries: Hashable, Sendable {
                 }
                 samples.append(sample)
             case 4:
-                histograms += 1
-                try reader.skip(wireType: wire)
+                try reader.expect(wire, .lengthDelimited, "TimeSeries.histograms")
+                histograms.append(try HistogramMessage.decode(try reader.subReader()))
             default: try reader.skip(wireType: wire)
             }
         }
-        return WireTimeSeries(labels: Labels(sorting: labels), samples: samples, histogramCount: histograms)
+        return WireTimeSeries(labels: Labels(sorting: labels), samples: samples, histograms: histograms)
     }
 }
 
@@ -291,7 +300,7 @@ public enum ReadResponse {
 
 /// `prometheus.Chunk`: 1 min_time_ms, 2 max_time_ms (inclusive), 3 type, 4 data.
 public struct Chunk: Hashable, Sendable {
-    /// `Chunk.Encoding` values; only XOR is decoded by this tool.
+    /// `Chunk.Encoding` values (`XORChunk`, `HistogramChunk`, `XOR2Chunk`).
     public enum Encoding: UInt64, Sendable {
         case unknown = 0, xor = 1, histogram = 2, floatHistogram = 3, xor2 = 4, histogramST = 5, floatHistogramST = 6
     }
