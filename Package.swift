@@ -64,7 +64,7 @@ let package = Package(
         .testTarget(name: "PrometheusWireTests", dependencies: ["PrometheusWire", "BlockCompression"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ArchiveFormatTests", dependencies: ["ArchiveFormat", "ArchiveStore", "BlockCompression", "PrometheusWire", "PeerHarness"]),
         .testTarget(name: "CommandLineSupportTests", dependencies: ["CommandLineSupport", "ImportPipeline"]),
-        .testTarget(name: "RemoteStorageClientTests", dependencies: ["RemoteStorageClient", "TestSupport", logging]),
+        .testTarget(name: "RemoteStorageClientTests", dependencies: ["RemoteStorageClient", "PeerHarness", "TestSupport", logging]),
         .testTarget(name: "ExportPipelineTests", dependencies: ["ExportPipeline", "ArchiveStore", "ArchiveTools", "BlockCompression", "PeerHarness", "TestSupport", logging]),
         .testTarget(name: "ImportPipelineTests", dependencies: ["ImportPipeline", "ExportPipeline", "ArchiveStore", "ArchiveTools", "BlockCompression", "PeerHarness", "TestSupport", logging]),
         .testTarget(name: "ArchiveToolsTests", dependencies: ["ArchiveTools", "ArchiveStore", "PeerHarness", "TestSupport"]),

@@ -9,6 +9,8 @@ public struct ExportError: Error, CustomStringConvertible, Sendable {
         case rangeInFuture
         /// A committed segment is missing or has the wrong size, and `--repair` was not given.
         case damagedArchive
+        /// The source sent data the archive format cannot hold (native histograms, start timestamps).
+        case unstorable
     }
 
     public let code: Code

@@ -65,6 +65,11 @@ final class SlabWriter {
     }
 
     private func addSeries(_ series: Series) throws -> Bool {
+        guard series.histograms.isEmpty else {
+            throw ExportError(.unstorable, "series \(series.labels) holds \(series.histograms.count) native-histogram samples, which "
+                + "archive format \(SegmentLayout.formatVersion) cannot store; exclude it, e.g. --match "
+                + "'{__name__!=\"\(series.labels.metricName ?? "")\"}' alongside your other selectors, or narrow --match to float series")
+        }
         guard sourceSeries.insert(Fingerprint(series.labels)).inserted else { return false }
         let labels = dropLabels.isEmpty ? series.labels : series.labels.removing(names: dropLabels)
         if let earlier = writtenSeries[labels] {

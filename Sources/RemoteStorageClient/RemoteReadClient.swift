@@ -121,7 +121,7 @@ public final class RemoteReadClient: Sendable {
                                 do { try await emit(done) } catch { throw ConsumerError(underlying: error) }
                             }
                         }
-                        let held = message.count + assembler.bufferedSamples * MemoryLayout<Sample>.stride
+                        let held = message.count + assembler.bufferedBytes
                         outcome.peakBufferedBytes = max(outcome.peakBufferedBytes, held)
                         if held > budget { throw overBudget(held, budget, "one series of this slab") }
                     }
@@ -230,6 +230,7 @@ public final class RemoteReadClient: Sendable {
         if status == 400 && snippet.contains("exceeded sample limit") {
             throw RemoteStorageError(.sampleLimitExceeded, "\(url): \(snippet)")
         }
+        if snippet.contains(Self.gaugeHistogramFailure) { throw Self.gaugeHistogramError(url) }
         var hint = ""
         switch status {
         case 401, 403: hint = "; check the credentials (--basic-auth-user/--basic-auth-password-file, --bearer-token-file)"
@@ -261,8 +262,19 @@ public final class RemoteReadClient: Sendable {
         }
     }
 
+    /// What Prometheus before 3.0 answers, as a 500 or mid-stream, when it re-encodes a histogram chunk
+    /// (one still open, or one the read range cuts) holding a gauge histogram whose counts go down.
+    static let gaugeHistogramFailure = "detected unexpected counter reset in histogram"
+
+    static func gaugeHistogramError(_ url: String) -> RemoteStorageError {
+        RemoteStorageError(.unstorable, "\(url) failed with \"\(gaugeHistogramFailure)\": Prometheus before 3.0 re-encodes a "
+            + "histogram chunk that is still open or that the read range cuts, and fails when it is a gauge histogram whose counts "
+            + "go down; retrying cannot help: upgrade the source to Prometheus 3, or leave the gauge histogram series out with --match")
+    }
+
     static func wireFailure(_ error: WireError, url: String) -> RemoteStorageError {
-        switch error.code {
+        if error.message.contains(gaugeHistogramFailure) { return gaugeHistogramError(url) }
+        return switch error.code {
         case .truncated: RemoteStorageError(.truncated, "\(url): response cut off: \(error.message)")
         case .frameTooLarge: RemoteStorageError(.tooLarge, "\(url): \(error.message)")
         default: RemoteStorageError(.protocolViolation, "\(url): invalid response: \(error.message)")

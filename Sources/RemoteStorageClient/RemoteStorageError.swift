@@ -13,8 +13,8 @@ public struct RemoteStorageError: Error, CustomStringConvertible, Sendable {
         case truncated
         /// Prometheus' `--storage.remote.read-sample-limit` was hit (SAMPLES responses only).
         case sampleLimitExceeded
-        /// The source returned native-histogram data, which this archive format does not hold.
-        case nativeHistogram
+        /// The source sent data this version cannot carry: an unknown chunk encoding, start timestamps.
+        case unstorable
         /// The server answered with a redirect, which is never followed (credentials must not travel).
         case redirect
         /// A response body or frame over the configured limit.
@@ -47,7 +47,7 @@ public struct RemoteStorageError: Error, CustomStringConvertible, Sendable {
         case .transport, .timeout, .truncated: return true
         case .protocolViolation: return true
         case .httpStatus(let status): return status == 429 || status >= 500
-        case .sampleLimitExceeded, .nativeHistogram, .redirect, .tooLarge, .overBudget, .tls: return false
+        case .sampleLimitExceeded, .unstorable, .redirect, .tooLarge, .overBudget, .tls: return false
         }
     }
 }

@@ -4,8 +4,9 @@ import PrometheusWire
 ///
 /// A streamed reply may split one series over consecutive frames and its chunks may overlap
 /// (out-of-order data) or reach outside the query range. The assembler concatenates consecutive parts
-/// with equal labels, decodes XOR chunks, keeps only samples in `[startMs, endMs)`, sorts by
-/// timestamp and keeps the first sample of any duplicate timestamp.
+/// with equal labels, decodes every chunk encoding (XOR, XOR2, and the four histogram encodings),
+/// keeps only samples in `[startMs, endMs)`, sorts floats and histograms by timestamp and keeps the
+/// first of any duplicate timestamp.
 ///
 /// Invariant: a series is emitted once; if its labels come back after another series started, that
 /// is a protocol violation (Prometheus never does it) and throws.
@@ -14,11 +15,18 @@ public struct SeriesAssembler {
     let endMs: Int64
     private var current: Labels?
     private var samples: [Sample] = []
-    private var sorted = true
+    private var samplesSorted = true
+    private var histograms: [HistogramSample] = []
+    private var histogramsSorted = true
+    private var histogramBytes = 0
+    private var countedHistograms = 0
     private var finished = Set<Fingerprint>()
 
     /// Samples of the series being assembled, held until it is complete.
-    public var bufferedSamples: Int { samples.count }
+    public var bufferedSamples: Int { samples.count + histograms.count }
+
+    /// Memory those samples hold: 16 bytes a float sample, a histogram's fields and buckets.
+    public private(set) var bufferedBytes = 0
 
     public init(startMs: Int64, endMs: Int64) {
         self.startMs = startMs
@@ -29,34 +37,58 @@ public struct SeriesAssembler {
         let done = try switchTo(chunkedSeries.labels)
         for chunk in chunkedSeries.chunks {
             guard chunk.maxTimeMs >= startMs && chunk.minTimeMs < endMs else { continue }
-            switch chunk.encoding {
-            case .xor?, .unknown?:
-                // The proto requires UNKNOWN to be treated as XOR.
-                let first = samples.count
-                do {
+            do {
+                switch chunk.encoding {
+                case .xor?, .unknown?:
+                    // The proto requires UNKNOWN to be treated as XOR.
+                    let first = samples.count
                     try XORChunk.decode(chunk.data, appendingTo: &samples)
-                    keepInRange(from: first)
-                } catch let error as WireError {
-                    throw RemoteStorageError(.protocolViolation, "series \(chunkedSeries.labels): corrupt XOR chunk: \(error.message)")
+                    Self.keepInRange(&samples, from: first, startMs, endMs, sorted: &samplesSorted)
+                case .xor2?:
+                    let decoded = try XOR2Chunk.decode(chunk.data)
+                    if let st = decoded.startTimestampsMs.first(where: { $0 != 0 }) {
+                        throw RemoteStorageError(.unstorable, "series \(chunkedSeries.labels) carries start timestamps (XOR2 chunk, "
+                            + "first \(st)), which this version cannot store yet; exclude the series with --match, or have the source "
+                            + "write XOR chunks (storage.tsdb.chunk_encoding.floats)")
+                    }
+                    let first = samples.count
+                    samples += decoded.samples
+                    Self.keepInRange(&samples, from: first, startMs, endMs, sorted: &samplesSorted)
+                case let encoding? where [.histogram, .floatHistogram, .histogramST, .floatHistogramST].contains(encoding):
+                    let first = histograms.count
+                    histograms += try HistogramChunk.decode(chunk.data, encoding: encoding)
+                    Self.keepInRange(&histograms, from: first, startMs, endMs, sorted: &histogramsSorted)
+                default:
+                    throw RemoteStorageError(.unstorable,
+                        "series \(chunkedSeries.labels): chunk encoding \(chunk.encodingRaw) is unknown to this version; "
+                        + "re-run with --response-type samples so the server decodes its chunks itself")
                 }
-            case .histogram?, .floatHistogram?, .histogramST?, .floatHistogramST?:
-                throw Self.histogramError(chunkedSeries.labels)
-            default:
-                throw RemoteStorageError(.protocolViolation,
-                    "series \(chunkedSeries.labels): chunk encoding \(chunk.encodingRaw) is not supported; "
-                    + "re-run with --response-type samples so the server decodes chunks itself")
+            } catch let error as WireError {
+                throw RemoteStorageError(.protocolViolation, "series \(chunkedSeries.labels): corrupt \(chunk.encodingName) chunk: \(error.message)")
             }
         }
+        countBytes()
         return done
     }
 
     public mutating func add(samplesSeries: WireTimeSeries) throws -> Series? {
-        if samplesSeries.histogramCount > 0 { throw Self.histogramError(samplesSeries.labels) }
         let done = try switchTo(samplesSeries.labels)
         let first = samples.count
         samples += samplesSeries.samples
-        keepInRange(from: first)
+        Self.keepInRange(&samples, from: first, startMs, endMs, sorted: &samplesSorted)
+        let firstHistogram = histograms.count
+        histograms += samplesSeries.histograms
+        Self.keepInRange(&histograms, from: firstHistogram, startMs, endMs, sorted: &histogramsSorted)
+        countBytes()
         return done
+    }
+
+    private mutating func countBytes() {
+        if histograms.count != countedHistograms {
+            histogramBytes += histograms[countedHistograms...].reduce(0) { $0 + $1.heldBytes }
+            countedHistograms = histograms.count
+        }
+        bufferedBytes = samples.count * MemoryLayout<Sample>.stride + histogramBytes
     }
 
     /// The last series, if any.
@@ -64,52 +96,46 @@ public struct SeriesAssembler {
         try switchTo(nil)
     }
 
-    static func histogramError(_ labels: Labels) -> RemoteStorageError {
-        RemoteStorageError(.nativeHistogram,
-            "series \(labels) holds native-histogram samples, which this archive format cannot store; "
-            + "exclude it, e.g. --match '{__name__!=\"\(labels.metricName ?? "")\"}' alongside your other selectors "
-            + "or narrow --match to float series")
-    }
-
-    /// Drops the samples from `first` on that lie outside `[startMs, endMs)`, keeping the rest in
+    /// Drops the items from `first` on that lie outside `[startMs, endMs)`, keeping the rest in
     /// order, and notes whether they continue the strictly increasing run before them.
-    private mutating func keepInRange(from first: Int) {
-        let (startMs, endMs) = (startMs, endMs)
+    private static func keepInRange<T: Timestamped>(_ items: inout [T], from first: Int, _ startMs: Int64, _ endMs: Int64, sorted: inout Bool) {
         var stillSorted = sorted
-        let kept = samples.withUnsafeMutableBufferPointer { buffer -> Int in
+        let kept = items.withUnsafeMutableBufferPointer { buffer -> Int in
             var last = first > 0 ? buffer[first - 1].timestampMs : Int64.min
             var kept = first
             for i in first..<buffer.count {
-                let sample = buffer[i]
-                guard sample.timestampMs >= startMs && sample.timestampMs < endMs else { continue }
-                if sample.timestampMs <= last { stillSorted = false }
-                last = sample.timestampMs
-                buffer[kept] = sample
+                let item = buffer[i]
+                guard item.timestampMs >= startMs && item.timestampMs < endMs else { continue }
+                if item.timestampMs <= last { stillSorted = false }
+                last = item.timestampMs
+                buffer[kept] = item
                 kept += 1
             }
             return kept
         }
-        samples.removeSubrange(kept...)
+        items.removeSubrange(kept...)
         sorted = stillSorted
+    }
+
+    /// `items` in timestamp order with the first of any duplicate timestamp kept.
+    private static func ordered<T: Timestamped>(_ items: [T], sorted: Bool) -> [T] {
+        // Strictly increasing: no duplicates to drop, and the buffer is handed over as it is.
+        if sorted { return items }
+        // Stable sort keeps the first of equal timestamps first.
+        let indexed = items.enumerated().sorted { ($0.element.timestampMs, $0.offset) < ($1.element.timestampMs, $1.offset) }
+        var unique: [T] = []
+        unique.reserveCapacity(items.count)
+        for (_, item) in indexed where unique.last?.timestampMs != item.timestampMs { unique.append(item) }
+        return unique
     }
 
     private mutating func switchTo(_ labels: Labels?) throws -> Series? {
         if labels == current, labels != nil { return nil }
         var done: Series?
         if let current {
-            if sorted {
-                // Strictly increasing: no duplicates to drop, and the buffer is handed over as it is.
-                if !samples.isEmpty { done = Series(labels: current, samples: samples) }
-            } else {
-                // Stable sort keeps the first of equal timestamps first.
-                let indexed = samples.enumerated().sorted {
-                    ($0.element.timestampMs, $0.offset) < ($1.element.timestampMs, $1.offset)
-                }
-                var unique: [Sample] = []
-                unique.reserveCapacity(samples.count)
-                for (_, sample) in indexed where unique.last?.timestampMs != sample.timestampMs { unique.append(sample) }
-                if !unique.isEmpty { done = Series(labels: current, samples: unique) }
-            }
+            let series = Series(labels: current, samples: Self.ordered(samples, sorted: samplesSorted),
+                                histograms: Self.ordered(histograms, sorted: histogramsSorted))
+            if !series.samples.isEmpty || !series.histograms.isEmpty { done = series }
             finished.insert(Fingerprint(current))
         }
         if let labels, finished.contains(Fingerprint(labels)) {
@@ -118,7 +144,35 @@ public struct SeriesAssembler {
         }
         current = labels
         samples = []
-        sorted = true
+        samplesSorted = true
+        histograms = []
+        histogramsSorted = true
+        histogramBytes = 0
+        countedHistograms = 0
+        bufferedBytes = 0
         return done
+    }
+}
+
+/// What the assembler orders by.
+protocol Timestamped {
+    var timestampMs: Int64 { get }
+}
+
+extension Sample: Timestamped {}
+extension HistogramSample: Timestamped {}
+
+extension Chunk {
+    /// The encoding's name as Prometheus spells it, for messages.
+    var encodingName: String {
+        switch encoding {
+        case .xor?, .unknown?: "XOR"
+        case .histogram?: "histogram"
+        case .floatHistogram?: "float histogram"
+        case .xor2?: "XOR2"
+        case .histogramST?: "histogram ST"
+        case .floatHistogramST?: "float histogram ST"
+        case nil: "encoding \(encodingRaw)"
+        }
     }
 }

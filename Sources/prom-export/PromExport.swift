@@ -161,6 +161,11 @@ struct PromExport: AsyncParsableCommand {
         CommandFailure.bootstrapLogging(level: reporting.logLevel)
         InterruptHandling.install(tool: "prom-export")
         let configuration = try makeConfiguration()
+        if responseType == .samples {
+            // Prometheus 2.42 ends a SAMPLES series at its first native histogram and says nothing.
+            FileHandle.standardError.write(Data(("prom-export: warning: in SAMPLES answers Prometheus before 2.44 silently cuts a series "
+                + "off at its first native histogram; unless the source holds no histograms, use the default --response-type auto\n").utf8))
+        }
         let display = ExportProgressDisplay()
         let pipeline = ExportPipeline(configuration: configuration,
                                       progress: reporting.quiet ? SilentExportProgress() : display,

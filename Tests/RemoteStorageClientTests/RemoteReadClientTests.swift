@@ -1,5 +1,6 @@
 import BlockCompression
 import Logging
+import PeerHarness
 import PrometheusWire
 @testable import RemoteStorageClient
 import Testing
@@ -153,18 +154,32 @@ func readOnce(_ script: @escaping @Sendable (RecordedRequest, Int) -> ScriptedRe
         #expect(requests.count == 1)
     }
 
-    @Test func nativeHistogramChunksStopWithTheSeriesNamed() async throws {
+    /// An encoding this version does not know stops the read, naming the series and the number; a
+    /// histogram chunk that ends early is a protocol violation, not a dropped series.
+    @Test(arguments: [(7, "chunk encoding 7 is unknown"), (2, "corrupt histogram chunk")] as [(UInt64, String)])
+    func chunksThatCannotBeDecodedStopWithTheSeriesNamed(_ encoding: UInt64, _ message: String) async throws {
         let (result, _) = try await readOnce({ _, _ in
-            let chunk = Chunk(minTimeMs: 1_000_000, maxTimeMs: 1_000_000, encodingRaw: 2, data: [0, 1, 0])
+            let chunk = Chunk(minTimeMs: 1_000_000, maxTimeMs: 1_000_000, encodingRaw: encoding, data: [0, 1, 0])
             let labels = Labels(sorting: [Label("__name__", "rpc_latency_seconds"), Label("job", "x")])
             let frame = ChunkedFrameDecoder.frame(ChunkedReadResponse(series: [ChunkedSeries(labels: labels, chunks: [chunk])],
                                                                       queryIndex: 0).encode())
             return .respond(status: 200, headers: [("Content-Type", FakeRemoteReadSource.streamedContentType)], body: frame)
         })
         guard case .failure(let error as RemoteStorageError) = result else { Issue.record("expected failure"); return }
-        #expect(error.code == .nativeHistogram)
+        #expect(error.code == (encoding == 7 ? .unstorable : .protocolViolation))
+        #expect(!error.isRetryable || encoding == 2)
         #expect(error.message.contains("rpc_latency_seconds"))
-        #expect(error.message.contains("--match"))
+        #expect(error.message.contains(message), "\(error.message)")
+    }
+
+    /// SAMPLES answers carry native histograms in `TimeSeries.histograms` (Prometheus 2.44 and later).
+    @Test func samplesAnswersCarryHistograms() async throws {
+        let history = HistogramHistory(seriesCount: 6, startMs: 0, endMs: 600_000).series()
+        let source = FakeRemoteReadSource(series: history, samplesOnly: true)
+        let (result, _) = try await readOnce({ request, _ in source.answer(request.body) })
+        let (series, outcome) = try result.get()
+        #expect(outcome.kind == .samples)
+        #expect(series == history.sorted { $0.labels < $1.labels })
     }
 
     @Test func sendsCredentialsAndHeadersButKeepsProtocolHeaders() async throws {

@@ -4,6 +4,7 @@ import PrometheusWire
 
 /// Serves remote-read requests from an in-memory data set the way Prometheus does: streamed XOR
 /// chunks (one frame per series, chunks of 120 samples) when asked for them first, else SAMPLES.
+/// Native histograms are served in SAMPLES answers only (this source has no histogram chunk encoder).
 public struct FakeRemoteReadSource: Sendable {
     public let series: [Series]
     /// Answer SAMPLES whatever is asked (as InfluxDB 1.x does).
@@ -30,6 +31,7 @@ public struct FakeRemoteReadSource: Sendable {
             var body: [UInt8] = []
             for (index, query) in request.queries.enumerated() {
                 for s in selected(query) {
+                    precondition(s.histograms.isEmpty, "FakeRemoteReadSource serves native histograms in SAMPLES answers only")
                     let chunks = stride(from: 0, to: s.samples.count, by: 120).map { start -> Chunk in
                         let part = Array(s.samples[start..<min(start + 120, s.samples.count)])
                         return Chunk(minTimeMs: part.first!.timestampMs, maxTimeMs: part.last!.timestampMs,
@@ -42,7 +44,7 @@ public struct FakeRemoteReadSource: Sendable {
             return .respond(status: 200, headers: [("Content-Type", Self.streamedContentType)], body: body)
         }
         let results = request.queries.map { query in
-            selected(query).map { WireTimeSeries(labels: $0.labels, samples: $0.samples) }
+            selected(query).map { WireTimeSeries(labels: $0.labels, samples: $0.samples, histograms: $0.histograms) }
         }
         let total = results.flatMap { $0 }.reduce(0) { $0 + $1.samples.count }
         if let sampleLimit, total > sampleLimit {
@@ -57,7 +59,8 @@ public struct FakeRemoteReadSource: Sendable {
         series.compactMap { s in
             guard query.matchers.allSatisfy({ Self.matches($0, s.labels) }) else { return nil }
             let samples = s.samples.filter { $0.timestampMs >= query.startMs && $0.timestampMs <= query.endMsInclusive }
-            return samples.isEmpty ? nil : Series(labels: s.labels, samples: samples)
+            let histograms = s.histograms.filter { $0.timestampMs >= query.startMs && $0.timestampMs <= query.endMsInclusive }
+            return samples.isEmpty && histograms.isEmpty ? nil : Series(labels: s.labels, samples: samples, histograms: histograms)
         }
     }
 

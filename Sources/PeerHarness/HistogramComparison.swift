@@ -1,0 +1,63 @@
+import PrometheusWire
+
+/// Histograms compared by what they mean rather than how a store laid them out: a store may add
+/// empty buckets to a sample when a later sample of its chunk widened the layout, and its newest
+/// chunk loses its counter-reset flag when re-encoded for a read.
+public enum HistogramComparison {
+    /// Everything but layout and reset hint: the time, kind, schema, zero threshold, sum, counts, and
+    /// each non-empty bucket by its index (integer counts made absolute, float counts as bits).
+    public struct Meaning: Hashable, Sendable, CustomStringConvertible {
+        public let timestampMs: Int64
+        public let isFloat: Bool
+        public let schema: Int32
+        public let zeroThresholdBits: UInt64
+        public let sumBits: UInt64
+        public let countBits: UInt64
+        public let zeroCountBits: UInt64
+        public let positive: [Int32: UInt64]
+        public let negative: [Int32: UInt64]
+        public let customValueBits: [UInt64]
+
+        public var description: String {
+            "t=\(timestampMs) \(isFloat ? "float" : "int") schema=\(schema) zt=\(zeroThresholdBits) sum=\(sumBits) count=\(countBits) "
+                + "zero=\(zeroCountBits) +\(positive.sorted { $0.key < $1.key }) -\(negative.sorted { $0.key < $1.key })"
+        }
+    }
+
+    public static func meaning(_ h: HistogramSample) -> Meaning {
+        switch h.counts {
+        case .integer(let count, let zeroCount, let positive, let negative):
+            return Meaning(timestampMs: h.timestampMs, isFloat: false, schema: h.schema, zeroThresholdBits: h.zeroThresholdBits,
+                           sumBits: h.sumBits, countBits: count, zeroCountBits: zeroCount,
+                           positive: buckets(h.positiveSpans, absolute(positive)), negative: buckets(h.negativeSpans, absolute(negative)),
+                           customValueBits: h.customValueBits)
+        case .float(let count, let zeroCount, let positive, let negative):
+            let zero = 0.0.bitPattern
+            return Meaning(timestampMs: h.timestampMs, isFloat: true, schema: h.schema, zeroThresholdBits: h.zeroThresholdBits,
+                           sumBits: h.sumBits, countBits: count, zeroCountBits: zeroCount,
+                           positive: buckets(h.positiveSpans, positive).filter { $0.value != zero },
+                           negative: buckets(h.negativeSpans, negative).filter { $0.value != zero }, customValueBits: h.customValueBits)
+        }
+    }
+
+    static func absolute(_ deltas: [Int64]) -> [UInt64] {
+        var running: Int64 = 0
+        return deltas.map { running &+= $0; return UInt64(bitPattern: running) }
+    }
+
+    /// Bucket index → count, leaving out empty integer buckets.
+    static func buckets(_ spans: [HistogramSample.Span], _ counts: [UInt64]) -> [Int32: UInt64] {
+        var result: [Int32: UInt64] = [:]
+        var index: Int32 = 0
+        var position = 0
+        for (n, span) in spans.enumerated() {
+            index = n == 0 ? span.offset : index + span.offset
+            for _ in 0..<span.length where position < counts.count {
+                if counts[position] != 0 { result[index] = counts[position] }
+                position += 1
+                index += 1
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import Logging
+import PeerHarness
+import PrometheusWire
+import RemoteStorageClient
+import Testing
+import TestSupport
+
+/// Native histograms written into a real Prometheus 2.42 (`--enable-feature=native-histograms`) through
+/// remote write, then read back as streamed chunks: the HISTOGRAM (2) and FLOAT_HISTOGRAM (3) chunks
+/// that Prometheus itself encoded, decoded by `HistogramChunk`.
+@Suite(.serialized) struct NativeHistogramReadTests {
+    static let hour: Int64 = 3_600_000
+
+    static func readAll(_ server: PrometheusServer, _ startMs: Int64, _ endMs: Int64) async throws -> (ReadOutcome, [Labels: Series]) {
+        let client = try RemoteReadClient(endpoint: EndpointConfiguration(url: server.readURL))
+        var got: [Labels: Series] = [:]
+        do {
+            let outcome = try await client.read(startMs: startMs, endMs: endMs, matchers: [LabelMatcher("__name__", .regexMatch, ".+")],
+                                                logger: Logger(label: "test")) { got[$0.labels] = $0 }
+            try await client.shutdown()
+            return (outcome, got)
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
+
+    @Test func decodesTheChunksPrometheusWrites() async throws {
+        let now = Int64(Date().timeIntervalSince1970) * 1000
+        let history = HistogramHistory(seriesCount: 24, startMs: now - 2 * Self.hour, endMs: now - 60_000)
+        let sent = history.series()
+        try await PrometheusServer.with(options: .init(extraArguments: ["--enable-feature=native-histograms"])) { server in
+            try await RemoteWriteSeeder.writeInTimeOrder(sent, to: server.writeURL)
+            let (outcome, got) = try await Self.readAll(server, history.startMs, history.endMs)
+            #expect(outcome.kind == .streamedChunks)
+            #expect(got.count == sent.count)
+            for series in sent {
+                let read = try #require(got[series.labels], "\(series.labels) did not come back")
+                #expect(read.samples.isEmpty)
+                #expect(read.histograms.count == series.histograms.count, "\(series.labels)")
+                let differing = zip(series.histograms, read.histograms).filter {
+                    HistogramComparison.meaning($0) != HistogramComparison.meaning($1)
+                }
+                #expect(differing.isEmpty, "\(series.labels): first difference sent \(differing.first.map { HistogramComparison.meaning($0.0) }.map(String.init(describing:)) ?? "") read \(differing.first.map { HistogramComparison.meaning($0.1) }.map(String.init(describing:)) ?? "")")
+                // Finished chunks keep their flags; the newest chunk is re-encoded for the read and comes back
+                // as "unknown" then "no reset" whatever it held (the measurement, pinned here).
+                let hints = read.histograms.map { String($0.resetHint.rawValue) }.joined()
+                switch history.kind(of: Int(series.labels["instance"]!.dropFirst(4))!) {
+                case .gauge:
+                    let tail = hints.drop { $0 == "3" }
+                    #expect(tail.count < hints.count / 2 && (tail.isEmpty || tail.dropFirst().allSatisfy { $0 == "2" } && tail.first == "0"),
+                            "\(series.labels): \(hints)")
+                case .counter:
+                    // The reset half-way starts a chunk flagged "counter reset".
+                    #expect(read.histograms[read.histograms.count / 2].resetHint == .yes, "\(series.labels): \(hints)")
+                default:
+                    break
+                }
+            }
+        }
+    }
+
+    static func gauge(_ t: Int64, count: UInt64) -> HistogramSample {
+        HistogramSample(timestampMs: t, resetHint: .gauge, schema: 0, sumBits: Double(count).bitPattern,
+                        positiveSpans: [HistogramSample.Span(offset: 0, length: 1)],
+                        counts: .integer(count: count, zeroCount: 0, positiveDeltas: [Int64(count)], negativeDeltas: []))
+    }
+
+    /// Prometheus 2.42 fails a read whose open chunk is a gauge histogram that went down. The answer
+    /// arrives mid-stream as text; it is named for what it is and not retried.
+    @Test func aGaugeHistogramGoingDownInItsOpenChunkIsNamed() async throws {
+        let now = Int64(Date().timeIntervalSince1970) * 1000
+        let labels = Labels(sorting: [Label("__name__", "queue_depth"), Label("job", "app")])
+        let samples = (0..<6).map { Self.gauge(now - 600_000 + Int64($0) * 15_000, count: [5, 9, 4, 7, 2, 3][$0]) }
+        try await PrometheusServer.with(options: .init(extraArguments: ["--enable-feature=native-histograms"])) { server in
+            try await RemoteWriteSeeder.write([Series(labels: labels, samples: [], histograms: samples)], to: server.writeURL)
+            let error = await #expect(throws: RemoteStorageError.self) { try await Self.readAll(server, now - 3_600_000, now) }
+            #expect(error?.code == .unstorable)
+            #expect(error?.isRetryable == false)
+            #expect(error?.message.contains("gauge histogram whose counts go down") == true, "\(String(describing: error))")
+        }
+    }
+
+    /// Until the archive holds histograms, an export stops at the first histogram series, names it, and
+    /// leaves no archive behind.
+    @Test func anExportOfHistogramsStopsNamingTheSeries() async throws {
+        let now = Int64(Date().timeIntervalSince1970) * 1000
+        let history = HistogramHistory(seriesCount: 2, startMs: now - 1_800_000, endMs: now - 60_000)
+        try await PrometheusServer.with(options: .init(extraArguments: ["--enable-feature=native-histograms"])) { server in
+            try await RemoteWriteSeeder.writeInTimeOrder(history.series(), to: server.writeURL)
+            let dir = try TemporaryDirectory(); defer { dir.remove() }
+            let outcome = try await Executables.run("prom-export", ["--quiet", "--source-url", server.readURL, "-o", dir.path + "/archive",
+                                                                    "--start", "\(history.startMs)", "--end", "\(history.endMs)"])
+            #expect(outcome.status == 1, "\(outcome.stderr)")
+            #expect(outcome.stderr.split(separator: "\n").count == 1, "\(outcome.stderr)")
+            #expect(outcome.stderr.contains("native-histogram samples, which archive format"), "\(outcome.stderr)")
+            #expect(outcome.stderr.contains("rpc_duration_seconds") || outcome.stderr.contains("temperature_delta_celsius"), "\(outcome.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: dir.path + "/archive"))
+        }
+    }
+
+    /// What Prometheus 2.42 does with a custom-bucket histogram (schema -53), pinned: it accepts the
+    /// write but predates custom bounds, so its chunk has the schema and no bounds. The chunk format
+    /// has bounds after the spans for that schema, so such a chunk cannot be read; the read stops
+    /// naming the series instead of inventing bounds.
+    @Test func customBucketsWrittenTo242ComeBackWithoutTheirBounds() async throws {
+        let now = Int64(Date().timeIntervalSince1970) * 1000
+        let custom = HistogramSample(timestampMs: now - 60_000, schema: HistogramSample.customBucketsSchema, sumBits: 3.0.bitPattern,
+                                     positiveSpans: [HistogramSample.Span(offset: 0, length: 2)],
+                                     counts: .integer(count: 3, zeroCount: 0, positiveDeltas: [1, 1], negativeDeltas: []),
+                                     customValueBits: [0.5, 1.0].map(\.bitPattern))
+        let labels = Labels(sorting: [Label("__name__", "custom_seconds"), Label("job", "app")])
+        try await PrometheusServer.with(options: .init(extraArguments: ["--enable-feature=native-histograms"])) { server in
+            try await RemoteWriteSeeder.write([Series(labels: labels, samples: [], histograms: [custom])], to: server.writeURL)
+            let error = await #expect(throws: RemoteStorageError.self) { try await Self.readAll(server, now - 3_600_000, now) }
+            #expect(error?.code == .protocolViolation)
+            #expect(error?.message.contains("custom_seconds") == true, "\(String(describing: error))")
+            #expect(error?.message.contains("custom bounds") == true, "\(String(describing: error))")
+        }
+    }
+
+    /// Pinned: Prometheus 2.42's SAMPLES answer ends a series at its first native histogram, without
+    /// an error (the reason `--response-type samples` warns). Streamed chunks carry both kinds.
+    @Test func samplesAnswersOf242EndASeriesAtItsFirstHistogram() async throws {
+        let now = Int64(Date().timeIntervalSince1970) * 1000
+        let start = now - 1_800_000
+        let floats = (0..<20).map { Sample(timestampMs: start + Int64($0) * 15_000, value: Double($0)) }
+        let histograms = (20..<40).map { Self.gauge(start + Int64($0) * 15_000, count: UInt64($0)) }
+        let series = Series(labels: Labels(sorting: [Label("__name__", "switching"), Label("job", "app")]), samples: floats, histograms: histograms)
+        try await PrometheusServer.with(options: .init(extraArguments: ["--enable-feature=native-histograms"])) { server in
+            try await RemoteWriteSeeder.write([series], to: server.writeURL)
+            let (_, streamed) = try await Self.readAll(server, start, now)
+            #expect(streamed[series.labels]?.samples == floats)
+            #expect(streamed[series.labels]?.histograms.map(HistogramComparison.meaning) == histograms.map(HistogramComparison.meaning))
+            let client = try RemoteReadClient(endpoint: EndpointConfiguration(url: server.readURL), responseTypes: [.samples])
+            var got: [Series] = []
+            let outcome = try await client.read(startMs: start, endMs: now, matchers: [LabelMatcher("__name__", .equal, "switching")],
+                                                logger: Logger(label: "test")) { got.append($0) }
+            try await client.shutdown()
+            #expect(outcome.kind == .samples)
+            #expect(got.map(\.samples) == [floats])
+            #expect(got.map(\.histograms) == [[]])
+        }
+    }
+}
