@@ -21,7 +21,7 @@ public struct MemoryByteSource: ByteSource {
     }
 }
 
-/// Reads a segment block by block, checking every rule of `formats/segment-v2.md`.
+/// Reads a segment block by block, checking every rule of `formats/segment-v3.md` (and of versions 1 and 2).
 ///
 /// Memory is bounded by one block (at most `SegmentLayout.maxBlockUncompressedBytes` decoded).
 /// Every structural error throws `ArchiveFormatError` naming `name` and the byte offset. After
@@ -120,9 +120,10 @@ public struct SegmentDecoder<Source: ByteSource> {
         var reader = ProtoReader(payload)
         var series: [Series] = []
         series.reserveCapacity(recordCount)
+        var histogramBudget = (samples: HistogramRecord.maxSamplesPerBlock, elements: HistogramRecord.maxElementsPerBlock)
         for index in 0..<recordCount {
             do {
-                series.append(try decodeRecord(&reader))
+                series.append(try decodeRecord(&reader, histogramBudget: &histogramBudget))
             } catch let error as WireError {
                 throw fail(.corrupt, "record \(index) of the block is malformed: \(error.message)", at: blockStart)
             }
@@ -134,7 +135,7 @@ public struct SegmentDecoder<Source: ByteSource> {
         return series
     }
 
-    private mutating func decodeRecord(_ reader: inout ProtoReader) throws -> Series {
+    private mutating func decodeRecord(_ reader: inout ProtoReader, histogramBudget: inout (samples: Int, elements: Int)) throws -> Series {
         let labelCount = try reader.varint()
         guard labelCount <= 10_000 else { throw WireError(.malformed, "\(labelCount) labels") }
         var labels: [Label] = []
@@ -164,6 +165,11 @@ public struct SegmentDecoder<Source: ByteSource> {
             }
         }
         let encoding = try readByte(&reader)
+        if encoding == SegmentLayout.valueEncodingHistograms && formatVersion >= 3 {
+            let histograms = try HistogramRecord.decode(&reader, timestamps: samples.map(\.timestampMs), budget: &histogramBudget)
+            try checkOrder(series, samples.lazy.map(\.timestampMs), count: samples.count)
+            return Series(labels: series, samples: [], histograms: histograms)
+        }
         switch encoding {
         case SegmentLayout.valueEncodingDecimal,
              SegmentLayout.valueEncodingDecimalWithExceptions where formatVersion >= 2:
@@ -205,7 +211,13 @@ public struct SegmentDecoder<Source: ByteSource> {
         default:
             throw WireError(.malformed, "unknown value encoding \(encoding)")
         }
-        // Ordering rules of the format.
+        try checkOrder(series, samples.lazy.map(\.timestampMs), count: samples.count)
+        return Series(labels: series, samples: samples)
+    }
+
+    /// The format's ordering rules (one run of records per series, strictly increasing timestamps),
+    /// then the record counted.
+    private mutating func checkOrder(_ series: Labels, _ timestamps: some Collection<Int64>, count: Int) throws {
         var previous = Int64.min
         if series == lastLabels {
             previous = lastTimestamp
@@ -215,19 +227,20 @@ public struct SegmentDecoder<Source: ByteSource> {
             }
             decoded.series += 1
         }
-        for sample in samples {
-            guard sample.timestampMs > previous else {
-                throw WireError(.malformed, "series \(series): timestamp \(sample.timestampMs) does not follow \(previous)")
+        var first: Int64?
+        for t in timestamps {
+            guard t > previous else {
+                throw WireError(.malformed, "series \(series): timestamp \(t) does not follow \(previous)")
             }
-            previous = sample.timestampMs
+            if first == nil { first = t }
+            previous = t
         }
         lastLabels = series
         lastTimestamp = previous
         decoded.records += 1
-        decoded.samples += samples.count
-        decoded.minTimestampMs = min(decoded.minTimestampMs, samples.first!.timestampMs)
-        decoded.maxTimestampMs = max(decoded.maxTimestampMs, samples.last!.timestampMs)
-        return Series(labels: series, samples: samples)
+        decoded.samples += count
+        decoded.minTimestampMs = min(decoded.minTimestampMs, first!)
+        decoded.maxTimestampMs = max(decoded.maxTimestampMs, previous)
     }
 
     private func readByte(_ reader: inout ProtoReader) throws -> UInt8 {

@@ -1,7 +1,7 @@
 import BlockCompression
 import PrometheusWire
 
-/// Encodes series into the segment format of `formats/segment-v2.md`, block by block.
+/// Encodes series into the segment format of `formats/segment-v3.md`, block by block.
 ///
 /// The encoder does no I/O: `start()`, `append` and `finish()` return the bytes to write, in order.
 /// Memory is bounded by `blockTargetBytes` plus one record (at most `maxSamplesPerRecord` samples).
@@ -16,6 +16,9 @@ public final class SegmentEncoder {
     private let compressor: Zstd.CompressionContext
     private var payload: [UInt8] = []
     private var recordsInBlock = 0
+    /// Histogram samples and their buckets, spans and bounds in the current block (`HistogramRecord` limits).
+    private var histogramsInBlock = 0
+    private var histogramElementsInBlock = 0
     private var lastLabels: Labels?
     private var lastTimestamp = Int64.min
     private var seriesSeen = Set<Fingerprint>()
@@ -62,6 +65,61 @@ public final class SegmentEncoder {
         return output
     }
 
+    /// Appends a series' float samples and native histograms, as alternating records in time order
+    /// (a series may change between the two kinds); returns the bytes of any blocks completed meanwhile.
+    public func append(_ series: Series) throws -> [UInt8] {
+        if series.histograms.isEmpty { return try append(labels: series.labels, samples: series.samples[...]) }
+        var output: [UInt8] = []
+        var floats = series.samples[...], histograms = series.histograms[...]
+        while !floats.isEmpty || !histograms.isEmpty {
+            if let h = histograms.first, floats.first.map({ h.timestampMs < $0.timestampMs }) ?? true {
+                let limit = floats.first?.timestampMs ?? .max
+                let run = histograms.prefix { $0.timestampMs < limit }
+                histograms = histograms.dropFirst(run.count)
+                output += try append(labels: series.labels, histograms: run)
+            } else {
+                let limit = histograms.first?.timestampMs ?? .max
+                if let f = floats.first, f.timestampMs == limit {
+                    throw ArchiveFormatError(.invalidInput, "series \(series.labels) holds a float sample and a histogram at \(limit)")
+                }
+                let run = floats.prefix { $0.timestampMs < limit }
+                floats = floats.dropFirst(run.count)
+                output += try append(labels: series.labels, samples: run)
+            }
+        }
+        return output
+    }
+
+    /// Appends native-histogram samples of one series; returns the bytes of any blocks completed meanwhile.
+    public func append(labels: Labels, histograms: ArraySlice<HistogramSample>) throws -> [UInt8] {
+        var output: [UInt8] = []
+        var rest = histograms
+        while !rest.isEmpty {
+            // A record stays well inside one block's histogram limits.
+            var elements = 0
+            let part = rest.prefix(maxSamplesPerRecord).prefix(HistogramRecord.maxSamplesPerBlock / 2).prefix { h in
+                elements += HistogramRecord.elements(h)
+                return elements <= HistogramRecord.maxElementsPerBlock / 2 || elements == HistogramRecord.elements(h)
+            }
+            rest = rest.dropFirst(part.count)
+            let partElements = part.reduce(0) { $0 + HistogramRecord.elements($1) }
+            if histogramsInBlock + part.count > HistogramRecord.maxSamplesPerBlock
+                || histogramElementsInBlock + partElements > HistogramRecord.maxElementsPerBlock {
+                output += try flushBlock()
+            }
+            try encodeRecord(labels: labels, timestamps: part.map(\.timestampMs)) { out in
+                out.byte(SegmentLayout.valueEncodingHistograms)
+                var values = ProtoWriter()
+                try HistogramRecord.encode(part, to: &values)
+                return values.bytes
+            }
+            histogramsInBlock += part.count
+            histogramElementsInBlock += partElements
+            if payload.count >= blockTargetBytes { output += try flushBlock() }
+        }
+        return output
+    }
+
     /// Completes the segment: the last block and the footer.
     public func finish() throws -> [UInt8] {
         var output = try flushBlock()
@@ -81,7 +139,24 @@ public final class SegmentEncoder {
         return output
     }
 
-    private func encodeRecord(labels: Labels, samples: ArraySlice<Sample>) throws {
+    /// Writes a record's labels and timestamps, then what `values` writes (its encoding byte through
+    /// the cursor, the rest returned).
+    private func encodeRecord(labels: Labels, timestamps: [Int64], values: (inout ByteCursor) throws -> [UInt8]) throws {
+        try checkOrder(labels: labels, timestamps: timestamps)
+        var valueBytes: [UInt8] = []
+        var failure: (any Error)?
+        let labelBytes = labels.labels.reduce(10) { $0 + 20 + $1.name.count + $1.value.count }
+        scratch.append(to: &payload, writingAtMost: labelBytes + 10 + timestamps.count * 10 + 1) { out in
+            writeLabelsAndTimestamps(labels, timestamps, &out)
+            do { valueBytes = try values(&out) } catch { failure = error }
+        }
+        if let failure { throw failure }
+        payload += valueBytes
+        noteRecord(labels: labels, count: timestamps.count, first: timestamps.first!, last: timestamps.last!)
+    }
+
+    /// The format's ordering rules: strictly increasing timestamps, one run of records per series.
+    private func checkOrder(labels: Labels, timestamps: some Sequence<Int64>) throws {
         var previous = Int64.min
         if labels == lastLabels {
             previous = lastTimestamp
@@ -92,41 +167,58 @@ public final class SegmentEncoder {
             }
             summary.series += 1
         }
-        for sample in samples {
-            guard sample.timestampMs > previous else {
-                throw ArchiveFormatError(.invalidInput,
-                    "series \(labels): timestamp \(sample.timestampMs) does not follow \(previous)")
+        for t in timestamps {
+            guard t > previous else {
+                throw ArchiveFormatError(.invalidInput, "series \(labels): timestamp \(t) does not follow \(previous)")
             }
-            previous = sample.timestampMs
+            previous = t
         }
+    }
+
+    private func writeLabelsAndTimestamps(_ labels: Labels, _ timestamps: some Sequence<Int64>, _ out: inout ByteCursor) {
+        out.varint(UInt64(labels.count))
+        for label in labels.labels {
+            out.varint(UInt64(label.name.count))
+            out.bytes(label.name)
+            out.varint(UInt64(label.value.count))
+            out.bytes(label.value)
+        }
+        out.varint(UInt64(timestamps.underestimatedCount))
+        var lastT: Int64 = 0
+        var lastDelta: Int64 = 0
+        var first = true
+        for t in timestamps {
+            if first {
+                out.varint(zigzag(t))
+                first = false
+            } else {
+                let delta = t &- lastT
+                out.varint(zigzag(delta &- lastDelta))
+                lastDelta = delta
+            }
+            lastT = t
+        }
+    }
+
+    private func noteRecord(labels: Labels, count: Int, first: Int64, last: Int64) {
+        recordsInBlock += 1
+        summary.records += 1
+        summary.samples += count
+        summary.minTimestampMs = min(summary.minTimestampMs, first)
+        summary.maxTimestampMs = max(summary.maxTimestampMs, last)
+        lastLabels = labels
+        lastTimestamp = last
+    }
+
+    private func encodeRecord(labels: Labels, samples: ArraySlice<Sample>) throws {
+        try checkOrder(labels: labels, timestamps: samples.lazy.map(\.timestampMs))
         let plan = DecimalValues.plan(samples, mantissas: &mantissas)
         // Room for the worst case: 10-byte varints for every count, timestamp and mantissa, or 8 bytes
         // of XOR per value, and 18 bytes per exception.
         let labelBytes = labels.labels.reduce(10) { $0 + 20 + $1.name.count + $1.value.count }
         let bound = labelBytes + 10 + samples.count * 10 + 2 + 10 + (plan?.exceptions.count ?? 0) * 18 + samples.count * 10
         scratch.append(to: &payload, writingAtMost: bound) { out in
-            out.varint(UInt64(labels.count))
-            for label in labels.labels {
-                out.varint(UInt64(label.name.count))
-                out.bytes(label.name)
-                out.varint(UInt64(label.value.count))
-                out.bytes(label.value)
-            }
-            out.varint(UInt64(samples.count))
-            var lastT: Int64 = 0
-            var lastDelta: Int64 = 0
-            var first = true
-            for sample in samples {
-                if first {
-                    out.varint(zigzag(sample.timestampMs))
-                    first = false
-                } else {
-                    let delta = sample.timestampMs &- lastT
-                    out.varint(zigzag(delta &- lastDelta))
-                    lastDelta = delta
-                }
-                lastT = sample.timestampMs
-            }
+            writeLabelsAndTimestamps(labels, samples.lazy.map(\.timestampMs), &out)
             if let plan {
                 out.byte(plan.exceptions.isEmpty ? SegmentLayout.valueEncodingDecimal : SegmentLayout.valueEncodingDecimalWithExceptions)
                 out.byte(UInt8(plan.exponent))
@@ -159,13 +251,7 @@ public final class SegmentEncoder {
                 }
             }
         }
-        recordsInBlock += 1
-        summary.records += 1
-        summary.samples += samples.count
-        summary.minTimestampMs = min(summary.minTimestampMs, samples.first!.timestampMs)
-        summary.maxTimestampMs = max(summary.maxTimestampMs, samples.last!.timestampMs)
-        lastLabels = labels
-        lastTimestamp = samples.last!.timestampMs
+        noteRecord(labels: labels, count: samples.count, first: samples.first!.timestampMs, last: samples.last!.timestampMs)
     }
 
     private func flushBlock() throws -> [UInt8] {
@@ -181,6 +267,8 @@ public final class SegmentEncoder {
         block += compressed
         payload.removeAll(keepingCapacity: true)
         recordsInBlock = 0
+        histogramsInBlock = 0
+        histogramElementsInBlock = 0
         summary.blocks += 1
         bytesProduced += block.count
         return block
