@@ -65,11 +65,6 @@ final class SlabWriter {
     }
 
     private func addSeries(_ series: Series) throws -> Bool {
-        guard series.histograms.isEmpty else {
-            throw ExportError(.unstorable, "series \(series.labels) holds \(series.histograms.count) native-histogram samples, which "
-                + "archive format \(SegmentLayout.formatVersion) cannot store; exclude it, e.g. --match "
-                + "'{__name__!=\"\(series.labels.metricName ?? "")\"}' alongside your other selectors, or narrow --match to float series")
-        }
         guard sourceSeries.insert(Fingerprint(series.labels)).inserted else { return false }
         let labels = dropLabels.isEmpty ? series.labels : series.labels.removing(names: dropLabels)
         if let earlier = writtenSeries[labels] {
@@ -78,8 +73,8 @@ final class SlabWriter {
         }
         writtenSeries[labels] = series.labels
         let (encoder, file) = try openSegment()
-        try file.write(try encoder.append(labels: labels, samples: series.samples[...]))
-        samples += series.samples.count
+        try file.write(try encoder.append(Series(labels: labels, samples: series.samples, histograms: series.histograms)))
+        samples += series.samples.count + series.histograms.count
         if encoder.bytesProduced >= segmentTargetBytes { try closeSegment() }
         return true
     }

@@ -2,7 +2,8 @@ import PrometheusWire
 
 /// One write request's worth of samples, with the identity the journal records.
 ///
-/// Invariant: within a batch each series appears once with samples in time order, and a series'
+/// Invariant: within a batch a series appears once per record it came from (floats and histograms
+/// are separate records), in time order, and a series
 /// batches are sent in `index` order by one sender (the shard is a function of the labels).
 struct Batch: Sendable {
     let segment: String
@@ -11,7 +12,8 @@ struct Batch: Sendable {
     let shard: Int
     var series: [WireTimeSeries]
 
-    var sampleCount: Int { series.reduce(0) { $0 + $1.samples.count } }
+    /// Float samples and native histograms.
+    var sampleCount: Int { series.reduce(0) { $0 + $1.samples.count + $1.histograms.count } }
 }
 
 /// Cuts a segment's series into batches, one open batch per shard.
@@ -70,6 +72,29 @@ struct Batcher {
             openSamples[shard] += part.count
             openBytes[shard] += labelBytes + part.count * 20
             if openSamples[shard] >= maxSamples { done.append(close(shard)) }
+        }
+        // A histogram counts as one sample, and by its encoded size against the byte limit; one larger
+        // than the limit goes alone.
+        var histograms = series.histograms[...]
+        while !histograms.isEmpty {
+            var bytes = labelBytes
+            var count = 0
+            for h in histograms {
+                let size = HistogramMessage.encode(h).count + 4
+                guard openSamples[shard] + count < maxSamples, count == 0 || openBytes[shard] + bytes + size <= maxBytes else { break }
+                bytes += size
+                count += 1
+            }
+            // No room left by count, or the first one overflows a batch that holds something: start a new batch.
+            if count == 0 || (!open[shard].isEmpty && openBytes[shard] + bytes > maxBytes) {
+                done.append(close(shard))
+                continue
+            }
+            open[shard].append(WireTimeSeries(labels: series.labels, samples: [], histograms: Array(histograms.prefix(count))))
+            histograms = histograms.dropFirst(count)
+            openSamples[shard] += count
+            openBytes[shard] += bytes
+            if openSamples[shard] >= maxSamples || openBytes[shard] >= maxBytes { done.append(close(shard)) }
         }
         return done
     }

@@ -22,7 +22,7 @@ struct BatchSender: Sendable {
     }
 
     private func send(_ series: [WireTimeSeries], of batch: Batch) async throws {
-        let samples = series.reduce(0) { $0 + $1.samples.count }
+        let samples = series.reduce(0) { $0 + $1.sampleCount }
         if let rateLimiter { try await rateLimiter.acquire(samples) }
         switch try await sendWithRetries(WriteRequest(timeseries: series), batch: batch) {
         case .accepted:
@@ -90,19 +90,23 @@ struct BatchSender: Sendable {
     }
 
     /// Splits a request into two of about half the samples each. A series cut in two keeps its earlier
-    /// samples in the first half, so sending the halves in order keeps every series in time order.
+    /// samples in the first half, so sending the halves in order keeps every series in time order (an
+    /// entry holds floats or histograms, never both: the batcher keeps them apart).
     static func split(_ series: [WireTimeSeries]) -> ([WireTimeSeries], [WireTimeSeries]) {
-        let total = series.reduce(0) { $0 + $1.samples.count }
+        let total = series.reduce(0) { $0 + $1.sampleCount }
         var budget = total / 2
         var first: [WireTimeSeries] = []
         var second: [WireTimeSeries] = []
         for s in series {
-            if budget >= s.samples.count {
+            if budget >= s.sampleCount {
                 first.append(s)
-                budget -= s.samples.count
+                budget -= s.sampleCount
             } else if budget > 0 {
-                first.append(WireTimeSeries(labels: s.labels, samples: Array(s.samples.prefix(budget))))
-                second.append(WireTimeSeries(labels: s.labels, samples: Array(s.samples.dropFirst(budget))))
+                let floats = min(budget, s.samples.count), histograms = budget - floats
+                first.append(WireTimeSeries(labels: s.labels, samples: Array(s.samples.prefix(floats)),
+                                            histograms: Array(s.histograms.prefix(histograms))))
+                second.append(WireTimeSeries(labels: s.labels, samples: Array(s.samples.dropFirst(floats)),
+                                             histograms: Array(s.histograms.dropFirst(histograms))))
                 budget = 0
             } else {
                 second.append(s)

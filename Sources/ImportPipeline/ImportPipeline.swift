@@ -293,9 +293,9 @@ public struct ImportPipeline: Sendable {
         // Block by block: memory holds one decoded block plus the queued batches, never a whole segment.
         while let block = try reader.nextBlock() {
             for series in block {
-                counters.update { $0.samplesRead += series.samples.count }
+                counters.update { $0.samplesRead += series.sampleCount }
                 guard let selected = filter.apply(series) else { continue }
-                counters.update { $0.samplesSelected += selected.samples.count }
+                counters.update { $0.samplesSelected += selected.sampleCount }
                 guard await enqueue(batcher.add(selected)) else { return }
             }
         }
@@ -311,7 +311,7 @@ public struct ImportPipeline: Sendable {
         var reader = try archive.segmentReader(segment)
         var selected = 0
         while let block = try reader.nextBlock() {
-            for series in block { selected += filter.apply(series)?.samples.count ?? 0 }
+            for series in block { selected += filter.apply(series)?.sampleCount ?? 0 }
         }
         return selected
     }

@@ -19,7 +19,8 @@ public struct VerificationReport: Codable, Sendable, Equatable {
 }
 
 /// Reads the imported range back from the target and compares it with the archive, per series:
-/// sample count and SHA-256 of every (timestamp, value bits) pair in order.
+/// sample count and SHA-256 of every (timestamp, value bits) pair in order, then of every native
+/// histogram's canonical form.
 ///
 /// A 2xx is not proof of storage (a Prometheus keeps only the first of two samples with one timestamp
 /// and still answers 204): this is. Series the target holds beyond the archive's are not reported.
@@ -37,22 +38,28 @@ struct TargetVerifier {
     var recheckDelaySeconds: Double = 10
     let logger: Logger
 
+    /// Floats and histograms are hashed apart: the archive holds a series that changes kind as
+    /// alternating records, the target returns each kind in one run.
     struct Digest {
         var count = 0
         var hasher = SHA256()
+        var histogramHasher = SHA256()
 
-        mutating func add(_ samples: [Sample]) {
-            count += samples.count
+        mutating func add(_ series: Series) {
+            count += series.sampleCount
             var bytes: [UInt8] = []
-            bytes.reserveCapacity(samples.count * 16)
-            for sample in samples {
+            bytes.reserveCapacity(series.samples.count * 16)
+            for sample in series.samples {
                 withUnsafeBytes(of: sample.timestampMs.littleEndian) { bytes += $0 }
                 withUnsafeBytes(of: sample.valueBits.littleEndian) { bytes += $0 }
             }
             hasher.update(data: bytes)
+            // Histograms are compared by meaning (`HistogramSample.canonicalForm`): the target may lay
+            // out their empty buckets otherwise and derives reset hints itself.
+            for histogram in series.histograms { histogramHasher.update(data: histogram.canonicalForm) }
         }
 
-        var hex: String { hasher.finalize().prefix(8).map { String(format: "%02x", $0) }.joined() }
+        var hex: String { (Array(hasher.finalize()).prefix(8) + Array(histogramHasher.finalize()).prefix(8)).map { String(format: "%02x", $0) }.joined() }
     }
 
     func run() async throws -> VerificationReport {
@@ -60,7 +67,7 @@ struct TargetVerifier {
         for segment in manifest.segments {
             try archive.readSegment(segment) { series in
                 guard let selected = filter.apply(series) else { return }
-                expected[selected.labels, default: Digest()].add(selected.samples)
+                expected[selected.labels, default: Digest()].add(selected)
             }
         }
         let first = Self.compare(expected, with: try await readBack(expected))
@@ -94,7 +101,7 @@ struct TargetVerifier {
                             var labels = series.labels
                             if !external.isEmpty, expected[labels] == nil { labels = labels.removing(names: external) }
                             guard expected[labels] != nil else { return }
-                            actual[labels, default: Digest()].add(series.samples)
+                            actual[labels, default: Digest()].add(series)
                         }
                         break
                     } catch let error as RemoteStorageError where error.isRetryable && attempt < retry.maxAttempts {

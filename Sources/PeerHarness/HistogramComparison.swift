@@ -1,4 +1,8 @@
+import ArchiveFormat
+import ArchiveStore
+import Logging
 import PrometheusWire
+import RemoteStorageClient
 
 /// Histograms compared by what they mean rather than how a store laid them out: a store may add
 /// empty buckets to a sample when a later sample of its chunk widened the layout, and its newest
@@ -59,5 +63,37 @@ public enum HistogramComparison {
             }
         }
         return result
+    }
+
+    /// Each series' histograms in canonical form (`HistogramSample.canonicalForm`), time order.
+    public typealias CanonicalMap = [Labels: [[UInt8]]]
+
+    /// Every native histogram an archive holds, canonical.
+    public static func archiveHistograms(_ path: String) throws -> CanonicalMap {
+        let archive = ArchiveDirectory(root: path)
+        var map: CanonicalMap = [:]
+        for segment in try archive.readManifest().segments {
+            try archive.readSegment(segment) { series in
+                if !series.histograms.isEmpty { map[series.labels, default: []] += series.histograms.map(\.canonicalForm) }
+            }
+        }
+        return map
+    }
+
+    /// Every native histogram a remote-read endpoint returns for `[startMs, endMs)` as streamed chunks, canonical.
+    public static func remoteHistograms(url: String, startMs: Int64, endMs: Int64) async throws -> CanonicalMap {
+        let client = try RemoteReadClient(endpoint: EndpointConfiguration(url: url), responseTypes: [.streamedXORChunks])
+        var map: CanonicalMap = [:]
+        do {
+            try await client.read(startMs: startMs, endMs: endMs, matchers: SeriesSelector.everySeries.matchers,
+                                  logger: Logger(label: "compare")) { series in
+                if !series.histograms.isEmpty { map[series.labels, default: []] += series.histograms.map(\.canonicalForm) }
+            }
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+        try await client.shutdown()
+        return map
     }
 }

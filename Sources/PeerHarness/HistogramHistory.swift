@@ -23,13 +23,17 @@ public struct HistogramHistory: Sendable {
     public let endMs: Int64
     public let intervalMs: Int64
     public let seed: UInt64
+    /// Whether gauge histograms' counts go down. Prometheus 2.42 cannot serve a read whose range cuts
+    /// a chunk holding such a decrease, and slabs cut chunks; exports from 2.42 need this off.
+    public let gaugesGoDown: Bool
 
-    public init(seriesCount: Int, startMs: Int64, endMs: Int64, intervalMs: Int64 = 15_000, seed: UInt64 = 7) {
+    public init(seriesCount: Int, startMs: Int64, endMs: Int64, intervalMs: Int64 = 15_000, seed: UInt64 = 7, gaugesGoDown: Bool = true) {
         self.seriesCount = seriesCount
         self.startMs = startMs
         self.endMs = endMs
         self.intervalMs = intervalMs
         self.seed = seed
+        self.gaugesGoDown = gaugesGoDown
     }
 
     public func kind(of index: Int) -> Kind { Kind(rawValue: index % Kind.allCases.count)! }
@@ -76,7 +80,7 @@ public struct HistogramHistory: Sendable {
                 sum += Double(amount) * (0.001 * Double(bucket + 10))
             }
             if random.next() % 5 == 0 { zeroCount += 1 }
-            if kind == .gauge, step % 3 == 2, step < times.count * 2 / 3 {
+            if kind == .gauge, gaugesGoDown, step % 3 == 2, step < times.count * 2 / 3 {
                 // A gauge histogram's counts go down as well as up. Not in the last third: Prometheus 2.42
                 // re-encodes a series' open chunk for every read and fails on a gauge's decrease there
                 // ("detected unexpected counter reset in histogram").

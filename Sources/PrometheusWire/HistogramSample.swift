@@ -116,4 +116,52 @@ public struct HistogramSample: Hashable, Sendable {
             return overflow ? Int.max : sum
         }
     }
+
+    /// The sample's meaning as bytes, for comparing what a store returns with what was sent: time,
+    /// kind, schema, zero threshold, sum, count, zero count, custom bounds, and every non-empty bucket
+    /// by its index with its absolute count (as bits for float histograms). Left out are the two things
+    /// a store may change without changing the meaning: where the spans put empty buckets (Prometheus
+    /// widens a chunk's earlier samples to its later layout) and the reset hint (Prometheus derives it
+    /// again on ingestion, and drops it from a chunk it re-encodes for a read).
+    public var canonicalForm: [UInt8] {
+        var out: [UInt8] = []
+        func put(_ value: UInt64) { withUnsafeBytes(of: value.littleEndian) { out += $0 } }
+        put(UInt64(bitPattern: timestampMs))
+        put(counts.isFloat ? 1 : 0)
+        put(UInt64(bitPattern: Int64(schema)))
+        put(zeroThresholdBits)
+        put(sumBits)
+        let (count, zeroCount, positive, negative): (UInt64, UInt64, [UInt64], [UInt64])
+        switch counts {
+        case .integer(let c, let z, let p, let n):
+            func absolute(_ deltas: [Int64]) -> [UInt64] {
+                var running: Int64 = 0
+                return deltas.map { running &+= $0; return UInt64(bitPattern: running) }
+            }
+            (count, zeroCount, positive, negative) = (c, z, absolute(p), absolute(n))
+        case .float(let c, let z, let p, let n):
+            (count, zeroCount, positive, negative) = (c, z, p, n)
+        }
+        put(count)
+        put(zeroCount)
+        put(UInt64(customValueBits.count))
+        customValueBits.forEach(put)
+        for (spans, values) in [(positiveSpans, positive), (negativeSpans, negative)] {
+            var index: Int64 = 0
+            var position = 0
+            var entries: [(Int64, UInt64)] = []
+            for (n, span) in spans.enumerated() {
+                index = n == 0 ? Int64(span.offset) : index + Int64(span.offset)
+                for _ in 0..<span.length where position < values.count {
+                    // +0.0 and integer 0 are both all zero bits: an empty bucket either way.
+                    if values[position] != 0 { entries.append((index, values[position])) }
+                    position += 1
+                    index += 1
+                }
+            }
+            put(UInt64(entries.count))
+            for (index, value) in entries { put(UInt64(bitPattern: index)); put(value) }
+        }
+        return out
+    }
 }

@@ -153,4 +153,7 @@ public struct Series: Hashable, Sendable {
         self.samples = samples
         self.histograms = histograms
     }
+
+    /// Float samples and native histograms together.
+    public var sampleCount: Int { samples.count + histograms.count }
 }

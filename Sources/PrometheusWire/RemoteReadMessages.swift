@@ -157,6 +157,9 @@ public struct WireTimeSeries: Hashable, Sendable {
         self.histograms = histograms
     }
 
+    /// Float samples and native histograms together.
+    public var sampleCount: Int { samples.count + histograms.count }
+
     /// Writes the series' fields (labels, then samples): exactly `encodedSize` bytes. This is the
     /// import's hot path: nested lengths are computed, not found by encoding into scratch buffers, and
     /// bytes go through a cursor into memory sized once (`scripts/bench`, "write-request encode": 241 ns

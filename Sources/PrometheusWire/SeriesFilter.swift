@@ -64,12 +64,14 @@ public struct SeriesFilter: Sendable {
     public func apply(_ series: Series) -> Series? {
         guard matches(series.labels) else { return nil }
         var samples = series.samples
+        var histograms = series.histograms
         if startMs != nil || endMs != nil {
             let lower = startMs ?? .min, upper = endMs ?? .max
             samples = samples.filter { $0.timestampMs >= lower && $0.timestampMs < upper }
-            if samples.isEmpty { return nil }
+            histograms = histograms.filter { $0.timestampMs >= lower && $0.timestampMs < upper }
+            if samples.isEmpty && histograms.isEmpty { return nil }
         }
-        return Series(labels: relabel(series.labels), samples: samples)
+        return Series(labels: relabel(series.labels), samples: samples, histograms: histograms)
     }
 
     public func relabel(_ labels: Labels) -> Labels {

@@ -117,7 +117,7 @@ public final class RemoteReadClient: Sendable {
                         let chunked = try ChunkedReadResponse.decode(message)
                         for series in chunked.series {
                             if let done = try assembler.add(chunkedSeries: series) {
-                                outcome.samples += done.samples.count
+                                outcome.samples += done.sampleCount
                                 do { try await emit(done) } catch { throw ConsumerError(underlying: error) }
                             }
                         }
@@ -135,7 +135,7 @@ public final class RemoteReadClient: Sendable {
                 throw classified(error)
             }
             if let last = try assembler.finish() {
-                outcome.samples += last.samples.count
+                outcome.samples += last.sampleCount
                 try await emit(last)
             }
             return outcome
@@ -171,12 +171,12 @@ public final class RemoteReadClient: Sendable {
             }
             for series in results[0] {
                 if let done = try assembler.add(samplesSeries: series) {
-                    outcome.samples += done.samples.count
+                    outcome.samples += done.sampleCount
                     try await emit(done)
                 }
             }
             if let last = try assembler.finish() {
-                outcome.samples += last.samples.count
+                outcome.samples += last.sampleCount
                 try await emit(last)
             }
             return outcome

@@ -67,8 +67,16 @@ public final class RemoteWriteClient: Sendable {
         }
         let status = Int(response.status.code)
         let url = endpoint.redactedURL
+        let holdsHistograms = request.timeseries.contains { !$0.histograms.isEmpty }
         switch status {
         case 200..<300:
+            // VictoriaMetrics (it names itself in X-Server-Hostname on every answer) accepts native
+            // histograms with 204 and keeps none of them: stop before the next batch is lost too.
+            if holdsHistograms, response.headers.first(name: "X-Server-Hostname") != nil {
+                throw RemoteStorageError(.unstorable, "\(url) answered like VictoriaMetrics (X-Server-Hostname), which acknowledges "
+                    + "native histograms and discards them; leave the histogram series out with --match, or import them into a "
+                    + "Prometheus started with --enable-feature=native-histograms")
+            }
             return .accepted
         case 400, 409, 422:
             return .rejected(status: status, message: text.isEmpty ? "HTTP \(status)" : text)
@@ -83,6 +91,10 @@ public final class RemoteWriteClient: Sendable {
         case 404:
             throw RemoteStorageError(.httpStatus(status), "\(url) answered HTTP 404\(text.isEmpty ? "" : ": \(text)"); check the "
                 + "path of --target-url (Prometheus: /api/v1/write with --web.enable-remote-write-receiver; VictoriaMetrics: /api/v1/write)")
+        case 500 where holdsHistograms && text.contains("native histograms are disabled"):
+            // Prometheus 2.x without the feature flag; a retry gets the same answer.
+            throw RemoteStorageError(.unstorable, "\(url) refuses native histograms (HTTP 500: \(text)): start that Prometheus with "
+                + "--enable-feature=native-histograms, or leave the histogram series out with --match")
         default:
             throw RemoteStorageError(.httpStatus(status), "\(url) answered HTTP \(status)\(text.isEmpty ? "" : ": \(text)")",
                                      retryAfterSeconds: response.headers.first(name: "Retry-After").flatMap(RetryAfter.parse))

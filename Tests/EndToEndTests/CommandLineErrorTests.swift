@@ -107,7 +107,9 @@ import TestSupport
         let started = Date()
         let outcome = try await export(["--source-url", "http://127.0.0.1:\(port)/api/v1/read", "-o", dir.path + "/archive"])
         expectOneLineError(outcome, status: 1, containing: ["connection refused", "127.0.0.1:\(port)"])
-        #expect(Date().timeIntervalSince(started) < 10)
+        // Without the up-front check the HTTP pool retries until each attempt's 10 s connect timeout, six
+        // times. The bound is loose because the suite runs many servers and binaries at once.
+        #expect(Date().timeIntervalSince(started) < 30)
         #expect(!FileManager.default.fileExists(atPath: dir.path + "/archive"))
     }
 
@@ -140,7 +142,7 @@ import TestSupport
         let outcome = try await Executables.run("prom-export", ["--version"])
         #expect(outcome.status == 0)
         #expect(outcome.stdout.contains("prom-export 0.1.0"))
-        #expect(outcome.stdout.contains("segment v2"))
+        #expect(outcome.stdout.contains("segment v3"))
         #expect(outcome.stdout.contains("libzstd 1."))
     }
 }

@@ -132,14 +132,14 @@ func segmentFiles(_ archive: String) -> [String] {
             #expect(!manifest.complete)
             #expect(segmentFiles(dir + "/a") == manifest.segments.map { String($0.file.dropFirst("segments/".count)) })
             // As if an older promferry (segment format 1) had begun the archive: the resumed run adds
-            // version-2 segments and says so in the manifest.
+            // current-version segments and says so in the manifest.
             var older = manifest
             older.segmentFormatVersion = 1
             try ArchiveDirectory(root: dir + "/a").commit(older)
 
             failing.withLock { $0 = false }
             let summary = try await source.export { configuration(url: $0, archive: dir + "/a") }
-            #expect(try ArchiveDirectory(root: dir + "/a").readManifest().segmentFormatVersion == 2)
+            #expect(try ArchiveDirectory(root: dir + "/a").readManifest().segmentFormatVersion == Int(SegmentLayout.formatVersion))
             #expect(summary.resumedFromMs == rangeStart + 2 * hour)
             #expect(summary.slabsWritten == 4)
             #expect(source.reads.count == 2 + 3 + 4)
