@@ -141,6 +141,9 @@ public struct Manifest: Codable, Equatable, Sendable {
         public var samples: Int
         public var minTimestampMs: Int64
         public var maxTimestampMs: Int64
+        /// Of `samples`, the native histograms; absent when there are none (and in archives written
+        /// before histograms were archived, which hold none).
+        public var histograms: Int?
 
         public init(file: String, bytes: Int, sha256: String, summary: SegmentSummary) {
             self.file = file
@@ -152,8 +155,12 @@ public struct Manifest: Codable, Equatable, Sendable {
             self.samples = summary.samples
             self.minTimestampMs = summary.samples == 0 ? 0 : summary.minTimestampMs
             self.maxTimestampMs = summary.samples == 0 ? 0 : summary.maxTimestampMs
+            self.histograms = summary.histogramSamples > 0 ? summary.histogramSamples : nil
         }
     }
+
+    /// Whether any segment holds native histograms.
+    public var holdsHistograms: Bool { segments.contains { ($0.histograms ?? 0) > 0 } }
 
     public init(tool: Tool, createdAt: String, source: Source, selection: Selection, slabPlan: SlabPlan) {
         self.format = Manifest.formatName
@@ -225,6 +232,12 @@ public struct Manifest: Codable, Equatable, Sendable {
                 for (count, name) in [(segment.blocks, "blocks"), (segment.records, "records"), (segment.series, "series"),
                                       (segment.samples, "samples")] {
                     try checkCount(count, "segment \(segment.file)'s \(name) count")
+                }
+                if let histograms = segment.histograms {
+                    try checkCount(histograms, "segment \(segment.file)'s histograms count")
+                    guard histograms <= segment.samples else {
+                        throw bad("segment \(segment.file) lists \(histograms) histograms among \(segment.samples) samples")
+                    }
                 }
                 guard segment.sha256.count == 64, segment.sha256.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
                     throw bad("segment \(segment.file) has an invalid sha256")

@@ -168,6 +168,7 @@ public struct SegmentDecoder<Source: ByteSource> {
         if encoding == SegmentLayout.valueEncodingHistograms && formatVersion >= 3 {
             let histograms = try HistogramRecord.decode(&reader, timestamps: samples.map(\.timestampMs), budget: &histogramBudget)
             try checkOrder(series, samples.lazy.map(\.timestampMs), count: samples.count)
+            decoded.histogramSamples += histograms.count
             return Series(labels: series, samples: [], histograms: histograms)
         }
         switch encoding {
@@ -256,7 +257,7 @@ public struct SegmentDecoder<Source: ByteSource> {
             }
             return value
         }
-        let footer = SegmentSummary(
+        var footer = SegmentSummary(
             blocks: Int(readLE(UInt32.self, rest, at: 0)),
             records: try count(at: 4),
             series: try count(at: 12),
@@ -268,6 +269,8 @@ public struct SegmentDecoder<Source: ByteSource> {
         }
         var expected = decoded
         if expected.samples == 0 { expected.minTimestampMs = 0; expected.maxTimestampMs = 0 }
+        // The footer has no histogram count; the one decoded stands in for it.
+        footer.histogramSamples = decoded.histogramSamples
         guard footer == expected else {
             throw fail(.corrupt, "footer says \(footer.blocks) blocks, \(footer.records) records, \(footer.series) series, "
                 + "\(footer.samples) samples in [\(footer.minTimestampMs), \(footer.maxTimestampMs)], but the data holds "

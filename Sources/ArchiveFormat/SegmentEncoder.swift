@@ -114,6 +114,7 @@ public final class SegmentEncoder {
                 return values.bytes
             }
             histogramsInBlock += part.count
+            summary.histogramSamples += part.count
             histogramElementsInBlock += partElements
             if payload.count >= blockTargetBytes { output += try flushBlock() }
         }

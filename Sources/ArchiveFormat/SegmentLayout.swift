@@ -26,7 +26,8 @@ public enum SegmentLayout {
     public static let maxDecimalExponent = 15
 }
 
-/// What a segment's footer states; the manifest repeats it.
+/// What a segment's footer states, and how many of its samples are native histograms (counted while
+/// encoding or decoding; the footer does not hold it); the manifest repeats it.
 public struct SegmentSummary: Hashable, Sendable, Codable {
     public var blocks: Int
     public var records: Int
@@ -34,15 +35,17 @@ public struct SegmentSummary: Hashable, Sendable, Codable {
     public var samples: Int
     public var minTimestampMs: Int64
     public var maxTimestampMs: Int64
+    public var histogramSamples: Int
 
     public init(blocks: Int = 0, records: Int = 0, series: Int = 0, samples: Int = 0,
-                minTimestampMs: Int64 = .max, maxTimestampMs: Int64 = .min) {
+                minTimestampMs: Int64 = .max, maxTimestampMs: Int64 = .min, histogramSamples: Int = 0) {
         self.blocks = blocks
         self.records = records
         self.series = series
         self.samples = samples
         self.minTimestampMs = minTimestampMs
         self.maxTimestampMs = maxTimestampMs
+        self.histogramSamples = histogramSamples
     }
 }
 

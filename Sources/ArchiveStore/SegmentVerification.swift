@@ -43,7 +43,7 @@ public struct SegmentReader {
               Manifest.SegmentEntry(file: entry.file, bytes: entry.bytes, sha256: entry.sha256, summary: footer) == entry
         else {
             throw ArchiveStoreError(.corrupt, "\(fullPath): its footer disagrees with its manifest.json entry "
-                + "(series, samples or time bounds)")
+                + "(series, samples, histograms or time bounds)")
         }
     }
 }

@@ -8,7 +8,7 @@ public enum ArchiveCat {
     public enum Format: String, Sendable, CaseIterable {
         /// OpenMetrics text, for `promtool tsdb create-blocks-from openmetrics`.
         case openmetrics
-        /// One JSON object per record: labels, timestamps (ms) and values.
+        /// One JSON object per record: labels, then timestamps (ms) and values, or native histograms.
         case jsonl
     }
 
@@ -22,6 +22,8 @@ public enum ArchiveCat {
         public var records = 0
         public var samples = 0
         public var staleMarkersSkipped = 0
+        /// Native-histogram samples left out of OpenMetrics output, which cannot carry them.
+        public var histogramsSkipped = 0
     }
 
     /// Writes every selected sample through `write`, segment by segment, in archive order.
@@ -39,10 +41,13 @@ public enum ArchiveCat {
                     try checkExpressible(selected.labels, in: format, segment: archive.path(of: segment.file))
                     counts.records += 1
                     switch format {
-                    case .openmetrics: text += openMetrics(selected, staleMarkers: staleMarkers, counts: &counts)
+                    case .openmetrics:
+                        text += openMetrics(selected, staleMarkers: staleMarkers, counts: &counts)
+                        counts.histogramsSkipped += selected.histograms.count
                     case .jsonl:
-                        text += json(selected) + "\n"
-                        counts.samples += selected.samples.count
+                        if !selected.samples.isEmpty { text += json(selected) + "\n" }
+                        if !selected.histograms.isEmpty { text += jsonHistograms(selected) + "\n" }
+                        counts.samples += selected.sampleCount
                     }
                 }
                 try write(text)
@@ -110,6 +115,49 @@ public enum ArchiveCat {
             return sample.value.isFinite ? OpenMetricsText.number(sample.value) : "\"\(OpenMetricsText.number(sample.value))\""
         }.joined(separator: ",")
         return "{\"labels\":{\(labels)},\"timestamps\":[\(timestamps)],\"values\":[\(values)]}"
+    }
+
+    /// A float as JSON: a number when finite, else a string (`"NaN"`, `"+Inf"`, `"StaleNaN"`).
+    static func jsonNumber(_ bits: UInt64) -> String {
+        if bits == Sample.staleNaNBits { return "\"StaleNaN\"" }
+        let value = Double(bitPattern: bits)
+        return value.isFinite ? OpenMetricsText.number(value) : "\"\(OpenMetricsText.number(value))\""
+    }
+
+    /// A record of native histograms: each with its kind, reset hint, schema, zero threshold, sum, count,
+    /// zero count, spans as `[offset, length]` pairs, absolute bucket counts (integer deltas summed up),
+    /// custom bounds and start timestamp when it has them; a staleness marker as `{"timestampMs":…,"stale":true}`.
+    static func jsonHistograms(_ series: Series) -> String {
+        let labels = series.labels.labels.map { "\(jsonString($0.nameString)):\(jsonString($0.valueString))" }.joined(separator: ",")
+        let hints = ["unknown", "yes", "no", "gauge"]
+        let histograms = series.histograms.map { h -> String in
+            var fields = ["\"timestampMs\":\(h.timestampMs)"]
+            if h.startTimestampMs != 0 { fields.append("\"startTimestampMs\":\(h.startTimestampMs)") }
+            fields.append("\"kind\":\"\(h.counts.isFloat ? "float" : "integer")\"")
+            fields.append("\"resetHint\":\"\(hints[Int(h.resetHint.rawValue)])\"")
+            if h.isStaleMarker && h.positiveSpans.isEmpty && h.negativeSpans.isEmpty {
+                return "{" + (fields + ["\"stale\":true"]).joined(separator: ",") + "}"
+            }
+            func spans(_ spans: [HistogramSample.Span]) -> String { "[" + spans.map { "[\($0.offset),\($0.length)]" }.joined(separator: ",") + "]" }
+            let count: String, zeroCount: String, positive: [String], negative: [String]
+            switch h.counts {
+            case .integer(let c, let z, let p, let n):
+                func absolute(_ deltas: [Int64]) -> [String] {
+                    var running: Int64 = 0
+                    return deltas.map { running &+= $0; return String(running) }
+                }
+                (count, zeroCount, positive, negative) = (String(c), String(z), absolute(p), absolute(n))
+            case .float(let c, let z, let p, let n):
+                (count, zeroCount, positive, negative) = (jsonNumber(c), jsonNumber(z), p.map(jsonNumber), n.map(jsonNumber))
+            }
+            fields += ["\"schema\":\(h.schema)", "\"zeroThreshold\":\(jsonNumber(h.zeroThresholdBits))", "\"sum\":\(jsonNumber(h.sumBits))",
+                       "\"count\":\(count)", "\"zeroCount\":\(zeroCount)",
+                       "\"positiveSpans\":\(spans(h.positiveSpans))", "\"positiveCounts\":[\(positive.joined(separator: ","))]",
+                       "\"negativeSpans\":\(spans(h.negativeSpans))", "\"negativeCounts\":[\(negative.joined(separator: ","))]"]
+            if !h.customValueBits.isEmpty { fields.append("\"customValues\":[\(h.customValueBits.map(jsonNumber).joined(separator: ","))]") }
+            return "{" + fields.joined(separator: ",") + "}"
+        }
+        return "{\"labels\":{\(labels)},\"histograms\":[\(histograms.joined(separator: ","))]}"
     }
 
     static func jsonString(_ value: String) -> String {

@@ -37,6 +37,9 @@ public struct ArchiveInspection: Codable, Sendable {
     public var emptySlabs: [Int]
     public var series: Int
     public var samples: Int
+    /// Of those, the series holding native histograms, and the histogram samples.
+    public var histogramSeries: Int
+    public var histogramSamples: Int
     public var segments: Int
     public var bytes: Int
     public var bytesPerSample: Double
@@ -63,6 +66,8 @@ public enum ArchiveInspector {
         let archive = ArchiveDirectory(root: path)
         let manifest = try archive.readManifest()
         var series = Set<Fingerprint>()
+        var histogramSeries = Set<Fingerprint>()
+        var histogramSamples = 0
         var metricSeries: [String: Int] = [:]
         var metricSamples: [String: Int] = [:]
         var labelValues: [String: Set<Fingerprint>] = [:]
@@ -82,9 +87,13 @@ public enum ArchiveInspector {
                         }
                     }
                     slabSeries.insert(fingerprint)
-                    metricSamples[name, default: 0] += record.samples.count
-                    first = min(first ?? .max, record.samples.first!.timestampMs)
-                    last = max(last ?? .min, record.samples.last!.timestampMs)
+                    metricSamples[name, default: 0] += record.sampleCount
+                    if !record.histograms.isEmpty {
+                        histogramSeries.insert(fingerprint)
+                        histogramSamples += record.histograms.count
+                    }
+                    first = min(first ?? .max, record.firstTimestampMs ?? .max)
+                    last = max(last ?? .min, record.lastTimestampMs ?? .min)
                 }
             }
             slabs.append(.init(index: slab.index, startMs: slab.startMs, endMs: slab.endMs, series: slabSeries.count,
@@ -102,6 +111,7 @@ public enum ArchiveInspector {
             archive: archive.root, complete: manifest.complete, rangeStartMs: manifest.selection.startMs,
             rangeEndMs: manifest.selection.endMs, coveredUntilMs: manifest.resumePointMs, firstSampleMs: first, lastSampleMs: last,
             slabs: slabs, emptySlabs: slabs.filter { $0.samples == 0 }.map(\.index), series: series.count, samples: samples,
+            histogramSeries: histogramSeries.count, histogramSamples: histogramSamples,
             segments: manifest.segments.count, bytes: bytes, bytesPerSample: samples == 0 ? 0 : Double(bytes) / Double(samples),
             compressionRatio: bytes == 0 ? 0 : Double(samples * 16) / Double(bytes),
             topMetricsBySeries: ranking(by: metricSeries),

@@ -44,15 +44,16 @@ public struct ArchiveVerifier {
                     // Within a segment the decoder already enforces the order, so only a later segment can overlap.
                     try archive.readSegment(segment) { record in
                         let fingerprint = Fingerprint(record.labels)
-                        if let last = lastTimestamp[fingerprint], record.samples.first!.timestampMs <= last {
+                        guard let firstT = record.firstTimestampMs, let lastT = record.lastTimestampMs else { return }
+                        if let last = lastTimestamp[fingerprint], firstT <= last {
                             overlaps += 1
                             if overlaps <= 3 {
                                 report.errors.append("\(archive.path(of: segment.file)): series \(record.labels) starts at "
-                                    + "\(record.samples.first!.timestampMs), not after \(last), where an earlier segment of slab "
+                                    + "\(firstT), not after \(last), where an earlier segment of slab "
                                     + "\(slab.index) left it: the segments overlap, and import would send those samples twice")
                             }
                         }
-                        lastTimestamp[fingerprint] = record.samples.last!.timestampMs
+                        lastTimestamp[fingerprint] = lastT
                     }
                     if segment.samples > 0 && (segment.minTimestampMs < slab.startMs || segment.maxTimestampMs >= slab.endMs) {
                         report.errors.append("\(archive.path(of: segment.file)): samples from \(segment.minTimestampMs) to "

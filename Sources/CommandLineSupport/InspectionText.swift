@@ -11,6 +11,8 @@ public enum InspectionText {
                 + (f.complete ? "" : ", covered until \(TimestampText.rfc3339(f.coveredUntilMs))"),
             "samples       \(f.samples) in \(f.series) series, first \(f.firstSampleMs.map(TimestampText.rfc3339) ?? "-"), "
                 + "last \(f.lastSampleMs.map(TimestampText.rfc3339) ?? "-")",
+            "histograms    " + (f.histogramSamples == 0 ? "none"
+                : "\(f.histogramSamples) native-histogram samples in \(f.histogramSeries) series (counted in the samples above)"),
             "size          \(ByteSizeExpression.format(f.bytes)) in \(f.segments) segments, "
                 + String(format: "%.3f bytes/sample, %.1f× smaller than 16-byte raw samples", f.bytesPerSample, f.compressionRatio),
             "slabs         \(f.slabs.count)" + (f.emptySlabs.isEmpty ? "" : ", \(f.emptySlabs.count) without samples (gaps): "

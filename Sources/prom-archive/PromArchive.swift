@@ -118,6 +118,10 @@ struct Cat: ParsableCommand {
         } catch {
             throw PromArchive.fail(error)
         }
+        if counts.histogramsSkipped > 0 {
+            FileHandle.standardError.write(Data(("prom-archive: skipped \(counts.histogramsSkipped) native-histogram samples, which "
+                + "OpenMetrics text cannot express (--format jsonl prints them; prom-import carries them)\n").utf8))
+        }
         if counts.staleMarkersSkipped > 0 {
             FileHandle.standardError.write(Data(("prom-archive: skipped \(counts.staleMarkersSkipped) staleness markers, which "
                 + "OpenMetrics text cannot express (--stale-markers nan writes them as plain NaN)\n").utf8))

@@ -23,7 +23,8 @@ public enum TestArchive {
                 try file.write(encoder.start())
                 for s in series.enumerated().filter({ $0.offset % 2 == part }).map(\.element) {
                     let samples = s.samples.filter { $0.timestampMs >= start && $0.timestampMs < start + slabMs }
-                    try file.write(try encoder.append(labels: s.labels, samples: samples[...]))
+                    let histograms = s.histograms.filter { $0.timestampMs >= start && $0.timestampMs < start + slabMs }
+                    try file.write(try encoder.append(Series(labels: s.labels, samples: samples, histograms: histograms)))
                 }
                 try file.write(try encoder.finish())
                 slabSeries += encoder.summary.series
