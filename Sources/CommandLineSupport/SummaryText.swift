@@ -47,6 +47,9 @@ extension SummaryText {
         if s.samplesAlreadyDelivered > 0 || s.segmentsAlreadyDone > 0 {
             lines.append("  resumed         \(s.samplesAlreadyDelivered) samples delivered by earlier runs")
         }
+        if let dropped = s.histogramsDropped, dropped > 0 {
+            lines.append("  DROPPED         \(dropped) native-histogram samples (--histograms drop)")
+        }
         if s.retries > 0 || s.splits > 0 { lines.append("  retries         \(s.retries), batch splits \(s.splits)") }
         if s.samplesRejected > 0 {
             lines.append("  REFUSED         \(s.samplesRejected) samples, listed in \(s.rejectsFile ?? "?")")

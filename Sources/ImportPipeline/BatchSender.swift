@@ -43,11 +43,13 @@ struct BatchSender: Sendable {
                     + Self.hint(message)
                     + "re-run with --on-reject isolate to deliver every acceptable sample and list the refused ones")
             case .isolate:
-                if samples == 1 {
-                    let sample = series.first { !$0.samples.isEmpty }!
-                    try rejects?.record(series: sample.labels, sample: sample.samples[0], status: status, reason: message)
+                if samples == 1, let refused = series.first(where: { $0.sampleCount > 0 }) {
+                    // One float sample or one histogram; progress shows a histogram by its time and sum.
+                    let histogram = refused.histograms.first
+                    let sample = refused.samples.first ?? Sample(timestampMs: histogram!.timestampMs, valueBits: histogram!.sumBits)
+                    try rejects?.record(series: refused.labels, sample: sample, histogram: histogram, status: status, reason: message)
                     counters.update { $0.samplesRejected += 1 }
-                    progress.rejected(series: sample.labels, sample: sample.samples[0], reason: message)
+                    progress.rejected(series: refused.labels, sample: sample, reason: message)
                     return
                 }
                 counters.update { $0.splits += 1 }

@@ -14,6 +14,8 @@ final class ImportCounters: Sendable {
         var retries = 0
         var splits = 0
         var samplesRejected = 0
+        /// Native histograms of selected series left out by `--histograms drop`.
+        var histogramsDropped = 0
         var bytesRead = 0
     }
 

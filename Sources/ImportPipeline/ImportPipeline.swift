@@ -58,7 +58,13 @@ public struct ImportPipeline: Sendable {
             }
             let writer = try RemoteWriteClient(endpoint: configuration.target)
             client = writer
-            do { try await writer.checkReachable() } catch { try? await writer.shutdown(); throw error }
+            do {
+                try await writer.checkReachable()
+                if initial.holdsHistograms && !configuration.filter.dropHistograms { try await writer.checkKeepsHistograms(logger: logger) }
+            } catch {
+                try? await writer.shutdown()
+                throw error
+            }
         }
         let shards = journal?.header.concurrency ?? configuration.concurrency
         let batchSamples = journal?.header.batchSamples ?? configuration.batchSamples
@@ -100,6 +106,7 @@ public struct ImportPipeline: Sendable {
             segments: manifest.segments.count, segmentsSkippedCorrupt: corrupt, segmentsAlreadyDone: doneBefore,
             samplesRead: values.samplesRead, samplesSelected: values.samplesSelected, samplesSent: values.samplesSent,
             samplesAlreadyDelivered: values.samplesAlreadyDelivered, samplesRejected: values.samplesRejected,
+            histogramsDropped: configuration.filter.dropHistograms ? values.histogramsDropped : nil,
             batches: values.batchesSent, requests: values.requests, retries: values.retries, splits: values.splits,
             rejectsFile: values.samplesRejected > 0 ? rejectsPath : nil, statePath: configuration.dryRun || configuration.noState ? nil : statePath,
             wallSeconds: wall, samplesPerSecond: wall > 0 ? Double(values.samplesSent) / wall : 0, verification: verification)
@@ -294,6 +301,12 @@ public struct ImportPipeline: Sendable {
         while let block = try reader.nextBlock() {
             for series in block {
                 counters.update { $0.samplesRead += series.sampleCount }
+                if filter.dropHistograms && !series.histograms.isEmpty {
+                    var keeping = filter
+                    keeping.dropHistograms = false
+                    let dropped = keeping.apply(series)?.histograms.count ?? 0
+                    counters.update { $0.histogramsDropped += dropped }
+                }
                 guard let selected = filter.apply(series) else { continue }
                 counters.update { $0.samplesSelected += selected.sampleCount }
                 guard await enqueue(batcher.add(selected)) else { return }

@@ -46,6 +46,8 @@ public struct ImportSummary: Codable, Sendable, Equatable {
     public var samplesSent: Int
     public var samplesAlreadyDelivered: Int
     public var samplesRejected: Int
+    /// Native-histogram samples left out with `--histograms drop` (absent without it); not in `samplesSelected`.
+    public var histogramsDropped: Int?
     public var batches: Int
     public var requests: Int
     public var retries: Int

@@ -156,4 +156,19 @@ public struct Series: Hashable, Sendable {
 
     /// Float samples and native histograms together.
     public var sampleCount: Int { samples.count + histograms.count }
+
+    /// The earliest and the latest timestamp of either kind, or nil when the series is empty.
+    public var firstTimestampMs: Int64? {
+        switch (samples.first?.timestampMs, histograms.first?.timestampMs) {
+        case let (f?, h?): min(f, h)
+        case let (f, h): f ?? h
+        }
+    }
+
+    public var lastTimestampMs: Int64? {
+        switch (samples.last?.timestampMs, histograms.last?.timestampMs) {
+        case let (f?, h?): max(f, h)
+        case let (f, h): f ?? h
+        }
+    }
 }

@@ -14,6 +14,8 @@ public struct SeriesFilter: Sendable {
     public var endMs: Int64?
     public var addLabels: [Label]
     public var dropLabels: Set<String>
+    /// Leave native histograms out (`prom-import --histograms drop`), for targets that cannot keep them.
+    public var dropHistograms = false
     private let regexes: [String: NSRegularExpression]
 
     public init(selectors: [SeriesSelector] = [], startMs: Int64? = nil, endMs: Int64? = nil,
@@ -42,7 +44,7 @@ public struct SeriesFilter: Sendable {
     }
 
     public var isIdentity: Bool {
-        selectors.isEmpty && startMs == nil && endMs == nil && addLabels.isEmpty && dropLabels.isEmpty
+        selectors.isEmpty && startMs == nil && endMs == nil && addLabels.isEmpty && dropLabels.isEmpty && !dropHistograms
     }
 
     public func matches(_ labels: Labels) -> Bool {
@@ -64,7 +66,8 @@ public struct SeriesFilter: Sendable {
     public func apply(_ series: Series) -> Series? {
         guard matches(series.labels) else { return nil }
         var samples = series.samples
-        var histograms = series.histograms
+        var histograms = dropHistograms ? [] : series.histograms
+        if dropHistograms && samples.isEmpty { return nil }
         if startMs != nil || endMs != nil {
             let lower = startMs ?? .min, upper = endMs ?? .max
             samples = samples.filter { $0.timestampMs >= lower && $0.timestampMs < upper }
@@ -91,6 +94,7 @@ extension SeriesFilter: CustomStringConvertible {
         if let endMs { parts.append("end=\(endMs)") }
         if !dropLabels.isEmpty { parts.append("drop=" + dropLabels.sorted().joined(separator: ",")) }
         if !addLabels.isEmpty { parts.append("add=" + addLabels.map { "\($0.nameString)=\($0.valueString)" }.joined(separator: ",")) }
+        if dropHistograms { parts.append("histograms=drop") }
         return parts.joined(separator: " ")
     }
 }

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import PrometheusWire
+import Synchronization
 
 /// A Prometheus remote-write 1.0 client: one snappy-compressed `WriteRequest` per call.
 ///
@@ -22,6 +23,10 @@ public final class RemoteWriteClient: Sendable {
 
     public let endpoint: EndpointConfiguration
     private let client: HTTPClient
+    /// Set once an answer carried `X-Server-Hostname`, which VictoriaMetrics puts on every answer.
+    private let victoriaMetrics = Atomic<Bool>(false)
+    /// Set once the target answered anything, so that `victoriaMetrics` is known.
+    private let answered = Atomic<Bool>(false)
 
     public init(endpoint: EndpointConfiguration) throws {
         self.endpoint = endpoint
@@ -36,12 +41,31 @@ public final class RemoteWriteClient: Sendable {
         try await Reachability.check(endpoint)
     }
 
+    /// Sends an empty write request, which stores nothing, and throws when the answer comes from a
+    /// target that acknowledges native histograms and discards them: before any sample goes out.
+    public func checkKeepsHistograms(logger: Logger) async throws {
+        _ = try await send(WriteRequest(timeseries: []), logger: logger)
+        if victoriaMetrics.load(ordering: .relaxed) { throw Self.victoriaMetricsDiscards(endpoint.redactedURL) }
+    }
+
+    static func victoriaMetricsDiscards(_ url: String) -> RemoteStorageError {
+        RemoteStorageError(.unstorable, "\(url) answers like VictoriaMetrics (X-Server-Hostname), which acknowledges native "
+            + "histograms and discards them; re-run with --histograms drop to send the rest, or import them into a Prometheus "
+            + "started with --enable-feature=native-histograms")
+    }
+
     /// Sends one request.
     ///
     /// - Returns: `.accepted`, `.rejected` or `.tooLarge`.
     /// - Throws: `RemoteStorageError` for everything else: retryable ones (transport, timeouts,
     ///   5xx, 429 with its `Retry-After`) and configuration errors (401, 403, 404, 405, 415, redirects).
     public func send(_ request: WriteRequest, attempt: Int = 1, logger: Logger) async throws -> Outcome {
+        let holdsHistograms = request.timeseries.contains { !$0.histograms.isEmpty }
+        if holdsHistograms && !answered.load(ordering: .relaxed) {
+            // Histograms first of all: an empty request, which stores nothing, shows what answers.
+            _ = try? await send(WriteRequest(timeseries: []), logger: logger)
+        }
+        if holdsHistograms && victoriaMetrics.load(ordering: .relaxed) { throw Self.victoriaMetricsDiscards(endpoint.redactedURL) }
         // Compressed straight into the buffer that is sent: no zeroed scratch array, no copy.
         let encoded = request.encode()
         var body = ByteBufferAllocator().buffer(capacity: Snappy.maxCompressedLength(encoded.count))
@@ -67,16 +91,13 @@ public final class RemoteWriteClient: Sendable {
         }
         let status = Int(response.status.code)
         let url = endpoint.redactedURL
-        let holdsHistograms = request.timeseries.contains { !$0.histograms.isEmpty }
+        if response.headers.first(name: "X-Server-Hostname") != nil { victoriaMetrics.store(true, ordering: .relaxed) }
+        answered.store(true, ordering: .relaxed)
         switch status {
         case 200..<300:
-            // VictoriaMetrics (it names itself in X-Server-Hostname on every answer) accepts native
-            // histograms with 204 and keeps none of them: stop before the next batch is lost too.
-            if holdsHistograms, response.headers.first(name: "X-Server-Hostname") != nil {
-                throw RemoteStorageError(.unstorable, "\(url) answered like VictoriaMetrics (X-Server-Hostname), which acknowledges "
-                    + "native histograms and discards them; leave the histogram series out with --match, or import them into a "
-                    + "Prometheus started with --enable-feature=native-histograms")
-            }
+            // VictoriaMetrics accepts native histograms with 204 and keeps none of them. Known from an
+            // earlier answer, such a request is not sent at all; learnt only now, the import stops here.
+            if holdsHistograms && victoriaMetrics.load(ordering: .relaxed) { throw Self.victoriaMetricsDiscards(url) }
             return .accepted
         case 400, 409, 422:
             return .rejected(status: status, message: text.isEmpty ? "HTTP \(status)" : text)
@@ -94,7 +115,7 @@ public final class RemoteWriteClient: Sendable {
         case 500 where holdsHistograms && text.contains("native histograms are disabled"):
             // Prometheus 2.x without the feature flag; a retry gets the same answer.
             throw RemoteStorageError(.unstorable, "\(url) refuses native histograms (HTTP 500: \(text)): start that Prometheus with "
-                + "--enable-feature=native-histograms, or leave the histogram series out with --match")
+                + "--enable-feature=native-histograms, or re-run with --histograms drop to send the rest")
         default:
             throw RemoteStorageError(.httpStatus(status), "\(url) answered HTTP \(status)\(text.isEmpty ? "" : ": \(text)")",
                                      retryAfterSeconds: response.headers.first(name: "Retry-After").flatMap(RetryAfter.parse))

@@ -63,6 +63,11 @@ struct PromImport: AsyncParsableCommand {
     @Option(name: .customLong("on-reject"), help: "When the target refuses samples (HTTP 400/409/422): stop, or isolate them by splitting the request.")
     var onReject: RejectChoice = .stop
 
+    @Option(help: ArgumentHelp("Native histograms: keep (send them; the target must store them, e.g. Prometheus with "
+        + "--enable-feature=native-histograms) or drop (leave them out, counted in the summary; for VictoriaMetrics 1.79, which "
+        + "discards them)."))
+    var histograms: HistogramChoice = .keep
+
     @Option(name: .customLong("rejects-file"), help: "Where refused samples are listed (default: beside the state file).")
     var rejectsFile: String?
 
@@ -112,6 +117,10 @@ struct PromImport: AsyncParsableCommand {
 
     @OptionGroup(title: "Target authentication, TLS and timeouts")
     var endpoint: EndpointOptions
+
+    enum HistogramChoice: String, ExpressibleByArgument, CaseIterable {
+        case keep, drop
+    }
 
     enum RejectChoice: String, ExpressibleByArgument, CaseIterable {
         case stop, isolate
@@ -186,12 +195,13 @@ struct PromImport: AsyncParsableCommand {
         }
         let target = try endpoint.endpoint(url: targetURL ?? "http://127.0.0.1/dry-run", flag: "--target-url")
         if let targetReadURL { _ = try endpoint.endpoint(url: targetReadURL, flag: "--target-read-url") }
-        let filter: SeriesFilter
+        var filter: SeriesFilter
         do {
             filter = try SeriesFilter(selectors: selectors, startMs: startMs, endMs: endMs, addLabels: added, dropLabels: Set(dropLabel))
         } catch let error as SeriesSelector.ParseError {
             throw ValidationError("--match: \(error.description)")
         }
+        filter.dropHistograms = histograms == .drop
         var configuration = ImportConfiguration(
             archivePath: archive, target: target, filter: filter, batchSamples: batchSamples, batchBytes: bytes,
             concurrency: concurrency, onReject: onReject.policy, rejectsPath: rejectsFile, statePath: state,

@@ -129,8 +129,10 @@ import TestSupport
         let history = HistogramHistory(seriesCount: 6, startMs: now - 1_800_000, endMs: now - 60_000, gaugesGoDown: false)
         let dir = try TemporaryDirectory(); defer { dir.remove() }
         let archive = dir.path + "/archive"
+        let floats = Series(labels: Labels(sorting: [Label("__name__", "up"), Label("job", "app")]),
+                            samples: (0..<100).map { Sample(timestampMs: history.startMs + Int64($0) * 15_000, value: 1) })
         try await PrometheusServer.with(options: .init(extraArguments: ["--enable-feature=native-histograms"])) { source in
-            try await RemoteWriteSeeder.writeInTimeOrder(history.series(), to: source.writeURL)
+            try await RemoteWriteSeeder.writeInTimeOrder(history.series() + [floats], to: source.writeURL)
             let export = try await Executables.run("prom-export", ["--quiet", "--source-url", source.readURL, "-o", archive,
                                                                    "--start", "\(history.startMs)", "--end", "\(history.endMs)"])
             #expect(export.status == 0, "\(export.stderr)")
@@ -148,6 +150,15 @@ import TestSupport
         }
         try await VictoriaMetricsServer.with { vm in
             try await expectRefusal(vm.writeURL, "acknowledges native histograms and discards them", state: "v")
+            // --histograms drop sends the rest, and says how much it left out.
+            let outcome = try await Executables.run("prom-import", ["-a", archive, "--target-url", vm.writeURL, "--histograms", "drop",
+                                                                    "--quiet", "--state", dir.path + "/d"])
+            #expect(outcome.status == 0, "\(outcome.stderr)")
+            #expect(outcome.stdout.contains("DROPPED         \(history.sampleCount) native-histogram samples (--histograms drop)"),
+                    "\(outcome.stdout)")
+            let (_, differences) = try await vm.readBack(expected: [floats.labels: floats.samples], startMs: history.startMs,
+                                                         endMs: history.endMs)
+            #expect(differences.isEmpty, "\(differences)")
         }
     }
 

@@ -199,6 +199,42 @@ let totalSamples = dataset.reduce(0) { $0 + $1.samples.count }
         }
     }
 
+    /// A refused native histogram is isolated like a float sample and listed with its whole protobuf.
+    @Test func isolatesRefusedHistogramsWithEveryField() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let histograms = HistogramHistory(seriesCount: 3, startMs: t0, endMs: t0 + hour).series()
+        let floats = Array(dataset.prefix(2))
+        try TestArchive.write(histograms + floats, at: dir.path + "/archive", startMs: t0, slabMs: hour, slabs: 1)
+        let refusedAt = histograms[1].histograms[17]
+        let kept = Mutex((floats: 0, histograms: 0))
+        let server = try await ScriptedHTTPServer { request, _ in
+            guard let body = try? Snappy.decompress(request.body, maxOutputBytes: 64 << 20), let write = try? WriteRequest.decode(body) else {
+                return .respond(status: 400, headers: [], body: Array("undecodable".utf8))
+            }
+            if write.timeseries.contains(where: { $0.labels == histograms[1].labels && $0.histograms.contains(refusedAt) }) {
+                return .respond(status: 400, headers: [], body: Array("out of order histogram".utf8))
+            }
+            kept.withLock {
+                $0.floats += write.timeseries.reduce(0) { $0 + $1.samples.count }
+                $0.histograms += write.timeseries.reduce(0) { $0 + $1.histograms.count }
+            }
+            return .respond(status: 204, headers: [], body: [])
+        }
+        let summary = try await importing(dir.path, server.baseURL + "/api/v1/write") { $0.onReject = .isolate }
+        try await server.shutdown()
+        let histogramCount = histograms.reduce(0) { $0 + $1.histograms.count }
+        #expect(summary.samplesRejected == 1)
+        #expect(kept.withLock { $0 } == (floats.reduce(0) { $0 + $1.samples.filter { $0.timestampMs < t0 + hour }.count }, histogramCount - 1))
+        let line = try String(contentsOfFile: try #require(summary.rejectsFile), encoding: .utf8)
+        let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+        #expect(object["timestampMs"] as? Int64 == refusedAt.timestampMs)
+        let encoded = try #require(Data(base64Encoded: object["histogram"] as? String ?? ""))
+        var decoded = try HistogramMessage.decode(ProtoReader(Array(encoded)))
+        decoded.startTimestampMs = refusedAt.startTimestampMs
+        #expect(decoded == refusedAt)
+    }
+
     @Test func aFlippedByteStopsTheImportBeforeAnythingOfThatSegmentIsSent() async throws {
         try await withTarget { dir, url, target, _ in
             let manifest = try ArchiveDirectory(root: dir + "/archive").readManifest()
