@@ -201,6 +201,10 @@ public final class ArchiveDirectory {
         guard ArchiveNaming.isValidSegmentPath(relativePath) else {
             throw ArchiveStoreError(.corrupt, "segment path \"\(relativePath)\" is not inside \(segmentsPath)")
         }
+        // A link in place of the folder would lead every read outside the archive.
+        guard FileIO.kind(segmentsPath) == S_IFDIR else {
+            throw ArchiveStoreError(.corrupt, "\(segmentsPath) is not a directory (symlinks are refused)")
+        }
         let full = path(of: relativePath)
         guard let kind = FileIO.kind(full) else {
             throw ArchiveStoreError(.missing, "\(full) is missing; the archive is incomplete (copy it again)")

@@ -44,6 +44,18 @@ import TestSupport
         }
     }
 
+    /// A link in place of the segments folder once led every read outside the archive.
+    @Test func aSymlinkedSegmentsFolderIsRefused() async throws {
+        try await withTarget { dir, url, _, server in
+            try FileManager.default.moveItem(atPath: dir + "/archive/segments", toPath: dir + "/elsewhere")
+            try FileManager.default.createSymbolicLink(atPath: dir + "/archive/segments", withDestinationPath: dir + "/elsewhere")
+            try await expectRefusal(dir, url, server, "segments is not a directory (symlinks are refused)")
+            var text = ""
+            #expect(throws: ArchiveStoreError.self) { _ = try ArchiveCat.run(dir + "/archive", format: .jsonl, filter: .all) { text += $0 } }
+            #expect(throws: ArchiveStoreError.self) { _ = try ArchiveInspector.inspect(dir + "/archive") }
+        }
+    }
+
     @Test func duplicateSegmentNamesAreRefused() async throws {
         try await withTarget { dir, url, _, server in
             try editManifest(dir) { $0.replacingOccurrences(of: "\"segments/000001-0000.pfs\"", with: "\"segments/000000-0000.pfs\"") }
