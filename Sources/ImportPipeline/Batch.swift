@@ -57,6 +57,13 @@ struct Batcher {
         let shard = Self.shard(of: series.labels, among: shards)
         let labelBytes = series.labels.labels.reduce(8) { $0 + $1.name.count + $1.value.count + 6 }
         var done: [Batch] = []
+        // Prometheus 2.42 commits a request's float samples before its histograms, so a series that
+        // changes kind inside one request loses (silently) whatever the commit order puts out of order:
+        // its floats and histograms never share a request.
+        let isHistograms = !series.histograms.isEmpty
+        if open[shard].contains(where: { $0.labels == series.labels && !$0.histograms.isEmpty != isHistograms }) {
+            done.append(close(shard))
+        }
         var rest = series.samples[...]
         while !rest.isEmpty {
             let roomBySamples = maxSamples - openSamples[shard]

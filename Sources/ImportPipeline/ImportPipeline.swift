@@ -281,7 +281,6 @@ public struct ImportPipeline: Sendable {
             return
         }
         var batcher = Batcher(segment: segment.file, shards: shards, maxSamples: batchSamples, maxBytes: batchBytes)
-        var reader = try archive.segmentReader(segment)
         var batches = 0
         /// Queues a batch as soon as it is cut (waiting while its sender is full), so that a block's
         /// batches are never all held at once; false once a sender has failed.
@@ -298,24 +297,49 @@ public struct ImportPipeline: Sendable {
             return true
         }
         // Block by block: memory holds one decoded block plus the queued batches, never a whole segment.
-        while let block = try reader.nextBlock() {
-            for series in block {
-                counters.update { $0.samplesRead += series.sampleCount }
-                if filter.dropHistograms && !series.histograms.isEmpty {
-                    var keeping = filter
-                    keeping.dropHistograms = false
-                    let dropped = keeping.apply(series)?.histograms.count ?? 0
-                    counters.update { $0.histogramsDropped += dropped }
+        // A segment holding histograms goes window by window (`deliveryWindows`), read once per window.
+        let windows = Self.deliveryWindows(segment)
+        for window in windows {
+            var reader = try archive.segmentReader(segment)
+            while let block = try reader.nextBlock() {
+                for record in block {
+                    let series = windows.count == 1 ? record : record.restricted(to: window)
+                    guard series.sampleCount > 0 else { continue }
+                    counters.update { $0.samplesRead += series.sampleCount }
+                    if filter.dropHistograms && !series.histograms.isEmpty {
+                        var keeping = filter
+                        keeping.dropHistograms = false
+                        let dropped = keeping.apply(series)?.histograms.count ?? 0
+                        counters.update { $0.histogramsDropped += dropped }
+                    }
+                    guard let selected = filter.apply(series) else { continue }
+                    counters.update { $0.samplesSelected += selected.sampleCount }
+                    guard await enqueue(batcher.add(selected)) else { return }
                 }
-                guard let selected = filter.apply(series) else { continue }
-                counters.update { $0.samplesSelected += selected.sampleCount }
-                guard await enqueue(batcher.add(selected)) else { return }
             }
+            guard await enqueue(batcher.finish()) else { return }
         }
-        guard await enqueue(batcher.finish()) else { return }
         try await journal?.expect(segment: segment.file, batches: batches)
         counters.update { $0.segmentsRead += 1 }
         report()
+    }
+
+    /// Prometheus before 3.0 refuses a histogram more than an hour older than its newest sample of
+    /// any series, and a segment holds one series after another, each over the whole slab. So a
+    /// segment that holds histograms is delivered in windows of this width, every series' part of one
+    /// window before the next: the target's newest sample is then never far ahead of what follows.
+    static let histogramWindowMs: Int64 = 30 * 60_000
+
+    /// The time windows a segment is delivered in, in order: one unbounded window unless it holds
+    /// histograms over more than `histogramWindowMs`.
+    static func deliveryWindows(_ segment: Manifest.SegmentEntry) -> [Range<Int64>] {
+        guard (segment.histograms ?? 0) > 0, segment.maxTimestampMs - segment.minTimestampMs >= histogramWindowMs else {
+            return [Int64.min..<Int64.max]
+        }
+        return stride(from: segment.minTimestampMs, through: segment.maxTimestampMs, by: Int(histogramWindowMs)).map { start in
+            let end = start + histogramWindowMs
+            return start..<(end > segment.maxTimestampMs ? Int64.max : end)
+        }
     }
 
     /// How many of a delivered segment's samples the selection takes: what an earlier run sent of it.

@@ -132,3 +132,65 @@ public struct HistogramHistory: Sendable {
         }
     }
 }
+
+/// Histogram-heavy history for the benchmark: counter histograms as a busy service exports them,
+/// with 10 to 160 occupied buckets across series, counts growing at every scrape, a counter reset
+/// every few hours, and every tenth series changing its schema half-way (which Prometheus sees as a
+/// reset too).
+public struct HistogramBenchHistory: Sendable {
+    public let seriesCount: Int
+    public let startMs: Int64
+    public let endMs: Int64
+    public let intervalMs: Int64
+
+    public init(seriesCount: Int, startMs: Int64, endMs: Int64, intervalMs: Int64 = 15_000) {
+        self.seriesCount = seriesCount
+        self.startMs = startMs
+        self.endMs = endMs
+        self.intervalMs = intervalMs
+    }
+
+    /// Buckets series `index` occupies: 10…160, spread evenly over the series.
+    public func buckets(of index: Int) -> Int { 10 + index * 151 / max(1, seriesCount) }
+
+    public func series(_ index: Int) -> Series {
+        var random = SplitMix(seed: 0xB1_57 ^ (UInt64(index) &* 0x9E37_79B9_7F4A_7C15))
+        let width = buckets(of: index)
+        var schema = Int32(index % 4)
+        let first = -Int32(width / 2)
+        var counts = [UInt64](repeating: 0, count: width)
+        var zeroCount: UInt64 = 0, sum = 0.0
+        var histograms: [HistogramSample] = []
+        let times = stride(from: startMs + Int64(index % 15) * 1000, to: endMs, by: Int(intervalMs)).map { Int64($0) }
+        let resetEvery = 960 + index % 480
+        for (step, t) in times.enumerated() {
+            var hint = HistogramSample.ResetHint.unknown
+            if step > 0 && step % resetEvery == 0 {
+                counts = [UInt64](repeating: 0, count: width)
+                (zeroCount, sum) = (0, 0)
+            }
+            if index % 10 == 0 && step == times.count / 2 {
+                schema -= 1
+                counts = [UInt64](repeating: 0, count: width)
+                (zeroCount, sum) = (0, 0)
+                hint = .yes
+            }
+            // A scrape's worth of requests, mostly near the middle buckets.
+            for _ in 0..<(4 + Int(random.next() % 12)) {
+                let bucket = Int((random.next() % UInt64(width) + random.next() % UInt64(width)) / 2)
+                counts[bucket] += 1 + random.next() % 3
+                sum += Double(bucket) * 0.0125 + Double(random.next() % 1000) / 1e6
+            }
+            if random.next() % 7 == 0 { zeroCount += 1 }
+            var previous: Int64 = 0
+            let deltas = counts.map { count -> Int64 in defer { previous = Int64(count) }; return Int64(count) - previous }
+            histograms.append(HistogramSample(timestampMs: t, resetHint: hint, schema: schema, zeroThresholdBits: 0x1p-128.bitPattern,
+                                              sumBits: sum.bitPattern, positiveSpans: [HistogramSample.Span(offset: first, length: UInt32(width))],
+                                              counts: .integer(count: zeroCount + counts.reduce(0, +), zeroCount: zeroCount,
+                                                               positiveDeltas: deltas, negativeDeltas: [])))
+        }
+        return Series(labels: Labels(sorting: [Label("__name__", "http_request_duration_seconds"), Label("job", "api"),
+                                               Label("instance", "pod-\(index)"), Label("route", "/r\(index % 40)")]),
+                      samples: [], histograms: histograms)
+    }
+}

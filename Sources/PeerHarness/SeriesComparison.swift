@@ -16,7 +16,8 @@ public enum SeriesComparison {
         var map: SeriesMap = [:]
         for segment in manifest.segments {
             try archive.readSegment(segment) { series in
-                map[series.labels, default: []] += series.samples
+                // Float samples only (`HistogramComparison` reads the histograms).
+                if !series.samples.isEmpty { map[series.labels, default: []] += series.samples }
             }
         }
         return map
@@ -31,7 +32,7 @@ public enum SeriesComparison {
         var map: SeriesMap = [:]
         do {
             try await client.read(startMs: startMs, endMs: endMs, matchers: matchers, logger: Logger(label: "compare")) { series in
-                map[series.labels, default: []] += series.samples
+                if !series.samples.isEmpty { map[series.labels, default: []] += series.samples }
             }
         } catch {
             try? await client.shutdown()

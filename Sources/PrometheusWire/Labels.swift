@@ -157,6 +157,12 @@ public struct Series: Hashable, Sendable {
     /// Float samples and native histograms together.
     public var sampleCount: Int { samples.count + histograms.count }
 
+    /// The series with only its samples and histograms inside `window`.
+    public func restricted(to window: Range<Int64>) -> Series {
+        Series(labels: labels, samples: samples.filter { window.contains($0.timestampMs) },
+               histograms: histograms.filter { window.contains($0.timestampMs) })
+    }
+
     /// The earliest and the latest timestamp of either kind, or nil when the series is empty.
     public var firstTimestampMs: Int64? {
         switch (samples.first?.timestampMs, histograms.first?.timestampMs) {

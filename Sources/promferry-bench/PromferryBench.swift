@@ -45,6 +45,11 @@ struct PromferryBench: AsyncParsableCommand {
             + "CONCURRENCYxBATCH_SAMPLES (e.g. 4x20000,8x50000); print samples/s, CPU per sample and peak RSS."))
     var importSweep: String?
 
+    @Option(name: .customLong("histograms"), help: ArgumentHelp(
+        "Instead of the table, the native-histogram run: SERIESxHOURS of histograms with 10-160 buckets through a Prometheus "
+            + "(e.g. 1000x4); prints archive and TSDB bytes per histogram and export and import throughput."))
+    var histograms: String?
+
     @Flag(name: .customLong("codecs-only"), help: "Only the in-process codec benchmarks, on the first size's data (no servers).")
     var codecsOnly = false
 
@@ -66,6 +71,11 @@ struct PromferryBench: AsyncParsableCommand {
                 table.codecs(try CodecBenchmarks.run(series: series), data: set, samples: series.reduce(0) { $0 + $1.samples.count })
             }
             print(table.text)
+            return
+        }
+        if let histograms {
+            let size = try Self.pairs(histograms, option: "--histograms", form: "SERIESxHOURS")[0]
+            try await histogramBench(series: size.0, hours: size.1, workspace: workspace)
             return
         }
         if let sweep = exportConcurrencySweep {
