@@ -55,7 +55,8 @@ let package = Package(
         .executableTarget(name: "prom-archive", dependencies: ["ArchiveTools", "CommandLineSupport", "PrometheusWire", argumentParser]),
         .executableTarget(name: "promferry-fuzz", dependencies: ["FuzzTargets"]),
         .executableTarget(name: "promferry-bench", dependencies: ["ArchiveStore", "ArchiveFormat", "BlockCompression", "PrometheusWire",
-                                                              "PeerHarness", "CommandLineSupport", "ExportPipeline", "ImportPipeline", httpClient, nioCore, argumentParser]),
+                                                              "PeerHarness", "CommandLineSupport", "ExportPipeline", "ImportPipeline", "RemoteStorageClient",
+                                                              httpClient, nioCore, argumentParser, logging]),
         .executableTarget(name: "promferry-demo", dependencies: ["ExportPipeline", "ArchiveStore", "PeerHarness", "CommandLineSupport", argumentParser, logging]),
 
         // MARK: Tests

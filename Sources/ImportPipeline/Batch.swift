@@ -80,14 +80,16 @@ struct Batcher {
             openBytes[shard] += labelBytes + part.count * 20
             if openSamples[shard] >= maxSamples { done.append(close(shard)) }
         }
-        // A histogram counts as one sample, and by its encoded size against the byte limit; one larger
-        // than the limit goes alone.
+        // A histogram counts as one sample, and against the byte limit by the larger of its encoded
+        // size and the memory it holds while queued (about five times its encoded size with 85
+        // buckets: a limit on encoded bytes alone let an import overrun --max-memory by 30%). One
+        // larger than the limit goes alone.
         var histograms = series.histograms[...]
         while !histograms.isEmpty {
             var bytes = labelBytes
             var count = 0
             for h in histograms {
-                let size = HistogramMessage.encode(h).count + 4
+                let size = max(HistogramMessage.encode(h).count + 4, h.heldBytes)
                 guard openSamples[shard] + count < maxSamples, count == 0 || openBytes[shard] + bytes + size <= maxBytes else { break }
                 bytes += size
                 count += 1

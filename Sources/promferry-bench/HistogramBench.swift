@@ -1,7 +1,9 @@
 import ArchiveStore
 import Foundation
+import Logging
 import PeerHarness
 import PrometheusWire
+import RemoteStorageClient
 
 /// `--histograms SERIESxHOURS`: native histograms (`HistogramBenchHistory`: 10–160 buckets, resets,
 /// schema changes) written into a Prometheus 2.42 through remote write, then exported, and imported
@@ -39,12 +41,29 @@ extension PromferryBench {
         let importing = try MeasuredRun.run(importPath, ["--archive", archive, "--target-url", target.writeURL, "--quiet",
                                                          "--concurrency", "\(importConcurrency)", "--max-memory", maxMemory,
                                                          "--state", dir + "/state"], logPath: dir + "/import.log")
+        let stored = try await storedHistograms(target.readURL, startMs: startMs, endMs: endMs)
+        guard stored == histograms else { throw BenchError("the target holds \(stored) histograms, \(histograms) were imported") }
         print("| \(series) histogram series × \(hours) h: \(histograms) histograms, \(String(format: "%.1f", Double(buckets) / Double(histograms))) buckets each on average | |")
         print("| --- | --- |")
         print("| archive (segment format 3, zstd 3), bytes/histogram | \(String(format: "%.2f", Double(manifest.totalBytes) / Double(histograms))) |")
         print("| Prometheus TSDB block (snapshot), bytes/histogram | \(String(format: "%.2f", Double(tsdbBytes) / Double(histograms))) |")
         print("| prom-export: histograms/s, peak RSS | \(Table.rate(histograms, export.wallSeconds)), \(Table.mib(export.peakRSSBytes)) |")
         print("| prom-import → Prometheus: histograms/s, peak RSS | \(Table.rate(histograms, importing.wallSeconds)), \(Table.mib(importing.peakRSSBytes)) |")
+    }
+
+    /// How many native histograms a Prometheus returns for the range, as streamed chunks.
+    private func storedHistograms(_ url: String, startMs: Int64, endMs: Int64) async throws -> Int {
+        let client = try RemoteReadClient(endpoint: EndpointConfiguration(url: url))
+        var count = 0
+        do {
+            try await client.read(startMs: startMs, endMs: endMs, matchers: SeriesSelector.everySeries.matchers,
+                                  logger: Logger(label: "bench")) { count += $0.histograms.count }
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+        try await client.shutdown()
+        return count
     }
 
     /// Bytes of the block a snapshot (head included) writes: what Prometheus keeps on disk for the data.
