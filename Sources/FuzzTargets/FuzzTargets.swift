@@ -15,6 +15,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case selector         // a PromQL series selector
     case manifest         // manifest.json: JSON, then every rule of the manifest, then its sums
     case archive          // a whole archive directory (`ArchiveImage`) through verify, inspect and cat
+    case histogramChunk = "histogram-chunk"  // first byte the encoding (2-6), then a chunk: HistogramChunk or XOR2Chunk
 
     /// Feeds one input to the target. Throwing is fine; trapping is a bug.
     public func run(_ data: [UInt8]) {
@@ -35,6 +36,19 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             _ = try? frames.finish()
         case .xorChunk:
             _ = try? XORChunk.decode(data)
+        case .histogramChunk:
+            guard let first = data.first, let encoding = Chunk.Encoding(rawValue: UInt64(first)) else { return }
+            let chunk = Array(data.dropFirst())
+            if encoding == .xor2 {
+                _ = try? XOR2Chunk.decode(chunk)
+            } else if let histograms = try? HistogramChunk.decode(chunk, encoding: encoding) {
+                // What decodes must survive the protobuf and the segment format unchanged.
+                for h in histograms {
+                    var again = try? HistogramMessage.decode(ProtoReader(HistogramMessage.encode(h)))
+                    again?.startTimestampMs = h.startTimestampMs
+                    precondition(again == h, "a decoded histogram does not survive its protobuf")
+                }
+            }
         case .samplesBody:
             if let body = try? Snappy.decompress(data, maxOutputBytes: 1 << 22) { _ = try? ReadResponse.decode(body) }
             _ = try? ReadResponse.decode(data)
