@@ -89,6 +89,18 @@ extension BitReader {
     /// Bits left to read.
     var remaining: Int { bitCount - bitIndex }
 
+    /// A new XOR window: 5 bits of leading zeros, 6 bits of significant bits (0 meaning 64), as the
+    /// (leading, trailing) zero counts around the significant bits.
+    mutating func valueWindow() throws -> (leading: Int, trailing: Int) {
+        let leading = Int(try bits(5))
+        var significant = Int(try bits(6))
+        if significant == 0 { significant = 64 }
+        guard leading + significant <= 64 else {
+            throw WireError(.malformed, "chunk value window of \(leading)+\(significant) bits exceeds 64")
+        }
+        return (leading, 64 - leading - significant)
+    }
+
     /// A zigzag varint read 8 bits at a time (Go's `binary.Varint` over the bit stream).
     mutating func zigzagVarint() throws -> Int64 {
         let u = try byteVarint()

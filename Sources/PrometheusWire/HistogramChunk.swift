@@ -47,10 +47,10 @@ public enum HistogramChunk {
         guard count > 0 else { return [] }
         var reader = BitReader(data, byteOffset: 3)
         let layout = try Layout.read(&reader)
-        var samples: [HistogramSample] = []
-        samples.reserveCapacity(min(count, reader.remaining))
-        if float {
-            var state = FloatState(layout: layout)
+        func samples(_ state: some SampleState) throws -> [HistogramSample] {
+            var state = state
+            var samples: [HistogramSample] = []
+            samples.reserveCapacity(min(count, reader.remaining))
             for index in 0..<count {
                 let previousT = state.t
                 var sample = try state.next(&reader, index: index, layout: layout)
@@ -60,19 +60,9 @@ public enum HistogramChunk {
                 sample.resetHint = hint(resetHeader, index: index)
                 samples.append(sample)
             }
-        } else {
-            var state = IntegerState(layout: layout)
-            for index in 0..<count {
-                let previousT = state.t
-                var sample = try state.next(&reader, index: index, layout: layout)
-                if withStartTimestamps {
-                    sample.startTimestampMs = try startTimestamps.next(&reader, index: index, t: state.t, previousT: previousT)
-                }
-                sample.resetHint = hint(resetHeader, index: index)
-                samples.append(sample)
-            }
+            return samples
         }
-        return samples
+        return float ? try samples(FloatState(layout: layout)) : try samples(IntegerState(layout: layout))
     }
 
     static func hint(_ header: UInt8, index: Int) -> HistogramSample.ResetHint {
@@ -155,8 +145,14 @@ public enum HistogramChunk {
         }
     }
 
+    /// What the two kinds of histogram chunk keep from one sample to the next.
+    protocol SampleState {
+        var t: Int64 { get }
+        mutating func next(_ reader: inout BitReader, index: Int, layout: Layout) throws -> HistogramSample
+    }
+
     /// The running state of an integer histogram chunk: values, and the deltas their delta-of-deltas add to.
-    struct IntegerState {
+    struct IntegerState: SampleState {
         var t: Int64 = 0, tDelta: Int64 = 0
         var count: UInt64 = 0, countDelta: Int64 = 0
         var zeroCount: UInt64 = 0, zeroCountDelta: Int64 = 0
@@ -205,7 +201,7 @@ public enum HistogramChunk {
     }
 
     /// The running state of a float histogram chunk: every field XORs against its own previous value.
-    struct FloatState {
+    struct FloatState: SampleState {
         var t: Int64 = 0, tDelta: Int64 = 0
         var count = XORValue(), zeroCount = XORValue(), sum = XORValue()
         var positive: [XORValue], negative: [XORValue]
@@ -251,15 +247,7 @@ struct XORValue {
     /// significant-bit count (0 meaning 64): the XOR in a new window.
     mutating func read(_ reader: inout BitReader) throws {
         if try reader.bit() == 0 { return }
-        if try reader.bit() == 1 {
-            leading = Int(try reader.bits(5))
-            var significant = Int(try reader.bits(6))
-            if significant == 0 { significant = 64 }
-            guard leading + significant <= 64 else {
-                throw WireError(.malformed, "chunk value window of \(leading)+\(significant) bits exceeds 64")
-            }
-            trailing = 64 - leading - significant
-        }
+        if try reader.bit() == 1 { (leading, trailing) = try reader.valueWindow() }
         bits ^= try reader.bits(64 - leading - trailing) << UInt64(trailing)
     }
 }

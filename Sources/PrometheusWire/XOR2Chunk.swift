@@ -105,14 +105,8 @@ struct XOR2Value {
     }
 
     private mutating func readWindow(_ reader: inout BitReader) throws {
-        leading = Int(try reader.bits(5))
-        var significant = Int(try reader.bits(6))
-        if significant == 0 { significant = 64 }
-        guard leading + significant <= 64 else {
-            throw WireError(.malformed, "XOR2 chunk value window of \(leading)+\(significant) bits exceeds 64")
-        }
-        trailing = 64 - leading - significant
-        try apply(reader.bits(significant))
+        (leading, trailing) = try reader.valueWindow()
+        try apply(reader.bits(64 - leading - trailing))
     }
 
     private mutating func apply(_ bits: UInt64) throws {
