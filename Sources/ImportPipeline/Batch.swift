@@ -99,7 +99,8 @@ struct Batcher {
                 done.append(close(shard))
                 continue
             }
-            open[shard].append(WireTimeSeries(labels: series.labels, samples: [], histograms: Array(histograms.prefix(count))))
+            open[shard].append(WireTimeSeries(labels: series.labels, samples: [],
+                                              histograms: histograms.prefix(count).map(\.withoutEmptySpans)))
             histograms = histograms.dropFirst(count)
             openSamples[shard] += count
             openBytes[shard] += bytes

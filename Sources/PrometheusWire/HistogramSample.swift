@@ -109,6 +109,32 @@ public struct HistogramSample: Hashable, Sendable {
             + (counts.positiveBucketCount + counts.negativeBucketCount + customValueBits.count) * 8 + 5 * 32
     }
 
+    /// The sample with every span of length 0 folded into the next span's offset (a trailing one
+    /// dropped). The buckets, and so the meaning, stay the same; Prometheus 2.42 panics on the second
+    /// sample of a series whose histograms hold a zero-length span, and hangs every later write.
+    public var withoutEmptySpans: HistogramSample {
+        guard positiveSpans.contains(where: { $0.length == 0 }) || negativeSpans.contains(where: { $0.length == 0 }) else { return self }
+        func fold(_ spans: [Span]) -> [Span] {
+            var result: [Span] = []
+            var carried: Int64 = 0
+            for span in spans {
+                if span.length == 0 {
+                    carried += Int64(span.offset)
+                } else {
+                    // Offsets stay within int32 in practice; a sum that does not is left unfolded.
+                    let offset = Int32(exactly: carried + Int64(span.offset)) ?? span.offset
+                    result.append(Span(offset: offset, length: span.length))
+                    carried = 0
+                }
+            }
+            return result
+        }
+        var copy = self
+        copy.positiveSpans = fold(positiveSpans)
+        copy.negativeSpans = fold(negativeSpans)
+        return copy
+    }
+
     /// The number of buckets `spans` describe (saturating, so that hostile lengths cannot trap).
     public static func bucketCount(_ spans: [Span]) -> Int {
         spans.reduce(0) { total, span in

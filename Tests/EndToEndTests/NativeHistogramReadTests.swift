@@ -164,6 +164,32 @@ import TestSupport
         }
     }
 
+    /// A zero-length span makes Prometheus 2.42 panic on a series' second histogram and hang every write
+    /// after. The archive keeps such spans as the source wrote them; the importer folds them away.
+    @Test func zeroLengthSpansAreFoldedBeforeTheyReachPrometheus() async throws {
+        let now = Int64(Date().timeIntervalSince1970) * 1000
+        let startMs = now - 1_800_000
+        let spans = [HistogramSample.Span(offset: 0, length: 1), HistogramSample.Span(offset: 2, length: 0), HistogramSample.Span(offset: 1, length: 2)]
+        let labels = Labels(sorting: [Label("__name__", "with_empty_span"), Label("job", "app")])
+        let histograms: [HistogramSample] = (0..<10).map { (i: Int) -> HistogramSample in
+            let t: Int64 = startMs + Int64(i) * 15_000
+            let counts = HistogramSample.Counts.integer(count: UInt64(3 * i + 3), zeroCount: 0, positiveDeltas: [Int64(i + 1), 0, 0],
+                                                        negativeDeltas: [])
+            return HistogramSample(timestampMs: t, schema: 1, sumBits: Double(3 * i).bitPattern, positiveSpans: spans, counts: counts)
+        }
+        let dir = try TemporaryDirectory(); defer { dir.remove() }
+        try TestArchive.write([Series(labels: labels, samples: [], histograms: histograms)], at: dir.path + "/archive",
+                              startMs: startMs / 3_600_000 * 3_600_000, slabMs: 3_600_000, slabs: 2)
+        try await PrometheusServer.with(options: .init(extraArguments: ["--enable-feature=native-histograms"])) { target in
+            let outcome = try await Executables.run("prom-import", ["--quiet", "-a", dir.path + "/archive", "--target-url", target.writeURL,
+                                                                    "--verify", "--target-read-url", target.readURL, "--state", dir.path + "/state",
+                                                                    "--request-timeout", "20s"])
+            #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)")
+            #expect(outcome.stdout.contains("verification    passed: 1/1 series, 10/10 samples"), "\(outcome.stdout)")
+            #expect(try await HTTPProbe.status(target.baseURL + "/-/healthy") == 200)
+        }
+    }
+
     /// What Prometheus 2.42 does with a custom-bucket histogram (schema -53), pinned: it accepts the
     /// write but predates custom bounds, so its chunk has the schema and no bounds. The chunk format
     /// has bounds after the spans for that schema, so such a chunk cannot be read; the read stops

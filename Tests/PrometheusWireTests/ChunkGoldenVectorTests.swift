@@ -170,3 +170,19 @@ import Testing
         #expect(throws: WireError.self) { try HistogramChunk.decode(buckets, encoding: .histogram) }
     }
 }
+
+/// Zero-length spans crash Prometheus 2.42; the importer folds them away without changing a bucket.
+@Suite struct EmptySpanTests {
+    @Test func foldingKeepsEveryBucketWhereItWas() {
+        let spans = [HistogramSample.Span(offset: -2, length: 0), HistogramSample.Span(offset: 3, length: 2),
+                     HistogramSample.Span(offset: 1, length: 0), HistogramSample.Span(offset: 4, length: 1),
+                     HistogramSample.Span(offset: 7, length: 0)]
+        let h = HistogramSample(timestampMs: 1, schema: 0, sumBits: 0, positiveSpans: spans, negativeSpans: [HistogramSample.Span(offset: 5, length: 0)],
+                                counts: .integer(count: 6, zeroCount: 0, positiveDeltas: [1, 1, 0], negativeDeltas: []))
+        let folded = h.withoutEmptySpans
+        #expect(folded.positiveSpans == [HistogramSample.Span(offset: 1, length: 2), HistogramSample.Span(offset: 5, length: 1)])
+        #expect(folded.negativeSpans.isEmpty)
+        #expect(folded.canonicalForm == h.canonicalForm)
+        #expect(folded.withoutEmptySpans == folded)
+    }
+}
