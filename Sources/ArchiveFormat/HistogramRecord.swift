@@ -61,12 +61,10 @@ enum HistogramRecord {
     /// Whether `h` is a staleness marker in the one form the Stale flag stands for (nothing but the
     /// kind, the hint and the start timestamp); any other histogram with the stale sum is written whole.
     static func isPlainStaleMarker(_ h: HistogramSample) -> Bool {
-        guard h.isStaleMarker, h.schema == 0, h.zeroThresholdBits == 0, h.positiveSpans.isEmpty, h.negativeSpans.isEmpty,
-              h.customValueBits.isEmpty else { return false }
-        switch h.counts {
-        case .integer(let count, let zero, let positive, let negative): return count == 0 && zero == 0 && positive.isEmpty && negative.isEmpty
-        case .float(let count, let zero, let positive, let negative): return count == 0 && zero == 0 && positive.isEmpty && negative.isEmpty
-        }
+        guard h.isStaleMarker else { return false }
+        var plain = HistogramSample.staleMarker(timestampMs: h.timestampMs, float: h.counts.isFloat, startTimestampMs: h.startTimestampMs)
+        plain.resetHint = h.resetHint
+        return h == plain
     }
 
     /// Buckets, spans and custom bounds `h` holds: what counts against `maxElementsPerBlock`.

@@ -95,14 +95,15 @@ public final class SegmentEncoder {
         var output: [UInt8] = []
         var rest = histograms
         while !rest.isEmpty {
-            // A record stays well inside one block's histogram limits.
-            var elements = 0
+            // A record stays well inside one block's histogram limits (and holds at least one histogram).
+            var partElements = 0
             let part = rest.prefix(maxSamplesPerRecord).prefix(HistogramRecord.maxSamplesPerBlock / 2).prefix { h in
-                elements += HistogramRecord.elements(h)
-                return elements <= HistogramRecord.maxElementsPerBlock / 2 || elements == HistogramRecord.elements(h)
+                let elements = HistogramRecord.elements(h)
+                guard partElements == 0 || partElements + elements <= HistogramRecord.maxElementsPerBlock / 2 else { return false }
+                partElements += elements
+                return true
             }
             rest = rest.dropFirst(part.count)
-            let partElements = part.reduce(0) { $0 + HistogramRecord.elements($1) }
             if histogramsInBlock + part.count > HistogramRecord.maxSamplesPerBlock
                 || histogramElementsInBlock + partElements > HistogramRecord.maxElementsPerBlock {
                 output += try flushBlock()

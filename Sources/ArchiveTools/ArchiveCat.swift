@@ -139,17 +139,13 @@ public enum ArchiveCat {
                 return "{" + (fields + ["\"stale\":true"]).joined(separator: ",") + "}"
             }
             func spans(_ spans: [HistogramSample.Span]) -> String { "[" + spans.map { "[\($0.offset),\($0.length)]" }.joined(separator: ",") + "]" }
-            let count: String, zeroCount: String, positive: [String], negative: [String]
-            switch h.counts {
-            case .integer(let c, let z, let p, let n):
-                func absolute(_ deltas: [Int64]) -> [String] {
-                    var running: Int64 = 0
-                    return deltas.map { running &+= $0; return String(running) }
-                }
-                (count, zeroCount, positive, negative) = (String(c), String(z), absolute(p), absolute(n))
-            case .float(let c, let z, let p, let n):
-                (count, zeroCount, positive, negative) = (jsonNumber(c), jsonNumber(z), p.map(jsonNumber), n.map(jsonNumber))
-            }
+            // Integer counts print as numbers (buckets signed, as their deltas summed up), float ones as floats.
+            let absolute = h.absoluteCounts
+            let isFloat = h.counts.isFloat
+            let count = isFloat ? jsonNumber(absolute.count) : String(absolute.count)
+            let zeroCount = isFloat ? jsonNumber(absolute.zeroCount) : String(absolute.zeroCount)
+            let bucket = { (value: UInt64) in isFloat ? jsonNumber(value) : String(Int64(bitPattern: value)) }
+            let positive = absolute.positive.map(bucket), negative = absolute.negative.map(bucket)
             fields += ["\"schema\":\(h.schema)", "\"zeroThreshold\":\(jsonNumber(h.zeroThresholdBits))", "\"sum\":\(jsonNumber(h.sumBits))",
                        "\"count\":\(count)", "\"zeroCount\":\(zeroCount)",
                        "\"positiveSpans\":\(spans(h.positiveSpans))", "\"positiveCounts\":[\(positive.joined(separator: ","))]",

@@ -306,12 +306,8 @@ public struct ImportPipeline: Sendable {
                     let series = windows.count == 1 ? record : record.restricted(to: window)
                     guard series.sampleCount > 0 else { continue }
                     counters.update { $0.samplesRead += series.sampleCount }
-                    if filter.dropHistograms && !series.histograms.isEmpty {
-                        var keeping = filter
-                        keeping.dropHistograms = false
-                        let dropped = keeping.apply(series)?.histograms.count ?? 0
-                        counters.update { $0.histogramsDropped += dropped }
-                    }
+                    let dropped = filter.droppedHistograms(of: series)
+                    if dropped > 0 { counters.update { $0.histogramsDropped += dropped } }
                     guard let selected = filter.apply(series) else { continue }
                     counters.update { $0.samplesSelected += selected.sampleCount }
                     guard await enqueue(batcher.add(selected)) else { return }

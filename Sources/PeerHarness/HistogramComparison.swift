@@ -29,40 +29,15 @@ public enum HistogramComparison {
     }
 
     public static func meaning(_ h: HistogramSample) -> Meaning {
-        switch h.counts {
-        case .integer(let count, let zeroCount, let positive, let negative):
-            return Meaning(timestampMs: h.timestampMs, isFloat: false, schema: h.schema, zeroThresholdBits: h.zeroThresholdBits,
-                           sumBits: h.sumBits, countBits: count, zeroCountBits: zeroCount,
-                           positive: buckets(h.positiveSpans, absolute(positive)), negative: buckets(h.negativeSpans, absolute(negative)),
-                           customValueBits: h.customValueBits)
-        case .float(let count, let zeroCount, let positive, let negative):
-            let zero = 0.0.bitPattern
-            return Meaning(timestampMs: h.timestampMs, isFloat: true, schema: h.schema, zeroThresholdBits: h.zeroThresholdBits,
-                           sumBits: h.sumBits, countBits: count, zeroCountBits: zeroCount,
-                           positive: buckets(h.positiveSpans, positive).filter { $0.value != zero },
-                           negative: buckets(h.negativeSpans, negative).filter { $0.value != zero }, customValueBits: h.customValueBits)
+        let absolute = h.absoluteCounts
+        func byIndex(_ spans: [HistogramSample.Span], _ counts: [UInt64]) -> [Int32: UInt64] {
+            Dictionary(HistogramSample.nonEmptyBuckets(spans, counts).map { (Int32(truncatingIfNeeded: $0.index), $0.count) },
+                       uniquingKeysWith: { $1 })
         }
-    }
-
-    static func absolute(_ deltas: [Int64]) -> [UInt64] {
-        var running: Int64 = 0
-        return deltas.map { running &+= $0; return UInt64(bitPattern: running) }
-    }
-
-    /// Bucket index → count, leaving out empty integer buckets.
-    static func buckets(_ spans: [HistogramSample.Span], _ counts: [UInt64]) -> [Int32: UInt64] {
-        var result: [Int32: UInt64] = [:]
-        var index: Int32 = 0
-        var position = 0
-        for (n, span) in spans.enumerated() {
-            index = n == 0 ? span.offset : index + span.offset
-            for _ in 0..<span.length where position < counts.count {
-                if counts[position] != 0 { result[index] = counts[position] }
-                position += 1
-                index += 1
-            }
-        }
-        return result
+        return Meaning(timestampMs: h.timestampMs, isFloat: h.counts.isFloat, schema: h.schema, zeroThresholdBits: h.zeroThresholdBits,
+                       sumBits: h.sumBits, countBits: absolute.count, zeroCountBits: absolute.zeroCount,
+                       positive: byIndex(h.positiveSpans, absolute.positive), negative: byIndex(h.negativeSpans, absolute.negative),
+                       customValueBits: h.customValueBits)
     }
 
     /// Each series' histograms in canonical form (`HistogramSample.canonicalForm`), time order.

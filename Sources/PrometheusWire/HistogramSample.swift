@@ -157,37 +157,47 @@ public struct HistogramSample: Hashable, Sendable {
         put(UInt64(bitPattern: Int64(schema)))
         put(zeroThresholdBits)
         put(sumBits)
-        let (count, zeroCount, positive, negative): (UInt64, UInt64, [UInt64], [UInt64])
-        switch counts {
-        case .integer(let c, let z, let p, let n):
-            func absolute(_ deltas: [Int64]) -> [UInt64] {
-                var running: Int64 = 0
-                return deltas.map { running &+= $0; return UInt64(bitPattern: running) }
-            }
-            (count, zeroCount, positive, negative) = (c, z, absolute(p), absolute(n))
-        case .float(let c, let z, let p, let n):
-            (count, zeroCount, positive, negative) = (c, z, p, n)
-        }
-        put(count)
-        put(zeroCount)
+        let absolute = absoluteCounts
+        put(absolute.count)
+        put(absolute.zeroCount)
         put(UInt64(customValueBits.count))
         customValueBits.forEach(put)
-        for (spans, values) in [(positiveSpans, positive), (negativeSpans, negative)] {
-            var index: Int64 = 0
-            var position = 0
-            var entries: [(Int64, UInt64)] = []
-            for (n, span) in spans.enumerated() {
-                index = n == 0 ? Int64(span.offset) : index + Int64(span.offset)
-                for _ in 0..<span.length where position < values.count {
-                    // +0.0 and integer 0 are both all zero bits: an empty bucket either way.
-                    if values[position] != 0 { entries.append((index, values[position])) }
-                    position += 1
-                    index += 1
-                }
-            }
+        for entries in [Self.nonEmptyBuckets(positiveSpans, absolute.positive), Self.nonEmptyBuckets(negativeSpans, absolute.negative)] {
             put(UInt64(entries.count))
             for (index, value) in entries { put(UInt64(bitPattern: index)); put(value) }
         }
         return out
+    }
+
+    /// Count, zero count and each bucket's own count, in span order: integer counts as numbers (the
+    /// bucket deltas summed up, wrapping), float counts as bits.
+    public var absoluteCounts: (count: UInt64, zeroCount: UInt64, positive: [UInt64], negative: [UInt64]) {
+        switch counts {
+        case .integer(let count, let zeroCount, let positive, let negative):
+            func absolute(_ deltas: [Int64]) -> [UInt64] {
+                var running: Int64 = 0
+                return deltas.map { running &+= $0; return UInt64(bitPattern: running) }
+            }
+            return (count, zeroCount, absolute(positive), absolute(negative))
+        case .float(let count, let zeroCount, let positive, let negative):
+            return (count, zeroCount, positive, negative)
+        }
+    }
+
+    /// The buckets of one side that hold anything, each with its index: `spans` laid over `counts`
+    /// (absolute, as `absoluteCounts` gives them). +0.0 and integer 0 are both all zero bits.
+    public static func nonEmptyBuckets(_ spans: [Span], _ counts: [UInt64]) -> [(index: Int64, count: UInt64)] {
+        var index: Int64 = 0
+        var position = 0
+        var entries: [(index: Int64, count: UInt64)] = []
+        for (n, span) in spans.enumerated() {
+            index = n == 0 ? Int64(span.offset) : index + Int64(span.offset)
+            for _ in 0..<span.length where position < counts.count {
+                if counts[position] != 0 { entries.append((index, counts[position])) }
+                position += 1
+                index += 1
+            }
+        }
+        return entries
     }
 }

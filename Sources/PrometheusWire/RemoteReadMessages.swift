@@ -160,11 +160,13 @@ public struct WireTimeSeries: Hashable, Sendable {
     /// Float samples and native histograms together.
     public var sampleCount: Int { samples.count + histograms.count }
 
-    /// Writes the series' fields (labels, then samples): exactly `encodedSize` bytes. This is the
-    /// import's hot path: nested lengths are computed, not found by encoding into scratch buffers, and
-    /// bytes go through a cursor into memory sized once (`scripts/bench`, "write-request encode": 241 ns
-    /// per sample with scratch buffers, 41 appending to an array, and the cursor's figure in the README).
-    public func write(to out: inout ByteCursor) {
+    /// Writes the series' fields (labels, samples, then the histograms' messages, `histogramMessages`):
+    /// exactly `encodedSize(histogramMessages:)` bytes. This is the import's hot path: nested lengths are
+    /// computed, not found by encoding into scratch buffers, and bytes go through a cursor into memory
+    /// sized once (`scripts/bench`, "write-request encode": 241 ns per sample with scratch buffers, 41
+    /// appending to an array, and the cursor's figure in the README). A histogram's message, whose
+    /// length depends on every field, is encoded once by the caller and used for both.
+    func write(to out: inout ByteCursor, histogramMessages: [[UInt8]]) {
         for label in labels.labels {
             out.byte(0x0A)  // field 1, length-delimited
             out.varint(UInt64(Self.labelSize(label)))
@@ -180,8 +182,7 @@ public struct WireTimeSeries: Hashable, Sendable {
             // 20 bytes, so its length is one byte.
             out.sampleField(valueBits: sample.valueBits, timestampMs: sample.timestampMs, innerSize: Self.sampleSize(sample))
         }
-        for histogram in histograms {
-            let message = HistogramMessage.encode(histogram)
+        for message in histogramMessages {
             out.byte(0x22)  // field 4, length-delimited
             out.varint(UInt64(message.count))
             out.bytes(message)
@@ -190,11 +191,15 @@ public struct WireTimeSeries: Hashable, Sendable {
 
     /// Appends the series' fields to `writer` (for the cold paths that build whole responses).
     public func encode(into writer: inout ProtoWriter) {
-        writer.bytes += [UInt8].writing(exactly: encodedSize) { write(to: &$0) }
+        let messages = histogramMessages
+        writer.bytes += [UInt8].writing(exactly: encodedSize(histogramMessages: messages)) { write(to: &$0, histogramMessages: messages) }
     }
 
-    /// Bytes `write(to:)` writes.
-    public var encodedSize: Int {
+    /// Each histogram's `prometheus.Histogram` message.
+    var histogramMessages: [[UInt8]] { histograms.map(HistogramMessage.encode) }
+
+    /// Bytes `write(to:histogramMessages:)` writes.
+    func encodedSize(histogramMessages: [[UInt8]]) -> Int {
         var size = 0
         for label in labels.labels {
             let inner = Self.labelSize(label)
@@ -204,9 +209,8 @@ public struct WireTimeSeries: Hashable, Sendable {
             let inner = Self.sampleSize(sample)
             size += 1 + ProtoWriter.varintSize(UInt64(inner)) + inner
         }
-        for histogram in histograms {
-            let inner = HistogramMessage.encode(histogram).count
-            size += 1 + ProtoWriter.varintSize(UInt64(inner)) + inner
+        for message in histogramMessages {
+            size += 1 + ProtoWriter.varintSize(UInt64(message.count)) + message.count
         }
         return size
     }

@@ -77,6 +77,14 @@ public struct SeriesFilter: Sendable {
         return Series(labels: relabel(series.labels), samples: samples, histograms: histograms)
     }
 
+    /// How many native histograms of `series` `apply` leaves out because of `dropHistograms` (those of
+    /// a selected series inside the time range).
+    public func droppedHistograms(of series: Series) -> Int {
+        guard dropHistograms, !series.histograms.isEmpty, matches(series.labels) else { return 0 }
+        let lower = startMs ?? .min, upper = endMs ?? .max
+        return series.histograms.count { $0.timestampMs >= lower && $0.timestampMs < upper }
+    }
+
     public func relabel(_ labels: Labels) -> Labels {
         guard !addLabels.isEmpty || !dropLabels.isEmpty || labels.labels.contains(where: { $0.value.isEmpty }) else { return labels }
         let added = Set(addLabels.map(\.name))

@@ -8,13 +8,14 @@ public struct WriteRequest: Hashable, Sendable {
 
     /// Encodes the request. Labels are written in the order held, which `Labels` keeps sorted.
     public func encode() -> [UInt8] {
-        let sizes = timeseries.map(\.encodedSize)
+        let messages = timeseries.map(\.histogramMessages)
+        let sizes = zip(timeseries, messages).map { $0.encodedSize(histogramMessages: $1) }
         let total = sizes.reduce(0) { $0 + 1 + ProtoWriter.varintSize(UInt64($1)) + $1 }
         return [UInt8].writing(exactly: total) { out in
-            for (series, size) in zip(timeseries, sizes) {
+            for ((series, size), histogramMessages) in zip(zip(timeseries, sizes), messages) {
                 out.byte(0x0A)  // field 1, length-delimited
                 out.varint(UInt64(size))
-                series.write(to: &out)
+                series.write(to: &out, histogramMessages: histogramMessages)
             }
         }
     }
