@@ -22,8 +22,10 @@ public enum ArchiveCat {
         public var records = 0
         public var samples = 0
         public var staleMarkersSkipped = 0
-        /// Native-histogram samples left out of OpenMetrics output, which cannot carry them.
+        /// Native-histogram samples left out (`HistogramHandling.drop`, the OpenMetrics default).
         public var histogramsSkipped = 0
+        /// Native-histogram samples written as classic series.
+        public var histogramsConverted = 0
     }
 
     /// Writes every selected sample through `write`, segment by segment, in archive order.
@@ -37,18 +39,26 @@ public enum ArchiveCat {
             while let block = try reader.nextBlock() {
                 var text = ""
                 for record in block {
+                    counts.histogramsSkipped += filter.droppedHistograms(of: record)
                     guard let selected = filter.apply(record) else { continue }
                     try checkExpressible(selected.labels, in: format, segment: archive.path(of: segment.file))
-                    counts.records += 1
-                    switch format {
-                    case .openmetrics:
-                        text += openMetrics(selected, staleMarkers: staleMarkers, counts: &counts)
-                        counts.histogramsSkipped += selected.histograms.count
-                    case .jsonl:
-                        if !selected.samples.isEmpty { text += json(selected) + "\n" }
-                        if !selected.histograms.isEmpty { text += jsonHistograms(selected) + "\n" }
-                        counts.samples += selected.sampleCount
+                    var pieces = filter.pieces(of: selected)
+                    while let piece = try pieces.next() {
+                        for output in piece {
+                            counts.records += 1
+                            switch format {
+                            case .openmetrics:
+                                text += openMetrics(output, staleMarkers: staleMarkers, counts: &counts)
+                                // OpenMetrics has no native histograms: those left in are counted, never written.
+                                counts.histogramsSkipped += output.histograms.count
+                            case .jsonl:
+                                if !output.samples.isEmpty { text += json(output) + "\n" }
+                                if !output.histograms.isEmpty { text += jsonHistograms(output) + "\n" }
+                                counts.samples += output.sampleCount
+                            }
+                        }
                     }
+                    counts.histogramsConverted += pieces.histogramsConverted
                 }
                 try write(text)
             }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import PrometheusWire
 
 /// Maps any error to one line on stderr and a non-zero exit status.
 ///
@@ -46,6 +47,7 @@ public enum InterruptHandling {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+extension HistogramHandling: ExpressibleByArgument {}
 
 extension AsyncParsableCommand {
     /// Like `main()`, but every error is one line on stderr: `TOOL: error: MESSAGE (see TOOL --help)`.

@@ -50,6 +50,9 @@ extension SummaryText {
         if let dropped = s.histogramsDropped, dropped > 0 {
             lines.append("  DROPPED         \(dropped) native-histogram samples (--histograms drop)")
         }
+        if let converted = s.histogramsConverted, converted > 0 {
+            lines.append("  converted       \(converted) native-histogram samples into classic _bucket/_count/_sum series (--histograms classic)")
+        }
         if s.retries > 0 || s.splits > 0 { lines.append("  retries         \(s.retries), batch splits \(s.splits)") }
         if s.samplesRejected > 0 {
             lines.append("  REFUSED         \(s.samplesRejected) samples, listed in \(s.rejectsFile ?? "?")")

@@ -109,6 +109,8 @@ public struct ImportError: Error, CustomStringConvertible, Sendable {
         case verificationFailed
         case archiveChanged
         case followTimedOut
+        /// `--histograms classic` met a histogram that has no classic form.
+        case unconvertible
     }
 
     public let code: Code

@@ -16,6 +16,8 @@ final class ImportCounters: Sendable {
         var samplesRejected = 0
         /// Native histograms of selected series left out by `--histograms drop`.
         var histogramsDropped = 0
+        /// Native histograms sent as classic series by `--histograms classic`.
+        var histogramsConverted = 0
         var bytesRead = 0
     }
 

@@ -60,7 +60,7 @@ public struct ImportPipeline: Sendable {
             client = writer
             do {
                 try await writer.checkReachable()
-                if initial.holdsHistograms && !configuration.filter.dropHistograms { try await writer.checkKeepsHistograms(logger: logger) }
+                if initial.holdsHistograms && configuration.filter.histograms == .keep { try await writer.checkKeepsHistograms(logger: logger) }
             } catch {
                 try? await writer.shutdown()
                 throw error
@@ -93,10 +93,17 @@ public struct ImportPipeline: Sendable {
         var verification: VerificationReport?
         if let verifyURL = configuration.verifyURL, !configuration.dryRun {
             progress.note("verifying: reading the imported range back from \(URLRedaction.redact(verifyURL))")
-            verification = try await TargetVerifier(archive: archive, manifest: manifest, filter: configuration.filter,
-                                                    readEndpoint: configuration.target.with(url: verifyURL), retry: configuration.retry,
-                                                    progress: progress, recheckDelaySeconds: configuration.verifyRecheckSeconds,
-                                                    logger: logger).run()
+            let readEndpoint = configuration.target.with(url: verifyURL)
+            if VictoriaMetricsExportClient.isExportURL(verifyURL) {
+                verification = try await VictoriaMetricsVerifier(archive: archive, manifest: manifest, filter: configuration.filter,
+                                                                 readEndpoint: readEndpoint, retry: configuration.retry, progress: progress,
+                                                                 recheckDelaySeconds: configuration.verifyRecheckSeconds, logger: logger).run()
+            } else {
+                verification = try await TargetVerifier(archive: archive, manifest: manifest, filter: configuration.filter,
+                                                        readEndpoint: readEndpoint, retry: configuration.retry,
+                                                        progress: progress, recheckDelaySeconds: configuration.verifyRecheckSeconds,
+                                                        logger: logger).run()
+            }
         }
         let values = counters.snapshot
         let wall = ImportPipeline.seconds(ContinuousClock.now - began)
@@ -106,7 +113,8 @@ public struct ImportPipeline: Sendable {
             segments: manifest.segments.count, segmentsSkippedCorrupt: corrupt, segmentsAlreadyDone: doneBefore,
             samplesRead: values.samplesRead, samplesSelected: values.samplesSelected, samplesSent: values.samplesSent,
             samplesAlreadyDelivered: values.samplesAlreadyDelivered, samplesRejected: values.samplesRejected,
-            histogramsDropped: configuration.filter.dropHistograms ? values.histogramsDropped : nil,
+            histogramsDropped: configuration.filter.histograms == .drop ? values.histogramsDropped : nil,
+            histogramsConverted: configuration.filter.histograms == .classic ? values.histogramsConverted : nil,
             batches: values.batchesSent, requests: values.requests, retries: values.retries, splits: values.splits,
             rejectsFile: values.samplesRejected > 0 ? rejectsPath : nil, statePath: configuration.dryRun || configuration.noState ? nil : statePath,
             wallSeconds: wall, samplesPerSecond: wall > 0 ? Double(values.samplesSent) / wall : 0, verification: verification)
@@ -309,8 +317,14 @@ public struct ImportPipeline: Sendable {
                     let dropped = filter.droppedHistograms(of: series)
                     if dropped > 0 { counters.update { $0.histogramsDropped += dropped } }
                     guard let selected = filter.apply(series) else { continue }
-                    counters.update { $0.samplesSelected += selected.sampleCount }
-                    guard await enqueue(batcher.add(selected)) else { return }
+                    var pieces = filter.pieces(of: selected)
+                    while let piece = try Self.next(&pieces) {
+                        for output in piece {
+                            counters.update { $0.samplesSelected += output.sampleCount }
+                            guard await enqueue(batcher.add(output)) else { return }
+                        }
+                    }
+                    if pieces.histogramsConverted > 0 { counters.update { $0.histogramsConverted += pieces.histogramsConverted } }
                 }
             }
             guard await enqueue(batcher.finish()) else { return }
@@ -344,9 +358,22 @@ public struct ImportPipeline: Sendable {
         var reader = try archive.segmentReader(segment)
         var selected = 0
         while let block = try reader.nextBlock() {
-            for series in block { selected += filter.apply(series)?.sampleCount ?? 0 }
+            for series in block {
+                guard let kept = filter.apply(series) else { continue }
+                var pieces = filter.pieces(of: kept)
+                while let piece = try next(&pieces) { selected += piece.reduce(0) { $0 + $1.sampleCount } }
+            }
         }
         return selected
+    }
+
+    /// The next piece of a series as it is sent; a histogram without a classic form stops the import.
+    static func next(_ pieces: inout OutputPieces) throws -> [Series]? {
+        do {
+            return try pieces.next()
+        } catch {
+            throw ImportError(.unconvertible, error.description)
+        }
     }
 
     static func seconds(_ duration: Duration) -> Double {

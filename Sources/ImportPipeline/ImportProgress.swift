@@ -48,6 +48,9 @@ public struct ImportSummary: Codable, Sendable, Equatable {
     public var samplesRejected: Int
     /// Native-histogram samples left out with `--histograms drop` (absent without it); not in `samplesSelected`.
     public var histogramsDropped: Int?
+    /// Native-histogram samples sent as classic series with `--histograms classic` (absent without it);
+    /// `samplesSelected` counts the classic samples they became.
+    public var histogramsConverted: Int?
     public var batches: Int
     public var requests: Int
     public var retries: Int

@@ -64,12 +64,7 @@ struct TargetVerifier {
 
     func run() async throws -> VerificationReport {
         var expected: [Labels: Digest] = [:]
-        for segment in manifest.segments {
-            try archive.readSegment(segment) { series in
-                guard let selected = filter.apply(series) else { return }
-                expected[selected.labels, default: Digest()].add(selected)
-            }
-        }
+        try Self.expectedSeries(of: manifest.segments, in: archive, filter: filter) { expected[$0.labels, default: Digest()].add($0) }
         let first = Self.compare(expected, with: try await readBack(expected))
         guard !first.passed, recheckDelaySeconds > 0 else { return first }
         // A target still compacting can answer with a partial view that a later read does not show
@@ -93,9 +88,12 @@ struct TargetVerifier {
                 let start = max(slab.startMs, filter.startMs ?? .min), end = min(slab.endMs, filter.endMs ?? .max)
                 guard start < end else { continue }
                 let beforeSlab = actual
-                var attempt = 1
-                while true {
-                    do {
+                do {
+                    try await retry.run(onRetry: { attempt, delay, error in
+                        // What this slab's failed read added is dropped: the next read adds it again.
+                        actual = beforeSlab
+                        progress.retrying(attempt: attempt, delaySeconds: delay, reason: "verifying: \(error.message)")
+                    }) {
                         try await client.read(startMs: start, endMs: end, matchers: matchers, logger: logger) { series in
                             // The target adds its external labels to what it returns; the archive never held them.
                             var labels = series.labels
@@ -103,19 +101,9 @@ struct TargetVerifier {
                             guard expected[labels] != nil else { return }
                             actual[labels, default: Digest()].add(series)
                         }
-                        break
-                    } catch let error as RemoteStorageError where error.isRetryable && attempt < retry.maxAttempts {
-                        // What this slab's failed read added is dropped: the next read adds it again.
-                        actual = beforeSlab
-                        let delay = retry.delay(beforeRetry: attempt, retryAfterSeconds: error.retryAfterSeconds)
-                        progress.retrying(attempt: attempt, delaySeconds: delay, reason: "verifying: \(error.message)")
-                        attempt += 1
-                        try await Task.sleep(for: .milliseconds(Int64(delay * 1000)))
-                    } catch let error as RemoteStorageError where error.isRetryable {
-                        throw ImportError(.gaveUp, "verifying: reading [\(TimestampText.rfc3339(start)), \(TimestampText.rfc3339(end))) back "
-                            + "failed \(attempt) times; last error: \(error.message). Every sample was acknowledged: "
-                            + "re-run the same command to verify again (it sends nothing twice)")
                     }
+                } catch let error as RemoteStorageError where error.isRetryable {
+                    throw Self.gaveUp(start: start, end: end, attempts: retry.maxAttempts, error)
                 }
             }
         } catch {
@@ -124,6 +112,28 @@ struct TargetVerifier {
         }
         try await client.shutdown()
         return actual
+    }
+
+    static func gaveUp(start: Int64, end: Int64, attempts: Int, _ error: RemoteStorageError) -> ImportError {
+        ImportError(.gaveUp, "verifying: reading [\(TimestampText.rfc3339(start)), \(TimestampText.rfc3339(end))) back "
+            + "failed \(attempts) times; last error: \(error.message). Every sample was acknowledged: "
+            + "re-run the same command to verify again (it sends nothing twice)")
+    }
+
+    /// The archive's selected series as the target is to hold them (classic histograms expanded),
+    /// segment by segment, each handed to `body` in archive order.
+    static func expectedSeries(of segments: [Manifest.SegmentEntry], in archive: ArchiveDirectory, filter: SeriesFilter,
+                               _ body: (Series) -> Void) throws {
+        for segment in segments {
+            var reader = try archive.segmentReader(segment)
+            while let block = try reader.nextBlock() {
+                for series in block {
+                    guard let selected = filter.apply(series) else { continue }
+                    var pieces = filter.pieces(of: selected)
+                    while let piece = try ImportPipeline.next(&pieces) { piece.forEach(body) }
+                }
+            }
+        }
     }
 
     static func compare(_ expected: [Labels: Digest], with actual: [Labels: Digest]) -> VerificationReport {

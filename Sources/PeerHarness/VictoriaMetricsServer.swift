@@ -1,7 +1,9 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import Logging
 import PrometheusWire
+import RemoteStorageClient
 
 /// A real VictoriaMetrics single-node server on 127.0.0.1 and a free port, with its own data directory.
 /// Remote write goes to `/api/v1/write`; it has no remote read, so data is read back through `/api/v1/export`.
@@ -102,55 +104,19 @@ public final class VictoriaMetricsServer: @unchecked Sendable {
         }
     }
 
-    /// Every series in `[startMs, endMs)`, read through `/api/v1/export` (JSON lines).
+    /// Every series in whole seconds `[startMs / 1000, endMs / 1000 + 1]`, read through `/api/v1/export`.
     public func export(startMs: Int64, endMs: Int64) async throws -> SeriesMap {
-        let query = "match%5B%5D=%7B__name__%21%3D%22%22%7D&start=\(startMs / 1000)&end=\(endMs / 1000 + 1)"
-        var request = HTTPClientRequest(url: baseURL + "/api/v1/export?" + query)
-        request.method = .GET
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(120))
-        let body = try await response.body.collect(upTo: 1 << 30)
-        guard response.status == .ok else {
-            throw PeerHarnessError("victoria-metrics export answered \(response.status): \(String(buffer: body))")
+        let client = try VictoriaMetricsExportClient(endpoint: EndpointConfiguration(url: baseURL + "/api/v1/export",
+                                                                                     requestTimeoutSeconds: 120))
+        do {
+            let map = try await client.read(startMs: startMs / 1000 * 1000, endMs: (endMs / 1000 + 1) * 1000 + 1,
+                                            selector: "{__name__!=\"\"}", logger: Logger(label: "victoria-metrics-export"))
+            try await client.shutdown()
+            return map
+        } catch {
+            try? await client.shutdown()
+            throw error
         }
-        struct Line: Decodable {
-            let metric: [String: String]
-            let values: [Value]
-            let timestamps: [Int64]
-        }
-        /// VictoriaMetrics writes numbers, null for staleness markers, and may write Inf as strings or bare words.
-        /// Kept as bits: the staleness marker is a signalling NaN, which passing through a Double may quiet.
-        struct Value: Decodable {
-            let bits: UInt64
-            init(from decoder: any Decoder) throws {
-                let container = try decoder.singleValueContainer()
-                // VictoriaMetrics drops every NaN but the staleness marker on insert, and exports the marker
-                // as NaN or null (seen with 1.79): any NaN it returns is a staleness marker.
-                if container.decodeNil() { bits = Sample.staleNaNBits; return }
-                if let number = try? container.decode(Double.self) { bits = number.bitPattern; return }
-                switch try container.decode(String.self).lowercased() {
-                case "+inf", "inf": bits = Double.infinity.bitPattern
-                case "-inf": bits = (-Double.infinity).bitPattern
-                case "nan": bits = Sample.staleNaNBits
-                default: throw DecodingError.dataCorruptedError(in: container, debugDescription: "unexpected value")
-                }
-            }
-        }
-        var map: SeriesMap = [:]
-        // Bare NaN / Inf are not JSON; quote them before decoding.
-        var text = String(buffer: body)
-        for word in ["NaN", "-Inf", "+Inf", "Inf"] {
-            text = text.replacingOccurrences(of: "," + word, with: ",\"\(word)\"").replacingOccurrences(of: "[" + word, with: "[\"\(word)\"")
-        }
-        for line in text.split(separator: "\n") where !line.isEmpty {
-            let decoded = try JSONDecoder().decode(Line.self, from: Data(line.utf8))
-            let labels = Labels(sorting: decoded.metric.map { Label($0.key, $0.value) })
-            var samples: [Sample] = []
-            for (value, t) in zip(decoded.values, decoded.timestamps) {
-                samples.append(Sample(timestampMs: t, valueBits: value.bits))
-            }
-            map[labels, default: []] += samples
-        }
-        return map.mapValues { $0.sorted { $0.timestampMs < $1.timestampMs } }
     }
 }
 

@@ -15,6 +15,47 @@ public enum OpenMetricsText {
         return "\(value)"
     }
 
+    /// A float as Prometheus writes `le` and `quantile` label values (`labels.FormatOpenMetricsFloat`):
+    /// Go's shortest `%g` (plain for decimal exponents −4…5, else `d.ddde±dd`), with `.0` appended when
+    /// that has neither a point nor an exponent; ±0 as `0.0`, and `NaN`, `+Inf`, `-Inf`.
+    public static func labelFloat(_ value: Double) -> String {
+        if value.isNaN { return "NaN" }
+        if value == .infinity { return "+Inf" }
+        if value == -.infinity { return "-Inf" }
+        if value == 0 { return "0.0" }
+        let (digits, pointPosition) = shortestDigits(value.magnitude)
+        let sign = value < 0 ? "-" : ""
+        let exponent = pointPosition - 1
+        if exponent < -4 || exponent >= 6 {
+            let mantissa = digits.count == 1 ? digits : digits.prefix(1) + "." + digits.dropFirst()
+            let magnitude = String(exponent.magnitude)
+            return sign + mantissa + (exponent < 0 ? "e-" : "e+") + (magnitude.count < 2 ? "0" : "") + magnitude
+        }
+        var text: String
+        if pointPosition <= 0 {
+            text = "0." + String(repeating: "0", count: -pointPosition) + digits
+        } else if pointPosition >= digits.count {
+            text = digits + String(repeating: "0", count: pointPosition - digits.count)
+        } else {
+            text = digits.prefix(pointPosition) + "." + digits.dropFirst(pointPosition)
+        }
+        if !text.contains(".") { text += ".0" }
+        return sign + text
+    }
+
+    /// The fewest significant decimal digits that read back as `value` (finite, positive), and where
+    /// the decimal point goes: value ≈ 0.d₁d₂… × 10^pointPosition. Each length is tried with a correctly
+    /// rounded conversion, so a halfway case that reads back by ties-to-even counts, as in Go.
+    static func shortestDigits(_ value: Double) -> (digits: String, pointPosition: Int) {
+        func scientific(_ precision: Int) -> String { String(format: "%.\(precision - 1)e", value) }
+        // 17 significant digits always read back.
+        let text = (1...16).lazy.map(scientific).first { Double($0) == value } ?? scientific(17)
+        let parts = text.split(separator: "e")
+        var digits = Substring(parts[0].replacingOccurrences(of: ".", with: ""))
+        while digits.count > 1, digits.last == "0" { digits = digits.dropLast() }
+        return (String(digits), (Int(parts[1]) ?? 0) + 1)
+    }
+
     /// Milliseconds as OpenMetrics seconds with up to three decimals.
     public static func seconds(_ ms: Int64) -> String {
         let sign = ms < 0 ? "-" : ""

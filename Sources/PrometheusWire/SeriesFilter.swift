@@ -14,8 +14,8 @@ public struct SeriesFilter: Sendable {
     public var endMs: Int64?
     public var addLabels: [Label]
     public var dropLabels: Set<String>
-    /// Leave native histograms out (`prom-import --histograms drop`), for targets that cannot keep them.
-    public var dropHistograms = false
+    /// What becomes of native histograms (`--histograms`).
+    public var histograms = HistogramHandling.keep
     private let regexes: [String: NSRegularExpression]
 
     public init(selectors: [SeriesSelector] = [], startMs: Int64? = nil, endMs: Int64? = nil,
@@ -44,7 +44,7 @@ public struct SeriesFilter: Sendable {
     }
 
     public var isIdentity: Bool {
-        selectors.isEmpty && startMs == nil && endMs == nil && addLabels.isEmpty && dropLabels.isEmpty && !dropHistograms
+        selectors.isEmpty && startMs == nil && endMs == nil && addLabels.isEmpty && dropLabels.isEmpty && histograms == .keep
     }
 
     public func matches(_ labels: Labels) -> Bool {
@@ -66,6 +66,7 @@ public struct SeriesFilter: Sendable {
     public func apply(_ series: Series) -> Series? {
         guard matches(series.labels) else { return nil }
         var samples = series.samples
+        let dropHistograms = self.histograms == .drop
         var histograms = dropHistograms ? [] : series.histograms
         if dropHistograms && samples.isEmpty { return nil }
         if startMs != nil || endMs != nil {
@@ -77,12 +78,24 @@ public struct SeriesFilter: Sendable {
         return Series(labels: relabel(series.labels), samples: samples, histograms: histograms)
     }
 
-    /// How many native histograms of `series` `apply` leaves out because of `dropHistograms` (those of
-    /// a selected series inside the time range).
+    /// How many native histograms of `series` `apply` leaves out under `.drop` (those of a selected
+    /// series inside the time range).
     public func droppedHistograms(of series: Series) -> Int {
-        guard dropHistograms, !series.histograms.isEmpty, matches(series.labels) else { return 0 }
+        guard histograms == .drop, !series.histograms.isEmpty, matches(series.labels) else { return 0 }
         let lower = startMs ?? .min, upper = endMs ?? .max
         return series.histograms.count { $0.timestampMs >= lower && $0.timestampMs < upper }
+    }
+
+    /// `selected` (what `apply` returned) as the target receives it, piece by piece: under `.classic`
+    /// its float samples, then its histograms as classic series (`ClassicHistograms`), about
+    /// `samplesPerPiece` classic samples at a time; otherwise `selected` itself, whole.
+    public func pieces(of selected: Series, samplesPerPiece: Int = 65536) -> OutputPieces {
+        guard histograms == .classic, !selected.histograms.isEmpty else {
+            return OutputPieces(whole: selected, histograms: [], converter: nil, samplesPerPiece: samplesPerPiece)
+        }
+        return OutputPieces(whole: selected.samples.isEmpty ? nil : Series(labels: selected.labels, samples: selected.samples),
+                            histograms: selected.histograms[...], converter: ClassicHistograms(labels: selected.labels),
+                            samplesPerPiece: samplesPerPiece)
     }
 
     public func relabel(_ labels: Labels) -> Labels {
@@ -94,6 +107,44 @@ public struct SeriesFilter: Sendable {
     }
 }
 
+/// What `prom-import` and `prom-archive cat` do with native histograms (`--histograms`).
+public enum HistogramHandling: String, Sendable, CaseIterable {
+    /// Send them as they are.
+    case keep
+    /// Write them as classic `_bucket{le=…}`, `_count` and `_sum` series (`ClassicHistograms`).
+    case classic
+    /// Leave them out, counted.
+    case drop
+}
+
+/// The pieces `SeriesFilter.pieces(of:)` cuts a selected series into; each piece is a few series,
+/// every one of them in time order, and the pieces follow one another in time for each series.
+public struct OutputPieces {
+    var whole: Series?
+    var histograms: ArraySlice<HistogramSample>
+    var converter: ClassicHistograms?
+    let samplesPerPiece: Int
+    /// Native histograms written in classic form so far.
+    public private(set) var histogramsConverted = 0
+
+    public mutating func next() throws(ClassicHistograms.Unconvertible) -> [Series]? {
+        if let piece = whole {
+            whole = nil
+            return [piece]
+        }
+        guard !histograms.isEmpty, converter != nil else { return nil }
+        var end = histograms.startIndex, samples = 0
+        while end < histograms.endIndex && (end == histograms.startIndex || samples < samplesPerPiece) {
+            samples += ClassicHistograms.samplesPerHistogram(histograms[end])
+            end += 1
+        }
+        let piece = try converter!.convert(histograms[..<end])
+        histogramsConverted += end - histograms.startIndex
+        histograms = histograms[end...]
+        return piece
+    }
+}
+
 extension SeriesFilter: CustomStringConvertible {
     /// A canonical description, recorded in the journal to recognise the same import.
     public var description: String {
@@ -102,7 +153,7 @@ extension SeriesFilter: CustomStringConvertible {
         if let endMs { parts.append("end=\(endMs)") }
         if !dropLabels.isEmpty { parts.append("drop=" + dropLabels.sorted().joined(separator: ",")) }
         if !addLabels.isEmpty { parts.append("add=" + addLabels.map { "\($0.nameString)=\($0.valueString)" }.joined(separator: ",")) }
-        if dropHistograms { parts.append("histograms=drop") }
+        if histograms != .keep { parts.append("histograms=\(histograms.rawValue)") }
         return parts.joined(separator: " ")
     }
 }

@@ -23,4 +23,21 @@ public struct RetryPolicy: Sendable, Equatable {
         if let retryAfterSeconds { return max(jittered, min(retryAfterSeconds, maxDelaySeconds * 4)) }
         return jittered
     }
+
+    /// Runs `body` until it succeeds or fails in a way not worth retrying: a retryable
+    /// `RemoteStorageError` is retried after `delay`, up to `maxAttempts` attempts in all, telling
+    /// `onRetry` (attempt, delay, error) before each wait. The last error is rethrown unchanged.
+    public func run<T>(onRetry: (Int, Double, RemoteStorageError) -> Void, _ body: () async throws -> T) async throws -> T {
+        var attempt = 1
+        while true {
+            do {
+                return try await body()
+            } catch let error as RemoteStorageError where error.isRetryable && attempt < maxAttempts {
+                let wait = delay(beforeRetry: attempt, retryAfterSeconds: error.retryAfterSeconds)
+                onRetry(attempt, wait, error)
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(Int64(wait * 1000)))
+            }
+        }
+    }
 }

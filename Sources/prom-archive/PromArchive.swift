@@ -99,9 +99,20 @@ struct Cat: ParsableCommand {
             help: "OpenMetrics cannot express Prometheus staleness markers: skip them (counted on stderr) or write them as NaN.")
     var staleMarkers: ArchiveCat.StaleMarkers = .skip
 
+    @Option(help: ArgumentHelp("Native histograms: keep (jsonl, the default there), classic (as _bucket{le=...}, _count and _sum "
+        + "series, either format) or drop (counted on stderr; the OpenMetrics default, as OpenMetrics text cannot carry them)."))
+    var histograms: HistogramHandling?
+
+    func validate() throws {
+        if format == .openmetrics && histograms == .keep {
+            throw ValidationError("--histograms keep: OpenMetrics text cannot carry native histograms; use --histograms classic, "
+                + "--histograms drop, or --format jsonl")
+        }
+    }
+
     func run() throws {
         let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
-        let filter: SeriesFilter
+        var filter: SeriesFilter
         do {
             filter = try SeriesFilter(selectors: try parseSelectors(match),
                                       startMs: try start.map { try TimeExpression.parse($0, nowMs: nowMs) },
@@ -109,6 +120,7 @@ struct Cat: ParsableCommand {
         } catch let error as TimeExpression.ParseError {
             throw ValidationError("--start/--end: \(error.description)")
         }
+        filter.histograms = histograms ?? (format == .openmetrics ? .drop : .keep)
         let out = FileHandle.standardOutput
         let counts: ArchiveCat.Counts
         do {
@@ -119,8 +131,9 @@ struct Cat: ParsableCommand {
             throw PromArchive.fail(error)
         }
         if counts.histogramsSkipped > 0 {
-            FileHandle.standardError.write(Data(("prom-archive: skipped \(counts.histogramsSkipped) native-histogram samples, which "
-                + "OpenMetrics text cannot express (--format jsonl prints them; prom-import carries them)\n").utf8))
+            FileHandle.standardError.write(Data(("prom-archive: skipped \(counts.histogramsSkipped) native-histogram samples"
+                + (format == .openmetrics ? ", which OpenMetrics text cannot express (--histograms classic writes them as classic "
+                    + "histograms, --format jsonl prints them, prom-import carries them)" : " (--histograms drop)") + "\n").utf8))
         }
         if counts.staleMarkersSkipped > 0 {
             FileHandle.standardError.write(Data(("prom-archive: skipped \(counts.staleMarkersSkipped) staleness markers, which "

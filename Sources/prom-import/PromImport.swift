@@ -64,9 +64,9 @@ struct PromImport: AsyncParsableCommand {
     var onReject: RejectChoice = .stop
 
     @Option(help: ArgumentHelp("Native histograms: keep (send them; the target must store them, e.g. Prometheus with "
-        + "--enable-feature=native-histograms) or drop (leave them out, counted in the summary; for VictoriaMetrics 1.79, which "
-        + "discards them)."))
-    var histograms: HistogramChoice = .keep
+        + "--enable-feature=native-histograms), classic (send each as classic _bucket{le=...}, _count and _sum series, for "
+        + "targets without native histograms such as VictoriaMetrics 1.79) or drop (leave them out, counted in the summary)."))
+    var histograms: HistogramHandling = .keep
 
     @Option(name: .customLong("rejects-file"), help: "Where refused samples are listed (default: beside the state file).")
     var rejectsFile: String?
@@ -83,10 +83,14 @@ struct PromImport: AsyncParsableCommand {
     @Flag(name: .customLong("dry-run"), help: "Decode and check everything, send nothing, report what would be sent.")
     var dryRun = false
 
-    @Flag(help: "After the import, read the range back through --target-read-url and compare every series.")
+    @Flag(help: ArgumentHelp("After the import, read the range back through --target-read-url and compare every series: "
+        + "bit for bit through remote read; through a VictoriaMetrics /api/v1/export within its storage rules (about 12 "
+        + "significant digits, NaN dropped, -0.0 as 0)."))
     var verify = false
 
-    @Option(name: .customLong("target-read-url"), help: "Remote-read URL of the target, e.g. http://127.0.0.1:9090/api/v1/read.")
+    @Option(name: .customLong("target-read-url"), help: ArgumentHelp("Where to read the target back: its remote-read URL, e.g. "
+        + "http://127.0.0.1:9090/api/v1/read, or for VictoriaMetrics (no remote read) its export URL, e.g. "
+        + "http://127.0.0.1:8428/api/v1/export (cluster: http://vmselect:8481/select/0/prometheus/api/v1/export)."))
     var targetReadURL: String?
 
     @Option(name: .customLong("progress-metric"),
@@ -117,10 +121,6 @@ struct PromImport: AsyncParsableCommand {
 
     @OptionGroup(title: "Target authentication, TLS and timeouts")
     var endpoint: EndpointOptions
-
-    enum HistogramChoice: String, ExpressibleByArgument, CaseIterable {
-        case keep, drop
-    }
 
     enum RejectChoice: String, ExpressibleByArgument, CaseIterable {
         case stop, isolate
@@ -175,15 +175,20 @@ struct PromImport: AsyncParsableCommand {
                 + "give at least \(ByteSizeExpression.format(leastMemory)) or lower --concurrency")
         }
         if verify && targetReadURL == nil {
-            throw ValidationError("--verify needs --target-read-url (the target's remote-read URL, e.g. http://127.0.0.1:9090/api/v1/read)")
+            throw ValidationError("--verify needs --target-read-url (the target's remote-read URL, e.g. http://127.0.0.1:9090/api/v1/read, "
+                + "or VictoriaMetrics' export URL, e.g. http://127.0.0.1:8428/api/v1/export)")
         }
         if let progressMetric {
             guard let first = progressMetric.first, first.isLetter || first == "_" || first == ":",
                   progressMetric.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == ":") }) else {
                 throw ValidationError("--progress-metric \(progressMetric) is not a valid metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)")
             }
-            guard targetReadURL != nil else {
+            guard let targetReadURL else {
                 throw ValidationError("--progress-metric needs --target-read-url, to read the progress back on start")
+            }
+            guard !VictoriaMetricsExportClient.isExportURL(targetReadURL) else {
+                throw ValidationError("--progress-metric reads its progress back through remote read; --target-read-url "
+                    + "\(targetReadURL) is a VictoriaMetrics export URL: drop --progress-metric and keep the state file")
             }
         }
         if noState && progressMetric == nil {
@@ -201,7 +206,7 @@ struct PromImport: AsyncParsableCommand {
         } catch let error as SeriesSelector.ParseError {
             throw ValidationError("--match: \(error.description)")
         }
-        filter.dropHistograms = histograms == .drop
+        filter.histograms = histograms
         var configuration = ImportConfiguration(
             archivePath: archive, target: target, filter: filter, batchSamples: batchSamples, batchBytes: bytes,
             concurrency: concurrency, onReject: onReject.policy, rejectsPath: rejectsFile, statePath: state,

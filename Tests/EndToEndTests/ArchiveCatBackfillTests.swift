@@ -2,6 +2,7 @@ import Foundation
 import PeerHarness
 import PrometheusWire
 import Testing
+import TestSupport
 
 @Suite(.serialized) struct ArchiveCatBackfillTests {
     /// `prom-archive cat` → `promtool tsdb create-blocks-from openmetrics` → a Prometheus started on those
@@ -28,6 +29,43 @@ import Testing
             let differences = SeriesComparison.differences(expected: expected, actual: stored)
             #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
             #expect(SeriesComparison.sampleCount(stored) == SeriesComparison.sampleCount(expected))
+        }
+    }
+
+    /// `cat --histograms classic` writes native histograms as classic series that promtool backfills, and
+    /// a Prometheus then serves exactly the classic form, staleness markers aside (OpenMetrics has none).
+    @Test func classicHistogramsBackfillThroughPromtool() async throws {
+        let startMs: Int64 = (Int64(Date().timeIntervalSince1970) * 1000 - 6 * 3_600_000) / 3_600_000 * 3_600_000
+        let series = MixedArchive.series(startMs: startMs)
+        let dir = try TemporaryDirectory(); defer { dir.remove() }
+        let archive = dir.path + "/archive"
+        try TestArchive.write(series, at: archive, startMs: startMs, slabMs: 3_600_000, slabs: 3)
+        let refused = try await Executables.run("prom-archive", ["cat", archive, "--histograms", "keep"])
+        #expect(refused.status == 64, "\(refused.stderr)")
+        #expect(refused.stderr.contains("OpenMetrics text cannot carry native histograms; use --histograms classic"), "\(refused.stderr)")
+
+        let cat = try await Executables.run("prom-archive", ["cat", archive, "--histograms", "classic",
+                                                             "--match", "{__name__=~\"rpc_seconds|payload_bytes|queue_wait_seconds\"}"])
+        #expect(cat.status == 0, "\(cat.stderr)")
+        #expect(cat.stdout.contains("rpc_seconds_bucket{job=\"api\",le=\"-1.0\"} 4.0 "), "\(cat.stdout.prefix(500))")
+        let openMetrics = dir.path + "/classic.om"
+        try cat.stdout.write(toFile: openMetrics, atomically: true, encoding: .utf8)
+
+        var expected: [Labels: [Sample]] = [:]
+        for s in series.dropFirst() {
+            var converter = ClassicHistograms(labels: s.labels)
+            let inRange = s.histograms.filter { $0.timestampMs < startMs + 3 * 3_600_000 }
+            for classic in try converter.convert(inRange[...]) {
+                let kept = classic.samples.filter { $0.valueBits != Sample.staleNaNBits }
+                if !kept.isEmpty { expected[classic.labels] = kept }
+            }
+        }
+        #expect(expected.count == 20)
+        try await PrometheusServer.with(openMetricsFile: openMetrics) { backfilled in
+            let stored = try await SeriesComparison.remoteContents(url: backfilled.readURL, startMs: startMs,
+                                                                   endMs: startMs + 3 * 3_600_000, responseTypes: [.streamedXORChunks])
+            let differences = SeriesComparison.differences(expected: expected, actual: stored)
+            #expect(differences.isEmpty, "\(differences.prefix(10).joined(separator: "\n"))")
         }
     }
 
