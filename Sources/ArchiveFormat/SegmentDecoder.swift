@@ -21,7 +21,7 @@ public struct MemoryByteSource: ByteSource {
     }
 }
 
-/// Reads a segment block by block, checking every rule of `formats/segment-v3.md` (and of versions 1 and 2).
+/// Reads a segment block by block, checking every rule of `formats/segment-v4.md` (and of versions 1 to 3).
 ///
 /// Memory is bounded by one block (at most `SegmentLayout.maxBlockUncompressedBytes` decoded).
 /// Every structural error throws `ArchiveFormatError` naming `name` and the byte offset. After
@@ -164,7 +164,20 @@ public struct SegmentDecoder<Source: ByteSource> {
                 initialized = i + 1
             }
         }
-        let encoding = try readByte(&reader)
+        var encoding = try readByte(&reader)
+        var starts: [Int64] = []
+        if encoding == SegmentLayout.valueEncodingWithStartTimestamps && formatVersion >= 4 {
+            starts.reserveCapacity(samples.count)
+            var start: Int64 = 0
+            for _ in 0..<samples.count {
+                start &+= unzigzag(try reader.varint())
+                starts.append(start)
+            }
+            encoding = try readByte(&reader)
+            guard encoding <= SegmentLayout.valueEncodingDecimalWithExceptions else {
+                throw WireError(.malformed, "value encoding \(encoding) after start timestamps; only 0, 1 or 2 may follow them")
+            }
+        }
         if encoding == SegmentLayout.valueEncodingHistograms && formatVersion >= 3 {
             let histograms = try HistogramRecord.decode(&reader, timestamps: samples.map(\.timestampMs), budget: &histogramBudget)
             try checkOrder(series, samples.lazy.map(\.timestampMs), count: samples.count)
@@ -213,7 +226,7 @@ public struct SegmentDecoder<Source: ByteSource> {
             throw WireError(.malformed, "unknown value encoding \(encoding)")
         }
         try checkOrder(series, samples.lazy.map(\.timestampMs), count: samples.count)
-        return Series(labels: series, samples: samples)
+        return Series(labels: series, samples: samples, sampleStartTimestampsMs: starts)
     }
 
     /// The format's ordering rules (one run of records per series, strictly increasing timestamps),

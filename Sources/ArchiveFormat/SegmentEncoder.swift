@@ -1,7 +1,7 @@
 import BlockCompression
 import PrometheusWire
 
-/// Encodes series into the segment format of `formats/segment-v3.md`, block by block.
+/// Encodes series into the segment format of `formats/segment-v4.md`, block by block.
 ///
 /// The encoder does no I/O: `start()`, `append` and `finish()` return the bytes to write, in order.
 /// Memory is bounded by `blockTargetBytes` plus one record (at most `maxSamplesPerRecord` samples).
@@ -51,15 +51,22 @@ public final class SegmentEncoder {
     /// Bytes buffered for the current block, before compression.
     public var pendingBytes: Int { payload.count }
 
-    /// Appends samples of one series; returns the bytes of any blocks completed meanwhile.
-    public func append(labels: Labels, samples: ArraySlice<Sample>) throws -> [UInt8] {
+    /// Appends samples of one series, with their start timestamps (parallel to `samples`, or empty
+    /// when none is known); returns the bytes of any blocks completed meanwhile.
+    public func append(labels: Labels, samples: ArraySlice<Sample>, startTimestampsMs: ArraySlice<Int64> = []) throws -> [UInt8] {
         guard !samples.isEmpty else { return [] }
+        guard startTimestampsMs.isEmpty || startTimestampsMs.count == samples.count else {
+            throw ArchiveFormatError(.invalidInput, "series \(labels) has \(startTimestampsMs.count) start timestamps for \(samples.count) samples")
+        }
         var output: [UInt8] = []
         var rest = samples
+        var restStarts = startTimestampsMs
         while !rest.isEmpty {
             let part = rest.prefix(maxSamplesPerRecord)
+            let starts = restStarts.prefix(part.count)
             rest = rest.dropFirst(part.count)
-            try encodeRecord(labels: labels, samples: part)
+            restStarts = restStarts.dropFirst(starts.count)
+            try encodeRecord(labels: labels, samples: part, starts: starts.contains { $0 != 0 } ? starts : [])
             if payload.count >= blockTargetBytes { output += try flushBlock() }
         }
         return output
@@ -68,7 +75,9 @@ public final class SegmentEncoder {
     /// Appends a series' float samples and native histograms, as alternating records in time order
     /// (a series may change between the two kinds); returns the bytes of any blocks completed meanwhile.
     public func append(_ series: Series) throws -> [UInt8] {
-        if series.histograms.isEmpty { return try append(labels: series.labels, samples: series.samples[...]) }
+        if series.histograms.isEmpty {
+            return try append(labels: series.labels, samples: series.samples[...], startTimestampsMs: series.sampleStartTimestampsMs[...])
+        }
         var output: [UInt8] = []
         var floats = series.samples[...], histograms = series.histograms[...]
         while !floats.isEmpty || !histograms.isEmpty {
@@ -84,7 +93,8 @@ public final class SegmentEncoder {
                 }
                 let run = floats.prefix { $0.timestampMs < limit }
                 floats = floats.dropFirst(run.count)
-                output += try append(labels: series.labels, samples: run)
+                let starts = series.sampleStartTimestampsMs.isEmpty ? [] : series.sampleStartTimestampsMs[run.indices]
+                output += try append(labels: series.labels, samples: run, startTimestampsMs: starts)
             }
         }
         return output
@@ -212,15 +222,24 @@ public final class SegmentEncoder {
         lastTimestamp = last
     }
 
-    private func encodeRecord(labels: Labels, samples: ArraySlice<Sample>) throws {
+    /// `starts` is empty, or holds each sample's start timestamp (encoding 4 then wraps the values).
+    private func encodeRecord(labels: Labels, samples: ArraySlice<Sample>, starts: ArraySlice<Int64>) throws {
         try checkOrder(labels: labels, timestamps: samples.lazy.map(\.timestampMs))
         let plan = DecimalValues.plan(samples, mantissas: &mantissas)
-        // Room for the worst case: 10-byte varints for every count, timestamp and mantissa, or 8 bytes
-        // of XOR per value, and 18 bytes per exception.
+        // Room for the worst case: 10-byte varints for every count, timestamp, start and mantissa, or
+        // 8 bytes of XOR per value, and 18 bytes per exception.
         let labelBytes = labels.labels.reduce(10) { $0 + 20 + $1.name.count + $1.value.count }
-        let bound = labelBytes + 10 + samples.count * 10 + 2 + 10 + (plan?.exceptions.count ?? 0) * 18 + samples.count * 10
+        let bound = labelBytes + 10 + samples.count * 10 + 3 + 10 + (plan?.exceptions.count ?? 0) * 18 + samples.count * 10 + starts.count * 10
         scratch.append(to: &payload, writingAtMost: bound) { out in
             writeLabelsAndTimestamps(labels, samples.lazy.map(\.timestampMs), &out)
+            if !starts.isEmpty {
+                out.byte(SegmentLayout.valueEncodingWithStartTimestamps)
+                var previous: Int64 = 0
+                for start in starts {
+                    out.varint(zigzag(start &- previous))
+                    previous = start
+                }
+            }
             if let plan {
                 out.byte(plan.exceptions.isEmpty ? SegmentLayout.valueEncodingDecimal : SegmentLayout.valueEncodingDecimalWithExceptions)
                 out.byte(UInt8(plan.exponent))

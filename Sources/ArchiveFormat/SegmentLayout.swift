@@ -1,9 +1,9 @@
-/// Constants of the segment format, `formats/segment-v3.md`. All integers are little-endian.
+/// Constants of the segment format, `formats/segment-v4.md`. All integers are little-endian.
 public enum SegmentLayout {
     /// `50 46 53 45 47 0d 0a 1a`: "PFSEG", then CR LF SUB, which catch text-mode transfers (as PNG's do).
     public static let fileMagic: [UInt8] = [0x50, 0x46, 0x53, 0x45, 0x47, 0x0D, 0x0A, 0x1A]
     /// The segment format version this tool writes; it reads versions 1...`formatVersion`.
-    public static let formatVersion: UInt8 = 3
+    public static let formatVersion: UInt8 = 4
     public static let fileHeaderSize = 16
     /// "PFBK" as a little-endian u32: starts every block header.
     public static let blockMagic: UInt32 = 0x4B42_4650
@@ -22,6 +22,8 @@ public enum SegmentLayout {
     public static let valueEncodingDecimalWithExceptions: UInt8 = 2
     /// Native histograms (`HistogramRecord`); version 3 on.
     public static let valueEncodingHistograms: UInt8 = 3
+    /// Float samples with start timestamps: the starts, then one of encodings 0–2; version 4 on.
+    public static let valueEncodingWithStartTimestamps: UInt8 = 4
     /// Largest decimal exponent: value = mantissa / 10^exponent.
     public static let maxDecimalExponent = 15
 }

@@ -124,6 +124,22 @@ public final class ArchiveDirectory {
         }
     }
 
+    /// The text of `SHA256SUMS`, read like every archive file: never through a link, and bounded (it
+    /// lists one line per segment, so the manifest's limit is ample); nil when it is missing.
+    public func readChecksums() throws -> String? {
+        guard FileIO.kind(checksumsPath) != nil else { return nil }
+        let fd = try FileIO.open(checksumsPath, O_RDONLY)
+        defer { FileIO.close(fd) }
+        let bytes = try FileIO.read(fd, Self.maxManifestBytes + 1, path: checksumsPath)
+        guard bytes.count <= Self.maxManifestBytes else {
+            throw ArchiveStoreError(.corrupt, "\(checksumsPath) is over \(Self.maxManifestBytes >> 20) MiB; the archive is damaged or not from promferry")
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw ArchiveStoreError(.corrupt, "\(checksumsPath) is not UTF-8 text; the archive is damaged")
+        }
+        return text
+    }
+
     /// Reads and validates `manifest.json`.
     public func readManifest() throws -> Manifest {
         guard FileIO.kind(manifestPath) == S_IFREG else {

@@ -8,7 +8,8 @@ public enum ArchiveCat {
     public enum Format: String, Sendable, CaseIterable {
         /// OpenMetrics text, for `promtool tsdb create-blocks-from openmetrics`.
         case openmetrics
-        /// One JSON object per record: labels, then timestamps (ms) and values, or native histograms.
+        /// One JSON object per record: labels, then timestamps (ms), values and start timestamps (ms, when the
+        /// source recorded any; 0 for none), or native histograms.
         case jsonl
     }
 
@@ -124,7 +125,9 @@ public enum ArchiveCat {
             if sample.valueBits == Sample.staleNaNBits { return "\"StaleNaN\"" }
             return sample.value.isFinite ? OpenMetricsText.number(sample.value) : "\"\(OpenMetricsText.number(sample.value))\""
         }.joined(separator: ",")
-        return "{\"labels\":{\(labels)},\"timestamps\":[\(timestamps)],\"values\":[\(values)]}"
+        let starts = series.sampleStartTimestampsMs.isEmpty ? ""
+            : ",\"startTimestamps\":[" + series.sampleStartTimestampsMs.map(String.init).joined(separator: ",") + "]"
+        return "{\"labels\":{\(labels)},\"timestamps\":[\(timestamps)],\"values\":[\(values)]\(starts)}"
     }
 
     /// A float as JSON: a number when finite, else a string (`"NaN"`, `"+Inf"`, `"StaleNaN"`).

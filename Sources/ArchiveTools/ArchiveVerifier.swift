@@ -85,8 +85,14 @@ public struct ArchiveVerifier {
 
     /// `SHA256SUMS` must list exactly the manifest's digests (and the manifest's own, which must match the file).
     static func checkSums(_ archive: ArchiveDirectory, _ manifest: Manifest) -> [String] {
-        guard let text = try? String(contentsOfFile: archive.checksumsPath, encoding: .utf8) else {
-            return ["\(archive.checksumsPath) is missing or unreadable; `sha256sum -c` cannot check this archive"]
+        let text: String
+        do {
+            guard let read = try archive.readChecksums() else {
+                return ["\(archive.checksumsPath) is missing; `sha256sum -c` cannot check this archive"]
+            }
+            text = read
+        } catch {
+            return ["\(error); `sha256sum -c` cannot check this archive"]
         }
         var listed: [String: String] = [:]
         for line in text.split(separator: "\n") {

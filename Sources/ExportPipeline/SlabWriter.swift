@@ -73,7 +73,8 @@ final class SlabWriter {
         }
         writtenSeries[labels] = series.labels
         let (encoder, file) = try openSegment()
-        try file.write(try encoder.append(Series(labels: labels, samples: series.samples, histograms: series.histograms)))
+        try file.write(try encoder.append(Series(labels: labels, samples: series.samples, histograms: series.histograms,
+                                                             sampleStartTimestampsMs: series.sampleStartTimestampsMs)))
         samples += series.samples.count + series.histograms.count
         if encoder.bytesProduced >= segmentTargetBytes { try closeSegment() }
         return true

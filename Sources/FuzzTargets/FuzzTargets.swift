@@ -22,7 +22,12 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         switch self {
         case .segment:
             var decoder = SegmentDecoder(name: "fuzz.pfs", source: MemoryByteSource(data))
-            while (try? decoder.nextBlock()) != nil {}
+            var records: [Series] = []
+            while let block = try? decoder.nextBlock() { records += block }
+            // What decodes must survive being written again: every value, histogram and start timestamp.
+            if !records.isEmpty, let again = try? Self.segmentRoundTrip(records) {
+                precondition(Self.merged(again) == Self.merged(records), "decoded records do not survive the segment format")
+            }
         case .frames:
             var frames = ChunkedFrameDecoder(maxFrameBytes: 1 << 20)
             // Split the input at an arbitrary point, as the network would.
@@ -40,7 +45,13 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             guard let first = data.first, let encoding = Chunk.Encoding(rawValue: UInt64(first)) else { return }
             let chunk = Array(data.dropFirst())
             if encoding == .xor2 {
-                _ = try? XOR2Chunk.decode(chunk)
+                guard let decoded = try? XOR2Chunk.decode(chunk), !decoded.samples.isEmpty else { return }
+                let series = Series(labels: Labels(sorting: [Label("__name__", "x")]), samples: decoded.samples,
+                                    sampleStartTimestampsMs: decoded.startTimestampsMs.contains { $0 != 0 } ? decoded.startTimestampsMs : [])
+                // Samples with strictly increasing timestamps must survive the segment format with their starts.
+                guard zip(series.samples, series.samples.dropFirst()).allSatisfy({ $0.timestampMs < $1.timestampMs }) else { return }
+                let again = try? Self.segmentRoundTrip([series])
+                precondition(again.map { Self.merged($0) == [series] } ?? false, "XOR2 samples do not survive the segment format")
             } else if let histograms = try? HistogramChunk.decode(chunk, encoding: encoding) {
                 // What decodes must survive the protobuf and the segment format unchanged.
                 for h in histograms {
@@ -77,5 +88,38 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
                 precondition(again == selector, "selector round trip failed for \(selector)")
             }
         }
+    }
+
+    /// `records` written as one segment and decoded again.
+    static func segmentRoundTrip(_ records: [Series]) throws -> [Series] {
+        let encoder = try SegmentEncoder(compressionLevel: 1)
+        var bytes = encoder.start()
+        for record in records { bytes += try encoder.append(record) }
+        bytes += try encoder.finish()
+        var decoder = SegmentDecoder(name: "again.pfs", source: MemoryByteSource(bytes))
+        var again: [Series] = []
+        while let block = try decoder.nextBlock() { again += block }
+        return again
+    }
+
+    /// Consecutive records of one series joined (a writer may cut records elsewhere), with start
+    /// timestamps that are all 0 written as none.
+    static func merged(_ records: [Series]) -> [Series] {
+        var result: [Series] = []
+        for record in records {
+            var starts = record.sampleStartTimestampsMs.isEmpty ? Array(repeating: 0, count: record.samples.count) : record.sampleStartTimestampsMs
+            if var last = result.last, last.labels == record.labels {
+                result.removeLast()
+                starts = (last.sampleStartTimestampsMs.isEmpty ? Array(repeating: 0, count: last.samples.count) : last.sampleStartTimestampsMs) + starts
+                last.samples += record.samples
+                last.histograms += record.histograms
+                last.sampleStartTimestampsMs = starts.contains { $0 != 0 } ? starts : []
+                result.append(last)
+            } else {
+                result.append(Series(labels: record.labels, samples: record.samples, histograms: record.histograms,
+                                     sampleStartTimestampsMs: starts.contains { $0 != 0 } ? starts : []))
+            }
+        }
+        return result
     }
 }

@@ -147,11 +147,26 @@ public struct Series: Hashable, Sendable {
     public var labels: Labels
     public var samples: [Sample]
     public var histograms: [HistogramSample]
+    /// The start (created) timestamp of each float sample, parallel to `samples`, 0 where none is
+    /// known; empty when the source recorded none (XOR chunks carry none, XOR2 chunks may).
+    public var sampleStartTimestampsMs: [Int64]
 
-    public init(labels: Labels, samples: [Sample], histograms: [HistogramSample] = []) {
+    public init(labels: Labels, samples: [Sample], histograms: [HistogramSample] = [], sampleStartTimestampsMs: [Int64] = []) {
         self.labels = labels
         self.samples = samples
         self.histograms = histograms
+        self.sampleStartTimestampsMs = sampleStartTimestampsMs
+    }
+
+    /// The float samples (and their start timestamps) whose timestamps satisfy `keep`.
+    public func floats(where keep: (Int64) -> Bool) -> (samples: [Sample], startTimestampsMs: [Int64]) {
+        guard !sampleStartTimestampsMs.isEmpty else { return (samples.filter { keep($0.timestampMs) }, []) }
+        var kept: [Sample] = [], starts: [Int64] = []
+        for (sample, start) in zip(samples, sampleStartTimestampsMs) where keep(sample.timestampMs) {
+            kept.append(sample)
+            starts.append(start)
+        }
+        return (kept, starts)
     }
 
     /// Float samples and native histograms together.
@@ -159,8 +174,9 @@ public struct Series: Hashable, Sendable {
 
     /// The series with only its samples and histograms inside `window`.
     public func restricted(to window: Range<Int64>) -> Series {
-        Series(labels: labels, samples: samples.filter { window.contains($0.timestampMs) },
-               histograms: histograms.filter { window.contains($0.timestampMs) })
+        let floats = floats { window.contains($0) }
+        return Series(labels: labels, samples: floats.samples, histograms: histograms.filter { window.contains($0.timestampMs) },
+                      sampleStartTimestampsMs: floats.startTimestampsMs)
     }
 
     /// The earliest and the latest timestamp of either kind, or nil when the series is empty.

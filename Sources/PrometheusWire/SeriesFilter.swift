@@ -65,17 +65,17 @@ public struct SeriesFilter: Sendable {
     /// The series as it is to be sent, or nil when nothing of it is selected.
     public func apply(_ series: Series) -> Series? {
         guard matches(series.labels) else { return nil }
-        var samples = series.samples
+        var samples = series.samples, starts = series.sampleStartTimestampsMs
         let dropHistograms = self.histograms == .drop
         var histograms = dropHistograms ? [] : series.histograms
         if dropHistograms && samples.isEmpty { return nil }
         if startMs != nil || endMs != nil {
             let lower = startMs ?? .min, upper = endMs ?? .max
-            samples = samples.filter { $0.timestampMs >= lower && $0.timestampMs < upper }
+            (samples, starts) = series.floats { $0 >= lower && $0 < upper }
             histograms = histograms.filter { $0.timestampMs >= lower && $0.timestampMs < upper }
             if samples.isEmpty && histograms.isEmpty { return nil }
         }
-        return Series(labels: relabel(series.labels), samples: samples, histograms: histograms)
+        return Series(labels: relabel(series.labels), samples: samples, histograms: histograms, sampleStartTimestampsMs: starts)
     }
 
     /// How many native histograms of `series` `apply` leaves out under `.drop` (those of a selected
@@ -93,7 +93,8 @@ public struct SeriesFilter: Sendable {
         guard histograms == .classic, !selected.histograms.isEmpty else {
             return OutputPieces(whole: selected, histograms: [], converter: nil, samplesPerPiece: samplesPerPiece)
         }
-        return OutputPieces(whole: selected.samples.isEmpty ? nil : Series(labels: selected.labels, samples: selected.samples),
+        let floats = Series(labels: selected.labels, samples: selected.samples, sampleStartTimestampsMs: selected.sampleStartTimestampsMs)
+        return OutputPieces(whole: selected.samples.isEmpty ? nil : floats,
                             histograms: selected.histograms[...], converter: ClassicHistograms(labels: selected.labels),
                             samplesPerPiece: samplesPerPiece)
     }

@@ -27,6 +27,7 @@ public struct RetryPolicy: Sendable, Equatable {
     /// Runs `body` until it succeeds or fails in a way not worth retrying: a retryable
     /// `RemoteStorageError` is retried after `delay`, up to `maxAttempts` attempts in all, telling
     /// `onRetry` (attempt, delay, error) before each wait. The last error is rethrown unchanged.
+    @discardableResult
     public func run<T>(onRetry: (Int, Double, RemoteStorageError) -> Void, _ body: () async throws -> T) async throws -> T {
         var attempt = 1
         while true {

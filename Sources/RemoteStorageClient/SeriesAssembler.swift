@@ -18,6 +18,8 @@ public struct SeriesAssembler {
     private var samplesSorted = true
     private var histograms: [HistogramSample] = []
     private var histogramsSorted = true
+    /// Start timestamps of float samples from XOR2 chunks, by sample timestamp; empty for most series.
+    private var startTimestamps: [Int64: Int64] = [:]
     private var histogramBytes = 0
     private var countedHistograms = 0
     private var finished = Set<Fingerprint>()
@@ -46,10 +48,10 @@ public struct SeriesAssembler {
                     Self.keepInRange(&samples, from: first, startMs, endMs, sorted: &samplesSorted)
                 case .xor2?:
                     let decoded = try XOR2Chunk.decode(chunk.data)
-                    if let st = decoded.startTimestampsMs.first(where: { $0 != 0 }) {
-                        throw RemoteStorageError(.unstorable, "series \(chunkedSeries.labels) carries start timestamps (XOR2 chunk, "
-                            + "first \(st)), which this version cannot store yet; exclude the series with --match, or have the source "
-                            + "write XOR chunks (storage.tsdb.chunk_encoding.floats)")
+                    // The first sample of a timestamp wins, as for the samples themselves.
+                    for (sample, start) in zip(decoded.samples, decoded.startTimestampsMs)
+                    where start != 0 && sample.timestampMs >= startMs && sample.timestampMs < endMs {
+                        if startTimestamps[sample.timestampMs] == nil { startTimestamps[sample.timestampMs] = start }
                     }
                     let first = samples.count
                     samples += decoded.samples
@@ -88,7 +90,7 @@ public struct SeriesAssembler {
             histogramBytes += histograms[countedHistograms...].reduce(0) { $0 + $1.heldBytes }
             countedHistograms = histograms.count
         }
-        bufferedBytes = samples.count * MemoryLayout<Sample>.stride + histogramBytes
+        bufferedBytes = samples.count * MemoryLayout<Sample>.stride + histogramBytes + startTimestamps.count * 40
     }
 
     /// The last series, if any.
@@ -133,8 +135,9 @@ public struct SeriesAssembler {
         if labels == current, labels != nil { return nil }
         var done: Series?
         if let current {
-            let series = Series(labels: current, samples: Self.ordered(samples, sorted: samplesSorted),
+            var series = Series(labels: current, samples: Self.ordered(samples, sorted: samplesSorted),
                                 histograms: Self.ordered(histograms, sorted: histogramsSorted))
+            if !startTimestamps.isEmpty { series.sampleStartTimestampsMs = series.samples.map { startTimestamps[$0.timestampMs] ?? 0 } }
             if !series.samples.isEmpty || !series.histograms.isEmpty { done = series }
             finished.insert(Fingerprint(current))
         }
@@ -147,6 +150,7 @@ public struct SeriesAssembler {
         samplesSorted = true
         histograms = []
         histogramsSorted = true
+        startTimestamps = [:]
         histogramBytes = 0
         countedHistograms = 0
         bufferedBytes = 0

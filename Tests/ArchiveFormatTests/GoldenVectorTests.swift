@@ -39,9 +39,9 @@ import Testing
         #expect(series == Self.version2Example)
         #expect(footer?.samples == 4)
         // The documented payload: the encoder writes the same record and file, bar the version byte
-        // (version 3 added only a value encoding for histograms, so float records are unchanged).
+        // (versions 3 and 4 added only value encodings, so float records without start timestamps are unchanged).
         var written = try encodeSegment(Self.version2Example, level: 19)
-        #expect(written[8] == 3)
+        #expect(written[8] == 4)
         written[8] = 2
         #expect(written == bytes)
     }
@@ -69,7 +69,30 @@ import Testing
         #expect(records == [expected])
         #expect(decoder.footer?.samples == 3)
         let encoder = try SegmentEncoder(compressionLevel: 19)
-        let written = encoder.start() + (try encoder.append(expected)) + (try encoder.finish())
+        var written = encoder.start() + (try encoder.append(expected)) + (try encoder.finish())
+        // Version 4 writes histogram records as version 3 did.
+        #expect(written[8] == 4)
+        written[8] = 3
+        #expect(written == bytes)
+    }
+
+    /// formats/segment-v4.md, "Worked example, encoding 4": a CPU counter whose process restarted.
+    static let version4Example = Series(
+        labels: Labels(sorting: [Label("__name__", "process_cpu_seconds_total"), Label("job", "node")]),
+        samples: [Sample(timestampMs: 1_700_000_000_000, value: 1.5), Sample(timestampMs: 1_700_000_015_000, value: 2.25),
+                  Sample(timestampMs: 1_700_000_030_000, value: 0.5)],
+        sampleStartTimestampsMs: [1_699_999_990_000, 1_699_999_990_000, 1_700_000_020_000])
+
+    @Test func theVersion4ExampleDecodesAsDocumented() throws {
+        let bytes = try Self.vector("example-v4.pfs")
+        #expect(bytes[8] == 4)
+        var decoder = SegmentDecoder(name: "example-v4.pfs", source: MemoryByteSource(bytes))
+        var records: [Series] = []
+        while let block = try decoder.nextBlock() { records += block }
+        #expect(records == [Self.version4Example])
+        #expect(decoder.footer?.samples == 3)
+        let encoder = try SegmentEncoder(compressionLevel: 19)
+        let written = encoder.start() + (try encoder.append(Self.version4Example)) + (try encoder.finish())
         #expect(written == bytes)
     }
 }

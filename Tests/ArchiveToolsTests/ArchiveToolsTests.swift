@@ -53,6 +53,25 @@ func withArchive(_ body: (String, TemporaryDirectory) throws -> Void) throws {
         }
     }
 
+    /// SHA256SUMS is read like every archive file: a link in its place is not followed, and a huge
+    /// one is refused instead of read whole.
+    @Test func aLinkedOrHugeChecksumFileIsNamedNotFollowed() throws {
+        try withArchive { path, dir in
+            let sums = path + "/SHA256SUMS"
+            try FileManager.default.moveItem(atPath: sums, toPath: dir.path + "/elsewhere")
+            try FileManager.default.createSymbolicLink(atPath: sums, withDestinationPath: dir.path + "/elsewhere")
+            expectProblem(path, naming: "SHA256SUMS", "`sha256sum -c` cannot check this archive")
+            try FileManager.default.removeItem(atPath: sums)
+            let handle = try #require(FileHandle(forWritingAtPath: sums) ?? {
+                FileManager.default.createFile(atPath: sums, contents: nil)
+                return FileHandle(forWritingAtPath: sums)
+            }())
+            try handle.truncate(atOffset: UInt64(ArchiveDirectory.maxManifestBytes) + 10)
+            try handle.close()
+            expectProblem(path, naming: "SHA256SUMS", "is over 64 MiB")
+        }
+    }
+
     @Test func aSoundArchiveIsSound() throws {
         try withArchive { path, _ in
             let report = ArchiveVerifier.verify(path)

@@ -7,7 +7,7 @@ import Testing
         let lines = VersionText.make(tool: "prom-import").split(separator: "\n").map(String.init)
         #expect(lines.count == 3)
         #expect(lines[0].hasPrefix("prom-import "))
-        #expect(lines[1] == "archive formats: manifest v1, segment v3 (reads v1...v3, writes v3)")
+        #expect(lines[1] == "archive formats: manifest v1, segment v4 (reads v1...v4, writes v4)")
         // Versions as the libraries report them: digits and dots, e.g. "libzstd 1.5.4, libsnappy 1.1.9".
         let codecs = lines[2].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         #expect(codecs.count == 2)

@@ -142,7 +142,7 @@ import TestSupport
         let outcome = try await Executables.run("prom-export", ["--version"])
         #expect(outcome.status == 0)
         #expect(outcome.stdout.contains("prom-export 0.1.0"))
-        #expect(outcome.stdout.contains("segment v3"))
+        #expect(outcome.stdout.contains("segment v4"))
         #expect(outcome.stdout.contains("libzstd 1."))
     }
 }
