@@ -72,12 +72,19 @@ public struct Manifest: Codable, Equatable, Sendable {
         public var externalLabels: [String: String]
         /// Label names removed from every series at export (`--drop-label`).
         public var droppedLabels: [String]
+        /// What kind of source `url` is: `remote-read` or `victoriametrics` (its `/api/v1/export`).
+        /// Absent in archives written before sources other than remote read existed, which mean `remote-read`.
+        public var kind: String?
 
-        public init(url: String, externalLabels: [String: String], droppedLabels: [String]) {
+        public init(url: String, externalLabels: [String: String], droppedLabels: [String], kind: String? = nil) {
             self.url = url
             self.externalLabels = externalLabels
             self.droppedLabels = droppedLabels
+            self.kind = kind
         }
+
+        /// `kind`, with the meaning of its absence.
+        public var kindOrRemoteRead: String { kind ?? "remote-read" }
     }
 
     public struct Selection: Codable, Equatable, Sendable {

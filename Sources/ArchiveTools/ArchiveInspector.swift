@@ -25,6 +25,9 @@ public struct ArchiveInspection: Codable, Sendable {
     }
 
     public var archive: String
+    /// The source's URL (credentials removed) and kind (`remote-read` or `victoriametrics`), from the manifest.
+    public var source: String
+    public var sourceKind: String
     public var complete: Bool
     public var rangeStartMs: Int64
     public var rangeEndMs: Int64
@@ -108,7 +111,8 @@ public enum ArchiveInspector {
             }
         }
         return ArchiveInspection(
-            archive: archive.root, complete: manifest.complete, rangeStartMs: manifest.selection.startMs,
+            archive: archive.root, source: manifest.source.url, sourceKind: manifest.source.kindOrRemoteRead,
+            complete: manifest.complete, rangeStartMs: manifest.selection.startMs,
             rangeEndMs: manifest.selection.endMs, coveredUntilMs: manifest.resumePointMs, firstSampleMs: first, lastSampleMs: last,
             slabs: slabs, emptySlabs: slabs.filter { $0.samples == 0 }.map(\.index), series: series.count, samples: samples,
             histogramSeries: histogramSeries.count, histogramSamples: histogramSamples,

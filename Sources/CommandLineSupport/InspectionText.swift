@@ -7,6 +7,7 @@ public enum InspectionText {
     public static func render(_ f: ArchiveInspection, top: Int, chart: Bool) -> String {
         var lines = [
             "archive       \(f.archive) (\(f.complete ? "complete" : "incomplete"))",
+            "source        \(f.source) (\(f.sourceKind == "victoriametrics" ? "VictoriaMetrics export API" : "remote read"))",
             "range         [\(TimestampText.rfc3339(f.rangeStartMs)), \(TimestampText.rfc3339(f.rangeEndMs)))"
                 + (f.complete ? "" : ", covered until \(TimestampText.rfc3339(f.coveredUntilMs))"),
             "samples       \(f.samples) in \(f.series) series, first \(f.firstSampleMs.map(TimestampText.rfc3339) ?? "-"), "

@@ -4,6 +4,8 @@ import RemoteStorageClient
 /// Everything one export run needs, already validated by the command line layer.
 public struct ExportConfiguration: Sendable {
     public var source: EndpointConfiguration
+    /// How `source` is read: remote read, or VictoriaMetrics' export API.
+    public var sourceKind = SourceKind.remoteRead
     /// Each selector is read separately; a series matched by several is exported once.
     public var selectors: [SeriesSelector]
     /// Half-open range.

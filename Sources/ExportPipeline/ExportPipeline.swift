@@ -6,7 +6,7 @@ import PrometheusWire
 import RemoteStorageClient
 import Synchronization
 
-/// `source → slab planner → remote-read client → segment writer → manifest`.
+/// `source (remote read | VictoriaMetrics export) → slab planner → segment writer → manifest`.
 ///
 /// Up to `concurrency` slabs are read at once (`SlabReader`), each streamed into its own segment
 /// files; a slab is recorded in the manifest (atomically) only once its segments are durable and
@@ -30,7 +30,10 @@ public struct ExportPipeline: Sendable {
 
     public func run() async throws -> ExportSummary {
         try configuration.checkRangeIsPast(nowMs: Int64(Date().timeIntervalSince1970 * 1000))
-        let client = try RemoteReadClient(endpoint: configuration.source, responseTypes: configuration.responseTypes)
+        let client: any SeriesSource = switch configuration.sourceKind {
+        case .remoteRead: try RemoteReadClient(endpoint: configuration.source, responseTypes: configuration.responseTypes)
+        case .victoriaMetrics: try VictoriaMetricsExportClient(endpoint: configuration.source)
+        }
         do {
             let summary = try await run(client: client)
             try await client.shutdown()
@@ -41,7 +44,7 @@ public struct ExportPipeline: Sendable {
         }
     }
 
-    private func run(client: RemoteReadClient) async throws -> ExportSummary {
+    private func run(client: any SeriesSource) async throws -> ExportSummary {
         let archive = ArchiveDirectory(root: configuration.archivePath)
         do {
             return try await run(client: client, archive: archive)
@@ -56,7 +59,7 @@ public struct ExportPipeline: Sendable {
         }
     }
 
-    private func run(client: RemoteReadClient, archive: ArchiveDirectory) async throws -> ExportSummary {
+    private func run(client: any SeriesSource, archive: ArchiveDirectory) async throws -> ExportSummary {
         let clock = ContinuousClock()
         let began = clock.now
         try await client.checkReachable()
@@ -83,7 +86,7 @@ public struct ExportPipeline: Sendable {
                 tool: .init(name: toolName, version: PromferryVersion.current),
                 createdAt: Self.timestamp(),
                 source: .init(url: configuration.source.redactedURL, externalLabels: external,
-                              droppedLabels: configuration.dropLabels.sorted()),
+                              droppedLabels: configuration.dropLabels.sorted(), kind: configuration.sourceKind.rawValue),
                 selection: .init(selectors: configuration.selectors.map(\.description),
                                  startMs: configuration.startMs, endMs: configuration.endMs,
                                  startArgument: configuration.startArgument, endArgument: configuration.endArgument),
@@ -260,8 +263,9 @@ public struct ExportPipeline: Sendable {
             ExportError(.archiveMismatch, "\(root) holds an export of \(what); use another directory, "
                 + "or repeat that export's arguments to resume it")
         }
-        if manifest.source.url != configuration.source.redactedURL {
-            throw refuse("source \(manifest.source.url), not \(configuration.source.redactedURL)")
+        if manifest.source.url != configuration.source.redactedURL || manifest.source.kindOrRemoteRead != configuration.sourceKind.rawValue {
+            throw refuse("source \(manifest.source.url) (\(manifest.source.kindOrRemoteRead)), not \(configuration.source.redactedURL) "
+                + "(\(configuration.sourceKind.rawValue))")
         }
         let selectors = configuration.selectors.map(\.description)
         if manifest.selection.selectors != selectors {

@@ -54,14 +54,14 @@ final class InFlightCounters: Sendable {
     }
 }
 
-/// `remote-read client → segment writer` for one slab read.
+/// `source → segment writer` for one slab read.
 ///
 /// Retries transient failures with backoff; a slab the source refuses as too large (its sample limit)
 /// or whose reply would overrun the read's memory budget is abandoned (its files removed) and read
 /// again as two halves, recursively, down to 1 ms. On any thrown error, nothing of the read is left
 /// on disk.
 struct SlabReader: Sendable {
-    let client: RemoteReadClient
+    let client: any SeriesSource
     /// The archive's root; each read uses its own handle (the coordinator's holds the lock).
     let archiveRoot: String
     let configuration: ExportConfiguration

@@ -16,6 +16,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case manifest         // manifest.json: JSON, then every rule of the manifest, then its sums
     case archive          // a whole archive directory (`ArchiveImage`) through verify, inspect and cat
     case histogramChunk = "histogram-chunk"  // first byte the encoding (2-6), then a chunk: HistogramChunk or XOR2Chunk
+    case victoriaMetricsLines = "vm-export-lines" // VictoriaMetrics /api/v1/export JSON lines, as `--source-vm` reads them
 
     /// Feeds one input to the target. Throwing is fine; trapping is a bug.
     public func run(_ data: [UInt8]) {
@@ -59,6 +60,11 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
                     again?.startTimestampMs = h.startTimestampMs
                     precondition(again == h, "a decoded histogram does not survive its protobuf")
                 }
+            }
+        case .victoriaMetricsLines:
+            for line in data.split(separator: UInt8(ascii: "\n")) {
+                guard let series = try? VictoriaMetricsExportLine.parse(line) else { continue }
+                precondition(Labels.isSortedAndUnique(series.labels.labels), "a parsed line's labels are not sorted and unique")
             }
         case .samplesBody:
             if let body = try? Snappy.decompress(data, maxOutputBytes: 1 << 22) { _ = try? ReadResponse.decode(body) }

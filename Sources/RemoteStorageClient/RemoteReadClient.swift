@@ -14,6 +14,8 @@ public typealias ReadSeries = Series
 public enum ReadResponseKind: String, Sendable, Codable {
     case streamedChunks = "streamed-xor-chunks"
     case samples = "samples"
+    /// VictoriaMetrics' `/api/v1/export` JSON lines (`VictoriaMetricsExportClient`).
+    case victoriaMetricsExport = "victoriametrics-export"
 }
 
 /// What one read cost: how the source answered and the most response data held in memory at once.
@@ -305,7 +307,7 @@ public final class RemoteReadClient: Sendable {
 }
 
 /// Wraps an error thrown by the caller's `emit`, so that it is not mistaken for a transport error.
-private struct ConsumerError: Error {
+struct ConsumerError: Error {
     let underlying: any Error
 }
 

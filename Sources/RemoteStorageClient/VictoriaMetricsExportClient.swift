@@ -5,13 +5,12 @@ import NIOCore
 import NIOHTTP1
 import PrometheusWire
 
-/// Reads raw samples back from VictoriaMetrics, which has no remote read, through its
-/// `/api/v1/export`: JSON lines of `{"metric":{…},"values":[…],"timestamps":[…]}`, where one series
-/// may come as several lines (one per stored block).
+/// Reads raw samples from VictoriaMetrics, which has no remote read, through its `/api/v1/export`:
+/// JSON lines (`VictoriaMetricsExportLine`), one line per series with all its samples in the range
+/// (VictoriaMetrics merges a series' blocks before writing it, unless asked not to).
 ///
-/// Values keep their bits as VictoriaMetrics prints them (shortest round-trip form). It exports the
-/// staleness marker as `NaN` or `null` (1.79 writes both, by version of the code path), and it drops
-/// every other NaN on ingestion, so any NaN read here is taken as the staleness marker.
+/// It serves as an export source (`SeriesSource`) and as the read-back of `--verify`. Values keep the
+/// bits VictoriaMetrics prints (shortest form that reads back exactly).
 public final class VictoriaMetricsExportClient: Sendable {
     public let endpoint: EndpointConfiguration
     private let client: HTTPClient
@@ -34,6 +33,22 @@ public final class VictoriaMetricsExportClient: Sendable {
 
     /// Every series matching `selector` (PromQL text) with its samples in `[startMs, endMs)`, in time order.
     public func read(startMs: Int64, endMs: Int64, selector: String, logger: Logger) async throws -> [Labels: [Sample]] {
+        var series: [Labels: [Sample]] = [:]
+        try await stream(startMs: startMs, endMs: endMs, selector: selector, memoryBudget: nil, logger: logger) { line in
+            series[line.labels, default: []] += line.samples
+        }
+        return series.mapValues { $0.sorted { $0.timestampMs < $1.timestampMs } }
+    }
+
+    /// Streams the export of `[startMs, endMs)` line by line: each line's series, its samples inside
+    /// the range, sorted by time with the first of any duplicate timestamp kept, goes to `emit` as soon
+    /// as the line is complete. Memory holds the line being received, never the reply.
+    ///
+    /// - Throws: `RemoteStorageError`; `.overBudget` as soon as one line (one series) would hold more
+    ///   than `memoryBudget` bytes, so that the caller reads the range again in smaller pieces.
+    @discardableResult
+    func stream(startMs: Int64, endMs: Int64, selector: String, memoryBudget: Int?, logger: Logger,
+                emit: (Series) async throws -> Void) async throws -> ReadOutcome {
         // `end` is inclusive and both take seconds with millisecond decimals.
         let query = "match%5B%5D=" + Self.percentEncoded(selector) + "&start=" + OpenMetricsText.seconds(startMs)
             + "&end=" + OpenMetricsText.seconds(endMs - 1)
@@ -44,31 +59,82 @@ public final class VictoriaMetricsExportClient: Sendable {
         request.headers.replaceOrAdd(name: "User-Agent", value: RemoteReadClient.userAgent)
         if let authorization = endpoint.authorizationHeader { request.headers.replaceOrAdd(name: "Authorization", value: authorization) }
         let url = endpoint.redactedURL
-        let timeout = TimeAmount.milliseconds(Int64(endpoint.requestTimeoutSeconds * 1000))
-        let timedOut = RemoteStorageError(.timeout, "\(url) did not answer within \(Int(endpoint.requestTimeoutSeconds)) s "
-            + "(--request-timeout)")
-        var series: [Labels: [Sample]] = [:]
+        let budget = memoryBudget ?? Int.max
+        let timedOut = RemoteStorageError(.timeout, "\(url): the export took longer than \(Int(endpoint.requestTimeoutSeconds)) s "
+            + "in all (--request-timeout); use a shorter --slab or a longer --request-timeout")
+        var outcome = ReadOutcome(kind: .victoriaMetricsExport, peakBufferedBytes: 0, bodyBytes: 0, samples: 0)
+        let response: HTTPClientResponse
         do {
-            let response = try await client.execute(request, timeout: timeout, logger: logger)
-            let status = Int(response.status.code)
-            guard status == 200 else {
-                let text = await ServerMessage.read(response)
-                throw RemoteStorageError(.httpStatus(status), "\(url) answered HTTP \(status)\(text.isEmpty ? "" : ": \(text)")"
-                    + (status == 404 ? "; a VictoriaMetrics export URL ends in /api/v1/export" : ""),
-                    retryAfterSeconds: response.headers.first(name: "Retry-After").flatMap(RetryAfter.parse))
-            }
-            var pending: [UInt8] = []
-            for try await buffer in response.body {
-                pending += buffer.readableBytesView
-                guard let lastNewline = pending.lastIndex(of: UInt8(ascii: "\n")) else { continue }
-                try Self.parseLines(pending[...lastNewline], into: &series, url: url, startMs: startMs, endMs: endMs)
-                pending.removeSubrange(...lastNewline)
-            }
-            try Self.parseLines(pending[...], into: &series, url: url, startMs: startMs, endMs: endMs)
+            response = try await client.execute(request, timeout: .milliseconds(Int64(endpoint.requestTimeoutSeconds * 1000)), logger: logger)
         } catch {
             throw RemoteReadClient.classify(error, url: url, requestTimedOut: timedOut)
         }
-        return series.mapValues { $0.sorted { $0.timestampMs < $1.timestampMs } }
+        let status = Int(response.status.code)
+        guard status == 200 else {
+            let text = await ServerMessage.read(response)
+            var hint = ""
+            switch status {
+            case 401, 403: hint = "; check the credentials (--basic-auth-user/--basic-auth-password-file, --bearer-token-file)"
+            case 404: hint = "; the export API is /api/v1/export on a single-node VictoriaMetrics (http://host:8428) and "
+                + "/select/<tenant>/prometheus/api/v1/export on a cluster's vmselect"
+            default: break
+            }
+            throw RemoteStorageError(.httpStatus(status), "\(url) answered HTTP \(status)\(text.isEmpty ? "" : ": \(text)")\(hint)",
+                                     retryAfterSeconds: response.headers.first(name: "Retry-After").flatMap(RetryAfter.parse))
+        }
+        let contentType = response.headers.first(name: "Content-Type")?.lowercased() ?? ""
+        guard contentType.contains("json") else {
+            throw RemoteStorageError(.protocolViolation, "\(url) answered with Content-Type \"\(contentType)\", not VictoriaMetrics' "
+                + "JSON lines; is it a VictoriaMetrics export URL (…/api/v1/export)?")
+        }
+        var pending: [UInt8] = []
+        func emitLines(_ complete: ArraySlice<UInt8>) async throws {
+            for line in complete.split(separator: UInt8(ascii: "\n")) where line.contains(where: { $0 > 32 }) {
+                var series: Series
+                do {
+                    series = try VictoriaMetricsExportLine.parse(line)
+                } catch {
+                    throw RemoteStorageError(.protocolViolation, "\(url): an export line is not what VictoriaMetrics writes (\(error)): "
+                        + "\(String(decoding: line.prefix(120), as: UTF8.self))")
+                }
+                series.samples = Self.ordered(series.samples, startMs: startMs, endMs: endMs)
+                guard !series.samples.isEmpty else { continue }
+                outcome.peakBufferedBytes = max(outcome.peakBufferedBytes, line.count + series.samples.count * MemoryLayout<Sample>.stride)
+                outcome.samples += series.samples.count
+                do { try await emit(series) } catch { throw ConsumerError(underlying: error) }
+            }
+        }
+        do {
+            for try await buffer in response.body {
+                outcome.bodyBytes += buffer.readableBytes
+                pending += buffer.readableBytesView
+                if let lastNewline = pending.lastIndex(of: UInt8(ascii: "\n")) {
+                    try await emitLines(pending[...lastNewline])
+                    pending.removeSubrange(...lastNewline)
+                }
+                // One line is one series: past the budget, only a narrower range can help.
+                if pending.count > budget {
+                    throw RemoteStorageError(.overBudget, "\(url): one series' export line needs more than the \(budget) bytes this "
+                        + "read may use (--max-memory divided among --concurrency reads)")
+                }
+            }
+            try await emitLines(pending[...])
+        } catch let error as ConsumerError {
+            throw error.underlying
+        } catch {
+            throw RemoteReadClient.classify(error, url: url, requestTimedOut: timedOut)
+        }
+        return outcome
+    }
+
+    /// The samples inside `[startMs, endMs)` in time order, the first of any duplicate timestamp kept.
+    static func ordered(_ samples: [Sample], startMs: Int64, endMs: Int64) -> [Sample] {
+        var kept = samples.filter { $0.timestampMs >= startMs && $0.timestampMs < endMs }
+        guard zip(kept, kept.dropFirst()).contains(where: { $0.timestampMs >= $1.timestampMs }) else { return kept }
+        kept = kept.enumerated().sorted { ($0.element.timestampMs, $0.offset) < ($1.element.timestampMs, $1.offset) }.map(\.element)
+        var unique: [Sample] = []
+        for sample in kept where unique.last?.timestampMs != sample.timestampMs { unique.append(sample) }
+        return unique
     }
 
     /// Asks a single-node VictoriaMetrics to make everything it acknowledged searchable
@@ -89,63 +155,19 @@ public final class VictoriaMetricsExportClient: Sendable {
         allowed.insert(charactersIn: "-._~")
         return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
     }
+}
 
-    /// One export line.
-    struct Line: Decodable {
-        let metric: [String: String]
-        let values: [Value]
-        let timestamps: [Int64]
+extension VictoriaMetricsExportClient: SeriesSource {
+    public func checkReachable() async throws {
+        try await Reachability.check(endpoint)
     }
 
-    /// A value as bits: a JSON number, `null`, or the words NaN and ±Inf (quoted by `parseLines`).
-    struct Value: Decodable {
-        let bits: UInt64
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            if container.decodeNil() { bits = Sample.staleNaNBits; return }
-            if let number = try? container.decode(Double.self) { bits = number.bitPattern; return }
-            switch try container.decode(String.self).lowercased() {
-            case "+inf", "inf": bits = Double.infinity.bitPattern
-            case "-inf": bits = (-Double.infinity).bitPattern
-            case "nan": bits = Sample.staleNaNBits
-            default: throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a sample value")
-            }
-        }
-    }
+    /// VictoriaMetrics has no external labels.
+    public func externalLabels(logger: Logger) async -> [String: String] { [:] }
 
-    /// Bare NaN and Inf are not JSON: they are quoted inside the values array, and only there (the
-    /// key `"values":[` cannot occur inside a JSON string, whose quotes are escaped).
-    static func quotingBareWords(_ line: String) -> String {
-        guard let open = line.range(of: "\"values\":["), let close = line[open.upperBound...].firstIndex(of: "]") else { return line }
-        var values = String(line[open.upperBound..<close])
-        guard values.contains(where: { $0 == "N" || $0 == "I" }) else { return line }
-        values = values.split(separator: ",", omittingEmptySubsequences: false).map { item in
-            let word = item.trimmingCharacters(in: .whitespaces)
-            return ["NaN", "Inf", "+Inf", "-Inf"].contains(word) ? "\"\(word)\"" : String(item)
-        }.joined(separator: ",")
-        return String(line[..<open.upperBound]) + values + String(line[close...])
-    }
-
-    /// Adds the samples in `[startMs, endMs)` of every complete line in `bytes` to `series`.
-    static func parseLines(_ bytes: ArraySlice<UInt8>, into series: inout [Labels: [Sample]], url: String,
-                           startMs: Int64, endMs: Int64) throws {
-        for rawLine in bytes.split(separator: UInt8(ascii: "\n")) where !rawLine.allSatisfy({ $0 == 32 || $0 == 13 }) {
-            let text = quotingBareWords(String(decoding: rawLine, as: UTF8.self))
-            let line: Line
-            do {
-                line = try JSONDecoder().decode(Line.self, from: Data(text.utf8))
-            } catch {
-                throw RemoteStorageError(.protocolViolation, "\(url): an export line is not what VictoriaMetrics writes "
-                    + "(\(text.prefix(120))…): is the URL a VictoriaMetrics /api/v1/export?")
-            }
-            guard line.values.count == line.timestamps.count else {
-                throw RemoteStorageError(.protocolViolation, "\(url): an export line has \(line.values.count) values "
-                    + "but \(line.timestamps.count) timestamps")
-            }
-            let labels = Labels(sorting: line.metric.map { Label($0.key, $0.value) })
-            for (value, t) in zip(line.values, line.timestamps) where t >= startMs && t < endMs {
-                series[labels, default: []].append(Sample(timestampMs: t, valueBits: value.bits))
-            }
-        }
+    public func read(startMs: Int64, endMs: Int64, matchers: [LabelMatcher], memoryBudget: Int?, logger: Logger,
+                     emit: (Series) async throws -> Void) async throws -> ReadOutcome {
+        try await stream(startMs: startMs, endMs: endMs, selector: "{" + matchers.map(\.description).joined(separator: ",") + "}",
+                         memoryBudget: memoryBudget, logger: logger, emit: emit)
     }
 }

@@ -14,7 +14,7 @@ struct PromExport: AsyncParsableCommand {
 
     static let configuration = CommandConfiguration(
         commandName: "prom-export",
-        abstract: "Export series from a Prometheus remote-read endpoint into a zstd segment archive.",
+        abstract: "Export series from a Prometheus remote-read endpoint or a VictoriaMetrics into a zstd segment archive.",
         discussion: """
         Reads [--start, --end) in consecutive slabs; each slab is written to size-bounded segment files and \
         recorded in manifest.json only once complete, with SHA256SUMS beside it. Re-running the same command \
@@ -23,11 +23,17 @@ struct PromExport: AsyncParsableCommand {
         Example:
           prom-export --source-url http://127.0.0.1:9090/api/v1/read --output ./archive \\
               --match 'up' --match '{job="node"}' --start -7d --end now
+          prom-export --source-vm http://127.0.0.1:8428 --output ./archive --start -7d --end now
         """,
         version: VersionText.make(tool: "prom-export"))
 
     @Option(name: .customLong("source-url"), help: "Remote-read URL, e.g. http://127.0.0.1:9090/api/v1/read.")
-    var sourceURL: String
+    var sourceURL: String?
+
+    @Option(name: .customLong("source-vm"), help: ArgumentHelp(
+        "Read a VictoriaMetrics instead, through its export API: a single node, e.g. http://127.0.0.1:8428, or a cluster's "
+        + "vmselect with the tenant, e.g. http://vmselect:8481/select/0/prometheus (/api/v1/export is added)."))
+    var sourceVM: String?
 
     @Option(name: [.customShort("o"), .customLong("output")], help: "Archive directory (created if missing; resumed if it holds this export).")
     var archive: String
@@ -141,20 +147,49 @@ struct PromExport: AsyncParsableCommand {
         for name in dropLabel where name.isEmpty || name == "__name__" {
             throw ValidationError("--drop-label \"\(name)\": only labels other than the metric name can be dropped")
         }
+        let (url, flag, kind) = try sourceChoice()
         var configuration = ExportConfiguration(
-            source: try endpoint.endpoint(url: sourceURL, flag: "--source-url"),
+            source: try endpoint.endpoint(url: url, flag: flag),
             selectors: selectors, startMs: startMs, endMs: endMs, startArgument: start, endArgument: end,
             slabWidthMs: slabMs, maxSlabWidthMs: maxSlabMs, concurrency: concurrency, maxMemoryBytes: memoryBytes,
             segmentTargetBytes: segmentBytes, compressionLevel: compressionLevel,
             dropLabels: dropLabel, archivePath: archive, retry: RetryPolicy(maxAttempts: maxAttempts),
             responseTypes: responseType.types)
         configuration.repair = repair
+        configuration.sourceKind = kind
         do {
             try configuration.checkRangeIsPast(nowMs: nowMs)
         } catch let error as ExportError {
             throw ValidationError(error.message)
         }
         return configuration
+    }
+
+    /// The source's URL, the flag that gave it, and its kind: exactly one of --source-url and --source-vm.
+    func sourceChoice() throws -> (url: String, flag: String, kind: SourceKind) {
+        switch (sourceURL, sourceVM) {
+        case (let url?, nil):
+            if VictoriaMetricsExportClient.isExportURL(url) {
+                throw ValidationError("--source-url \(url) is a VictoriaMetrics export URL; give it as --source-vm")
+            }
+            return (url, "--source-url", .remoteRead)
+        case (nil, let url?):
+            guard responseType == .auto else {
+                throw ValidationError("--response-type applies to remote read only; VictoriaMetrics answers JSON lines")
+            }
+            var base = url
+            while base.hasSuffix("/") { base.removeLast() }
+            if base.hasSuffix("/api/v1/read") || base.hasSuffix("/api/v1/write") {
+                throw ValidationError("--source-vm \(url) is a remote-read or remote-write URL; give the VictoriaMetrics base URL, "
+                    + "e.g. http://127.0.0.1:8428 (or --source-url for a remote-read endpoint)")
+            }
+            return (VictoriaMetricsExportClient.isExportURL(base) ? base : base + "/api/v1/export", "--source-vm", .victoriaMetrics)
+        case (nil, nil):
+            throw ValidationError("give the source: --source-url (remote read, e.g. http://127.0.0.1:9090/api/v1/read) or "
+                + "--source-vm (VictoriaMetrics, e.g. http://127.0.0.1:8428)")
+        case (_?, _?):
+            throw ValidationError("--source-url and --source-vm exclude each other; give one source")
+        }
     }
 
     func run() async throws {

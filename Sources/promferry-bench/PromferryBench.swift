@@ -50,6 +50,11 @@ struct PromferryBench: AsyncParsableCommand {
             + "(e.g. 1000x4); prints archive and TSDB bytes per histogram and export and import throughput."))
     var histograms: String?
 
+    @Option(name: .customLong("vm-source"), help: ArgumentHelp(
+        "Only the export from VictoriaMetrics (--source-vm) beside the remote-read export from Prometheus, on the same "
+        + "exporter-shaped data, e.g. 1000x6 (series × hours)."))
+    var vmSource: String?
+
     @Flag(name: .customLong("codecs-only"), help: "Only the in-process codec benchmarks, on the first size's data (no servers).")
     var codecsOnly = false
 
@@ -76,6 +81,11 @@ struct PromferryBench: AsyncParsableCommand {
         if let histograms {
             let size = try Self.pairs(histograms, option: "--histograms", form: "SERIESxHOURS")[0]
             try await histogramBench(series: size.0, hours: size.1, workspace: workspace)
+            return
+        }
+        if let vmSource {
+            let size = try Self.pairs(vmSource, option: "--vm-source", form: "SERIESxHOURS")[0]
+            try await victoriaMetricsSourceBench(series: size.0, hours: size.1, workspace: workspace)
             return
         }
         if let sweep = exportConcurrencySweep {
