@@ -16,6 +16,8 @@ public final class PrometheusServer: @unchecked Sendable {
     public var baseURL: String { "http://127.0.0.1:\(port)" }
     public var readURL: String { baseURL + "/api/v1/read" }
     public var writeURL: String { baseURL + "/api/v1/write" }
+    /// CPU time the server has used since it started.
+    public var cpuSeconds: Double { process.cpuSeconds }
 
     public struct Options: Sendable {
         public var externalLabels: [String: String] = [:]

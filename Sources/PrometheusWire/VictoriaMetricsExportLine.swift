@@ -79,8 +79,10 @@ public enum VictoriaMetricsExportLine {
             }
         }
 
+        static func isSpace(_ byte: UInt8) -> Bool { byte == 32 || byte == 9 || byte == 13 || byte == 10 }
+
         mutating func skipSpace() {
-            while index < bytes.endIndex, [32, 9, 13, 10].contains(bytes[index]) { index += 1 }
+            while index < bytes.endIndex, Self.isSpace(bytes[index]) { index += 1 }
         }
 
         func fail(_ what: String) -> Malformed {
@@ -171,14 +173,30 @@ public enum VictoriaMetricsExportLine {
         mutating func token() -> ArraySlice<UInt8> {
             skipSpace()
             let start = index
-            while index < bytes.endIndex, ![44, 93, 125, 32, 9, 13, 10].contains(bytes[index]) { index += 1 }
+            while index < bytes.endIndex {
+                let byte = bytes[index]
+                if byte == 44 || byte == 93 || byte == 125 || Self.isSpace(byte) { break }
+                index += 1
+            }
             return bytes[start..<index]
         }
 
+        /// A JSON integer within 64 bits (a timestamp), read digit by digit.
         mutating func integer() throws(Malformed) -> Int64 {
             let text = token()
-            guard let value = Int64(String(decoding: text, as: UTF8.self)) else { throw fail("a timestamp that is not an integer") }
-            return value
+            var digits = text[...]
+            let negative = digits.first == UInt8(ascii: "-")
+            if negative { digits = digits.dropFirst() }
+            guard !digits.isEmpty else { throw fail("a timestamp that is not an integer") }
+            var value: Int64 = 0
+            for byte in digits {
+                guard (48...57).contains(byte) else { throw fail("a timestamp that is not an integer") }
+                let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
+                let (sum, overflow2) = times10.addingReportingOverflow(Int64(byte - 48))
+                guard !overflow1 && !overflow2 else { throw fail("a timestamp beyond 64 bits") }
+                value = sum
+            }
+            return negative ? -value : value
         }
 
         /// A sample value's bits.

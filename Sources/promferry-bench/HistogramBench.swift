@@ -1,3 +1,4 @@
+import ArchiveFormat
 import ArchiveStore
 import Foundation
 import Logging
@@ -45,7 +46,7 @@ extension PromferryBench {
         guard stored == histograms else { throw BenchError("the target holds \(stored) histograms, \(histograms) were imported") }
         print("| \(series) histogram series × \(hours) h: \(histograms) histograms, \(String(format: "%.1f", Double(buckets) / Double(histograms))) buckets each on average | |")
         print("| --- | --- |")
-        print("| archive (segment format 3, zstd 3), bytes/histogram | \(String(format: "%.2f", Double(manifest.totalBytes) / Double(histograms))) |")
+        print("| archive (segment format \(SegmentLayout.formatVersion), zstd 3), bytes/histogram | \(String(format: "%.2f", Double(manifest.totalBytes) / Double(histograms))) |")
         print("| Prometheus TSDB block (snapshot), bytes/histogram | \(String(format: "%.2f", Double(tsdbBytes) / Double(histograms))) |")
         print("| prom-export: histograms/s, peak RSS | \(Table.rate(histograms, export.wallSeconds)), \(Table.mib(export.peakRSSBytes)) |")
         print("| prom-import → Prometheus: histograms/s, peak RSS | \(Table.rate(histograms, importing.wallSeconds)), \(Table.mib(importing.peakRSSBytes)) |")

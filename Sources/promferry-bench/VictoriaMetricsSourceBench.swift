@@ -21,22 +21,26 @@ extension PromferryBench {
 
         let common = ["--start", "\(startMs)", "--end", "\(endMs)", "--quiet", "--concurrency", "\(exportConcurrency)",
                       "--max-memory", maxMemory]
-        var runs: [(source: String, samples: Int, seconds: Double, rss: Int)] = []
+        var runs: [(source: String, samples: Int, seconds: Double, rss: Int, toolCPU: Double, serverCPU: Double)] = []
         for round in 0..<rounds {
             for (name, flag, url) in [("Prometheus (remote read)", "--source-url", prometheus.readURL),
                                       ("VictoriaMetrics (--source-vm)", "--source-vm", victoria.baseURL)] {
                 let archive = dir + "/archive-\(round)-\(flag)"
                 progress("export \(round + 1)/\(rounds) from \(name)")
+                let server = { flag == "--source-vm" ? victoria.cpuSeconds : prometheus.cpuSeconds }
+                let serverBefore = server()
                 let run = try MeasuredRun.run(exportPath, [flag, url, "--output", archive] + common, logPath: dir + "/export.log")
                 let samples = try ArchiveDirectory(root: archive).readManifest().totalSamples
-                runs.append((name, samples, run.wallSeconds, run.peakRSSBytes))
+                runs.append((name, samples, run.wallSeconds, run.peakRSSBytes, run.cpuSeconds, server() - serverBefore))
                 try? FileManager.default.removeItem(atPath: archive)
             }
         }
-        print("| \(series) exporter-shaped series × \(hours) h, exported \(rounds) times from each source, alternately | samples | samples/s | peak RSS |")
-        print("| --- | --- | --- | --- |")
+        print("| \(series) exporter-shaped series × \(hours) h, exported \(rounds) times from each source, alternately "
+            + "| samples | samples/s | peak RSS | prom-export CPU | server CPU |")
+        print("| --- | --- | --- | --- | --- | --- |")
         for run in runs {
-            print("| \(run.source) | \(run.samples) | \(Table.rate(run.samples, run.seconds)) | \(Table.mib(run.rss)) |")
+            print("| \(run.source) | \(run.samples) | \(Table.rate(run.samples, run.seconds)) | \(Table.mib(run.rss)) "
+                + "| \(String(format: "%.2f s", run.toolCPU)) | \(String(format: "%.2f s", run.serverCPU)) |")
         }
     }
 }

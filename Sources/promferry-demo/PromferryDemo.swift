@@ -9,7 +9,7 @@ import PrometheusWire
 struct PromferryDemo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "promferry-demo",
-        abstract: "The whole migration on loopback: Prometheus → prom-export → archive → prom-import → VictoriaMetrics and a second Prometheus, verified.",
+        abstract: "The whole migration on loopback: Prometheus → prom-export → archive → prom-import → VictoriaMetrics and a second Prometheus, verified; then back out of VictoriaMetrics with --source-vm.",
         version: VersionText.make(tool: "promferry-demo"))
 
     @Option(help: "Number of sample series.")
@@ -33,7 +33,7 @@ struct PromferryDemo: AsyncParsableCommand {
         let exportEndMs = (nowMs / 60_000 - 1) * 60_000
         let histograms = HistogramHistory(seriesCount: 12, startMs: endMs, endMs: exportEndMs, gaugesGoDown: false).series()
         let archivePath = archive ?? workspace.path + "/archive"
-        say("1/6 generating \(series) series × \(hours) h of history and loading it into Prometheus with promtool")
+        say("1/7 generating \(series) series × \(hours) h of history and loading it into Prometheus with promtool")
         let openMetrics = workspace.path + "/history.om"
         try history.writeOpenMetrics(to: openMetrics)
         let histogramFlag = ["--enable-feature=native-histograms"]
@@ -52,11 +52,11 @@ struct PromferryDemo: AsyncParsableCommand {
         say("    source Prometheus \(server.baseURL) serves \(history.sampleCount + stale.samples.count) float samples and "
             + "\(histogramCount) native histograms (\(histograms.count) series, written through remote write)")
 
-        say("2/6 exporting with prom-export")
+        say("2/7 exporting with prom-export")
         try runTool("prom-export", ["--source-url", server.readURL, "--output", archivePath,
                                     "--start", String(startMs), "--end", String(exportEndMs), "--slab", "2h", "--drop-label", "origin"])
 
-        say("3/6 verifying the archive against the source, sample for sample, bit for bit")
+        say("3/7 verifying the archive against the source, sample for sample, bit for bit")
         let archived = try SeriesComparison.archiveContents(archivePath)
         var served = try await SeriesComparison.remoteContents(url: server.readURL, startMs: startMs, endMs: exportEndMs)
         served = Dictionary(uniqueKeysWithValues: served.map { ($0.key.removing(names: ["origin"]), $0.value) })
@@ -76,7 +76,7 @@ struct PromferryDemo: AsyncParsableCommand {
             + "-0.0 included), and all \(histogramCount) native histograms, every field; sha256sum -c: "
             + "\(sums.split(separator: "\n").count) files OK")
 
-        say("4/6 importing into VictoriaMetrics with prom-import")
+        say("4/7 importing into VictoriaMetrics with prom-import")
         let victoria = try await VictoriaMetricsServer.start()
         defer { victoria.stop() }
         // VictoriaMetrics 1.79 acknowledges native histograms and keeps none: they go as classic histograms,
@@ -96,13 +96,24 @@ struct PromferryDemo: AsyncParsableCommand {
         say("    VictoriaMetrics \(victoria.baseURL) holds all \(SeriesComparison.sampleCount(expected)) float samples it can store "
             + "(read back through /api/v1/export), and the native histograms as \(classic) classic _bucket/_count/_sum series")
 
-        say("5/6 importing into a second Prometheus (native histograms enabled) with prom-import --verify")
+        say("5/7 importing into a second Prometheus (native histograms enabled) with prom-import --verify")
         let target = try await PrometheusServer.start(options: .init(extraArguments: histogramFlag))
         defer { target.stop() }
         try runTool("prom-import", ["--archive", archivePath, "--target-url", target.writeURL, "--state", workspace.path + "/prometheus.state",
                                     "--verify", "--target-read-url", target.readURL])
 
-        say("6/6 done. Archive kept at \(archivePath); look inside: cat \(archivePath)/manifest.json")
+        say("6/7 exporting back out of VictoriaMetrics with prom-export --source-vm (it has no remote read)")
+        let fromVictoria = workspace.path + "/from-victoriametrics"
+        try runTool("prom-export", ["--source-vm", victoria.baseURL, "--output", fromVictoria,
+                                    "--start", String(startMs), "--end", String(exportEndMs), "--slab", "2h"])
+        let roundTrip = SeriesComparison.differences(expected: inVictoria, actual: try SeriesComparison.archiveContents(fromVictoria))
+        guard roundTrip.isEmpty else {
+            throw PeerHarnessError("the archive from VictoriaMetrics differs from what it serves:\n" + roundTrip.joined(separator: "\n"))
+        }
+        say("    \(fromVictoria) holds exactly what VictoriaMetrics serves: \(SeriesComparison.sampleCount(inVictoria)) samples in "
+            + "\(inVictoria.count) series, bit for bit")
+
+        say("7/7 done. Archive kept at \(archivePath); look inside: cat \(archivePath)/manifest.json")
     }
 
     func say(_ line: String) {

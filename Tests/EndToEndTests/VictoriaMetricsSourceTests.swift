@@ -118,4 +118,56 @@ import TestSupport
             #expect(SeriesComparison.sampleCount(expected) == SeriesComparison.sampleCount(seeded.storable))
         }
     }
+
+    /// A cluster's vmselect: the tenant is in the path, /api/v1/export is added, and credentials and
+    /// headers go with every request, as for a remote-read source.
+    @Test func aClusterTenantPathCredentialsAndHeadersReachTheSource() async throws {
+        let dir = try TemporaryDirectory(); defer { dir.remove() }
+        let line = Array(#"{"metric":{"__name__":"up","job":"a"},"values":[1,null],"timestamps":[1700000000000,1700000015000]}"#.utf8) + [10]
+        let server = try await ScriptedHTTPServer { request, _ in
+            guard request.uri.hasPrefix("/select/7/prometheus/api/v1/export?"), request.header("Authorization") == "Basic dTpzM2NyM3Q=" else {
+                return .respond(status: 401, headers: [], body: Array("unauthorized".utf8))
+            }
+            return .respond(status: 200, headers: [("Content-Type", "application/stream+json")], body: line)
+        }
+        do {
+            try "s3cr3t\n".write(toFile: dir.path + "/password", atomically: true, encoding: .utf8)
+            let outcome = try await Executables.run("prom-export", [
+                "--source-vm", server.baseURL + "/select/7/prometheus/", "-o", dir.path + "/a", "--start", "1700000000000",
+                "--end", "1700000060000", "--basic-auth-user", "u", "--basic-auth-password-file", dir.path + "/password",
+                "--header", "X-Scope-OrgID=7", "--quiet"])
+            #expect(outcome.status == 0, "\(outcome.stderr)")
+            let requests = server.received.filter { $0.uri.contains("/api/v1/export") }
+            #expect(!requests.isEmpty && requests.allSatisfy { $0.header("X-Scope-OrgID") == "7" })
+            #expect(requests.first?.uri.contains("match%5B%5D=%7B__name__%3D~%22.%2B%22%7D") == true, "\(requests.first?.uri ?? "")")
+            #expect(try SeriesComparison.archiveContents(dir.path + "/a") == [
+                Labels(sorting: [Label("__name__", "up"), Label("job", "a")]):
+                    [Sample(timestampMs: 1_700_000_000_000, value: 1), Sample(timestampMs: 1_700_000_015_000, valueBits: Sample.staleNaNBits)],
+            ])
+            // A wrong password is named, not retried forever.
+            try "wrong\n".write(toFile: dir.path + "/password", atomically: true, encoding: .utf8)
+            let refused = try await Executables.run("prom-export", [
+                "--source-vm", server.baseURL + "/select/7/prometheus", "-o", dir.path + "/b", "--start", "1700000000000",
+                "--end", "1700000060000", "--basic-auth-user", "u", "--basic-auth-password-file", dir.path + "/password", "--quiet"])
+            #expect(refused.status == 1)
+            #expect(refused.stderr.contains("answered HTTP 401: unauthorized; check the credentials"), "\(refused.stderr)")
+        } catch {
+            try await server.shutdown()
+            throw error
+        }
+        try await server.shutdown()
+    }
+
+    @Test(arguments: [
+        (["--source-vm", "http://127.0.0.1:9090/api/v1/read"], "is a remote-read or remote-write URL"),
+        (["--source-url", "http://127.0.0.1:8428/api/v1/export"], "give it as --source-vm"),
+        (["--source-url", "http://127.0.0.1:9090/api/v1/read", "--source-vm", "http://127.0.0.1:8428"], "exclude each other"),
+        (["--source-vm", "http://127.0.0.1:8428", "--response-type", "samples"], "applies to remote read only"),
+        ([], "give the source: --source-url"),
+    ] as [([String], String)])
+    func sourceFlagsAreCheckedAtParseTime(_ flags: [String], _ fragment: String) async throws {
+        let outcome = try await Executables.run("prom-export", flags + ["-o", "/nonexistent/a", "--start", "1700000000000", "--end", "1700000060000"])
+        #expect(outcome.status == 64, "\(outcome.stderr)")
+        #expect(outcome.stderr.contains(fragment), "\(outcome.stderr)")
+    }
 }
