@@ -7,6 +7,9 @@ import PrometheusWire
 ///
 /// Exit statuses: 1 = the run failed (remote, archive, filesystem); 64 = bad command line (ArgumentParser).
 public enum CommandFailure {
+    /// Exit status of a check that found a difference: `prom-import --verify` and `prom-archive verify`.
+    public static let differenceFound: Int32 = 3
+
     public static func report(_ error: any Error, tool: String) -> ExitCode {
         let text = "\(error)".split(whereSeparator: \.isNewline).joined(separator: " ")
         FileHandle.standardError.write(Data("\(tool): error: \(text)\n".utf8))

@@ -29,7 +29,11 @@ struct PromArchive: AsyncParsableCommand {
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check the manifest, every SHA-256 and every segment completely; exit 0 only when all is sound.")
+        abstract: "Check the manifest, every SHA-256 and every segment completely; exit 0 only when all is sound.",
+        discussion: """
+        Exit status: 0 the archive is sound; 3 a problem was found (each is named), as prom-import --verify \
+        exits when the target differs from the archive; 64 a bad command line.
+        """)
 
     @Argument(help: "The archive directory.")
     var archive: String
@@ -48,7 +52,7 @@ struct Verify: ParsableCommand {
                 + "\(report.samplesChecked) samples, \(report.bytesChecked) bytes checked; \(report.errors.count) problems, "
                 + "\(report.warnings.count) warnings")
         }
-        if !report.sound { throw ExitCode.failure }
+        if !report.sound { throw ExitCode(CommandFailure.differenceFound) }
     }
 }
 
@@ -119,6 +123,8 @@ struct Cat: ParsableCommand {
                                       endMs: try end.map { try TimeExpression.parse($0, nowMs: nowMs) })
         } catch let error as TimeExpression.ParseError {
             throw ValidationError("--start/--end: \(error.description)")
+        } catch let error as SeriesSelector.ParseError {
+            throw ValidationError("--match: \(error.description)")
         }
         filter.histograms = histograms ?? (format == .openmetrics ? .drop : .keep)
         let out = FileHandle.standardOutput

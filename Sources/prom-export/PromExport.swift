@@ -20,6 +20,9 @@ struct PromExport: AsyncParsableCommand {
         recorded in manifest.json only once complete, with SHA256SUMS beside it. Re-running the same command \
         on the same directory resumes after the last completed slab.
 
+        Exit status: 0 the export is complete; 1 failure (named on stderr; re-run to resume); 64 a bad command \
+        line; 130 interrupted (SIGINT or SIGTERM; re-run to resume).
+
         Example:
           prom-export --source-url http://127.0.0.1:9090/api/v1/read --output ./archive \\
               --match 'up' --match '{job="node"}' --start -7d --end now
@@ -144,6 +147,12 @@ struct PromExport: AsyncParsableCommand {
         guard (1...100).contains(maxAttempts) else { throw ValidationError("--max-attempts must be 1...100") }
         var selectors = try parseSelectors(match)
         if selectors.isEmpty { selectors = [.everySeries] }
+        do {
+            // The source matches; a regular expression that cannot compile is refused here, before any request.
+            _ = try SeriesFilter(selectors: selectors)
+        } catch let error as SeriesSelector.ParseError {
+            throw ValidationError("--match: \(error.description)")
+        }
         for name in dropLabel where name.isEmpty || name == "__name__" {
             throw ValidationError("--drop-label \"\(name)\": only labels other than the metric name can be dropped")
         }

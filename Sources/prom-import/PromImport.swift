@@ -23,7 +23,7 @@ struct PromImport: AsyncParsableCommand {
 
         Exit status: 0 everything delivered (and verified, with --verify); 1 failure; 2 finished, but the \
         target refused some samples (--on-reject isolate; they are in the rejects file); 3 --verify found a \
-        difference.
+        difference; 64 a bad command line; 130 interrupted (SIGINT or SIGTERM; re-run to resume).
 
         Example:
           prom-import --archive ./archive --target-url http://127.0.0.1:8428/api/v1/write
@@ -244,7 +244,7 @@ struct PromImport: AsyncParsableCommand {
         display.finish()
         print(SummaryText.import(summary))
         if let path = reporting.summaryJSON { try SummaryText.writeJSON(summary, to: path) }
-        if let verification = summary.verification, !verification.passed { throw ExitCode(3) }
+        if let verification = summary.verification, !verification.passed { throw ExitCode(CommandFailure.differenceFound) }
         if summary.samplesRejected > 0 { throw ExitCode(2) }
     }
 }
