@@ -16,9 +16,8 @@ let package = Package(
     name: "promferry",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "prom-export", targets: ["prom-export"]),
-        .executable(name: "prom-import", targets: ["prom-import"]),
-        .executable(name: "prom-archive", targets: ["prom-archive"]),
+        // One binary; prom-export, prom-import and prom-archive are symlinks to it (scripts/dist, scripts/link-tools).
+        .executable(name: "promferry", targets: ["promferry"]),
         .executable(name: "promferry-demo", targets: ["promferry-demo"]),
     ],
     dependencies: [
@@ -49,10 +48,10 @@ let package = Package(
         .target(name: "CommandLineSupport", dependencies: ["PrometheusWire", "BlockCompression", "ArchiveFormat", "RemoteStorageClient", "ExportPipeline", "ImportPipeline", "ArchiveTools", argumentParser, logging]),
         .target(name: "PeerHarness", dependencies: ["PrometheusWire", "BlockCompression", "ArchiveFormat", "ArchiveStore", "RemoteStorageClient", httpClient, nioCore, logging]),
 
-        // MARK: Executables (parse → configuration → pipeline.run; no logic)
-        .executableTarget(name: "prom-export", dependencies: ["ExportPipeline", "RemoteStorageClient", "CommandLineSupport", argumentParser, logging]),
-        .executableTarget(name: "prom-import", dependencies: ["ImportPipeline", "RemoteStorageClient", "CommandLineSupport", argumentParser, logging]),
-        .executableTarget(name: "prom-archive", dependencies: ["ArchiveTools", "CommandLineSupport", "PrometheusWire", argumentParser]),
+        // MARK: Commands (parse → configuration → pipeline.run; no logic), and the one executable
+        .target(name: "Commands", dependencies: ["ExportPipeline", "ImportPipeline", "ArchiveTools", "RemoteStorageClient",
+                                                 "CommandLineSupport", "PrometheusWire", argumentParser, logging]),
+        .executableTarget(name: "promferry", dependencies: ["Commands"]),
         .executableTarget(name: "promferry-fuzz", dependencies: ["FuzzTargets"]),
         .executableTarget(name: "promferry-bench", dependencies: ["ArchiveStore", "ArchiveFormat", "BlockCompression", "PrometheusWire",
                                                               "PeerHarness", "CommandLineSupport", "ExportPipeline", "ImportPipeline", "RemoteStorageClient",

@@ -9,6 +9,12 @@ enum Executables {
                           URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../.build/debug")] {
             let candidate = directory.appendingPathComponent(name).standardized.path
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            // The tools are symlinks to the one binary (scripts/link-tools makes them; a plain `swift test` may not have).
+            if ["prom-export", "prom-import", "prom-archive"].contains(name),
+               FileManager.default.isExecutableFile(atPath: directory.appendingPathComponent("promferry").path) {
+                try? FileManager.default.createSymbolicLink(atPath: candidate, withDestinationPath: "promferry")
+                if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            }
         }
         throw PeerHarnessError("\(name) is not built; run `swift build --build-tests` (scripts/test does) before the tests")
     }

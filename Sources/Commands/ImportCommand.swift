@@ -6,13 +6,14 @@ import Logging
 import PrometheusWire
 import RemoteStorageClient
 
-@main
-struct PromImport: AsyncParsableCommand {
-    static func main() async {
+public struct PromImport: AsyncParsableCommand {
+    public init() {}
+
+    public static func main() async {
         await runWithOneLineErrors(tool: "prom-import")
     }
 
-    static let configuration = CommandConfiguration(
+    public static let configuration = CommandConfiguration(
         commandName: "prom-import",
         abstract: "Replay a promferry archive to a Prometheus remote-write endpoint.",
         discussion: """
@@ -227,7 +228,7 @@ struct PromImport: AsyncParsableCommand {
         return configuration
     }
 
-    func run() async throws {
+    public func run() async throws {
         CommandFailure.bootstrapLogging(level: reporting.logLevel)
         InterruptHandling.install(tool: "prom-import")
         let configuration = try makeConfiguration()

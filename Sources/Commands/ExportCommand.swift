@@ -6,13 +6,14 @@ import Logging
 import PrometheusWire
 import RemoteStorageClient
 
-@main
-struct PromExport: AsyncParsableCommand {
-    static func main() async {
+public struct PromExport: AsyncParsableCommand {
+    public init() {}
+
+    public static func main() async {
         await runWithOneLineErrors(tool: "prom-export")
     }
 
-    static let configuration = CommandConfiguration(
+    public static let configuration = CommandConfiguration(
         commandName: "prom-export",
         abstract: "Export series from a Prometheus remote-read endpoint or a VictoriaMetrics into a zstd segment archive.",
         discussion: """
@@ -201,7 +202,7 @@ struct PromExport: AsyncParsableCommand {
         }
     }
 
-    func run() async throws {
+    public func run() async throws {
         CommandFailure.bootstrapLogging(level: reporting.logLevel)
         InterruptHandling.install(tool: "prom-export")
         let configuration = try makeConfiguration()

@@ -4,13 +4,14 @@ import CommandLineSupport
 import Foundation
 import PrometheusWire
 
-@main
-struct PromArchive: AsyncParsableCommand {
-    static func main() async {
+public struct PromArchive: AsyncParsableCommand {
+    public init() {}
+
+    public static func main() async {
         await runWithOneLineErrors(tool: "prom-archive")
     }
 
-    static let configuration = CommandConfiguration(
+    public static let configuration = CommandConfiguration(
         commandName: "prom-archive",
         abstract: "Work offline on promferry archives: verify, inspect, cat, split and merge.",
         version: VersionText.make(tool: "prom-archive"),
