@@ -159,7 +159,14 @@ public struct SegmentDecoder<Source: ByteSource> {
             var delta: Int64 = 0
             for i in 0..<buffer.count {
                 let v = unzigzag(try reader.varint())
-                if i == 0 { t = v } else { delta &+= v; t &+= delta }
+                if i == 0 {
+                    t = v
+                } else {
+                    delta &+= v
+                    let next = t &+ delta
+                    guard next > t else { throw WireError(.malformed, "series \(series): timestamp \(next) does not follow \(t)") }
+                    t = next
+                }
                 buffer.initializeElement(at: i, to: Sample(timestampMs: t, valueBits: 0))
                 initialized = i + 1
             }
@@ -180,7 +187,7 @@ public struct SegmentDecoder<Source: ByteSource> {
         }
         if encoding == SegmentLayout.valueEncodingHistograms && formatVersion >= 3 {
             let histograms = try HistogramRecord.decode(&reader, timestamps: samples.map(\.timestampMs), budget: &histogramBudget)
-            try checkOrder(series, samples.lazy.map(\.timestampMs), count: samples.count)
+            try checkOrder(series, first: samples[0].timestampMs, last: samples[samples.count - 1].timestampMs, count: samples.count)
             decoded.histogramSamples += histograms.count
             return Series(labels: series, samples: [], histograms: histograms)
         }
@@ -225,36 +232,30 @@ public struct SegmentDecoder<Source: ByteSource> {
         default:
             throw WireError(.malformed, "unknown value encoding \(encoding)")
         }
-        try checkOrder(series, samples.lazy.map(\.timestampMs), count: samples.count)
+        try checkOrder(series, first: samples[0].timestampMs, last: samples[samples.count - 1].timestampMs, count: samples.count)
         return Series(labels: series, samples: samples, sampleStartTimestampsMs: starts)
     }
 
-    /// The format's ordering rules (one run of records per series, strictly increasing timestamps),
-    /// then the record counted.
-    private mutating func checkOrder(_ series: Labels, _ timestamps: some Collection<Int64>, count: Int) throws {
-        var previous = Int64.min
+    /// The format's ordering rules across records (one run of records per series, each record after
+    /// the previous one of its series), then the record counted. Within a record, the timestamp
+    /// decoder has already checked that timestamps strictly increase.
+    private mutating func checkOrder(_ series: Labels, first: Int64, last: Int64, count: Int) throws {
         if series == lastLabels {
-            previous = lastTimestamp
+            guard first > lastTimestamp else {
+                throw WireError(.malformed, "series \(series): timestamp \(first) does not follow \(lastTimestamp)")
+            }
         } else {
             guard seriesSeen.insert(Fingerprint(series)).inserted else {
                 throw WireError(.malformed, "series \(series) appears in two separate runs of records")
             }
             decoded.series += 1
         }
-        var first: Int64?
-        for t in timestamps {
-            guard t > previous else {
-                throw WireError(.malformed, "series \(series): timestamp \(t) does not follow \(previous)")
-            }
-            if first == nil { first = t }
-            previous = t
-        }
         lastLabels = series
-        lastTimestamp = previous
+        lastTimestamp = last
         decoded.records += 1
         decoded.samples += count
-        decoded.minTimestampMs = min(decoded.minTimestampMs, first!)
-        decoded.maxTimestampMs = max(decoded.maxTimestampMs, previous)
+        decoded.minTimestampMs = min(decoded.minTimestampMs, first)
+        decoded.maxTimestampMs = max(decoded.maxTimestampMs, last)
     }
 
     private func readByte(_ reader: inout ProtoReader) throws -> UInt8 {
