@@ -25,6 +25,9 @@ public struct Manifest: Codable, Equatable, Sendable {
     public var partOf: PartOf?
     /// Set by `prom-archive merge`: the archives merged, as `createdAt` and source URL. Optional key.
     public var mergedFrom: [MergedArchive]?
+    /// Set by `prom-archive compact`: the `createdAt` of the archive as the export wrote it (compaction
+    /// gives the archive a new `createdAt`, as its segments changed). Optional key.
+    public var compactedFrom: String?
 
     public struct PartOf: Codable, Equatable, Sendable {
         public var archiveCreatedAt: String

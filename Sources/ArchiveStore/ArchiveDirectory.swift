@@ -40,6 +40,9 @@ public final class ArchiveDirectory {
     /// Whether the directory holds a manifest.
     public var hasManifest: Bool { FileIO.kind(manifestPath) == S_IFREG }
 
+    /// Whether prom-import keeps its journal inside the archive (`prom-import.state`), finished or not.
+    public var holdsImportState: Bool { FileIO.kind(path(of: ArchiveNaming.importStateFile)) != nil }
+
     /// Whether `prepareForWriting()` created the directory itself.
     public private(set) var createdDirectory = false
     /// Whether this object wrote the archive's first manifest (a new archive, not a resumed one).

@@ -17,6 +17,7 @@ public enum SummaryText {
             "  archive         \(s.archiveSlabs) slabs, \(s.archiveSamples) samples, \(ByteSizeExpression.format(s.archiveBytes)), "
                 + String(format: "%.3f bytes/sample", s.archiveBytesPerSample),
         ]
+        if let before = s.slabsBeforeCompaction { lines.append("  compacted       \(before) slabs into \(s.archiveSlabs)") }
         lines.append("  reads           \(s.concurrency) at once, the largest held \(ByteSizeExpression.format(s.peakReadBytes)) of reply data")
         if let resumed = s.resumedFromMs { lines.append("  resumed at      \(TimestampText.rfc3339(resumed))") }
         if s.retries > 0 || s.slabSplits > 0 { lines.append("  retries         \(s.retries), slab splits \(s.slabSplits)") }

@@ -13,9 +13,9 @@ public struct PromArchive: AsyncParsableCommand {
 
     public static let configuration = CommandConfiguration(
         commandName: "prom-archive",
-        abstract: "Work offline on promferry archives: verify, inspect, cat, split and merge.",
+        abstract: "Work offline on promferry archives: verify, inspect, cat, split, merge and compact.",
         version: VersionText.make(tool: "prom-archive"),
-        subcommands: [Verify.self, Inspect.self, Cat.self, Split.self, Merge.self])
+        subcommands: [Verify.self, Inspect.self, Cat.self, Split.self, Merge.self, Compact.self])
 
     static func now() -> String {
         let formatter = ISO8601DateFormatter()
@@ -194,6 +194,71 @@ struct Merge: ParsableCommand {
         } catch {
             throw PromArchive.fail(error)
         }
+    }
+}
+
+struct Compact: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Join consecutive slabs into slabs up to --max-slab wide, re-encoded losslessly, so that each series is stored once per slab.",
+        discussion: """
+        An export cuts its range into slabs that start small and grow; every slab stores each series' labels, first \
+        timestamp and first value anew and restarts compression. Joining them makes archives of short ranges about 10% \
+        smaller (exporter-shaped data, 24 h: 0.544 -> 0.488 bytes/sample). Every sample keeps its bits; each segment's \
+        SHA-256 is checked as it is read. The new manifest is written only once the new segments are durable, so an \
+        interrupted run leaves the archive as it was and a re-run completes the job. The archive gets a new createdAt: \
+        an import journal of the old archive is refused, so compact before importing.
+        """)
+
+    @Argument(help: "The archive directory (a complete export).")
+    var archive: String
+
+    @Option(name: .customLong("max-slab"), help: "Widest slab after joining, e.g. 24h or 7d.")
+    var maxSlab: String = "24h"
+
+    @Option(name: .customLong("max-memory"), help: ArgumentHelp(
+        "Slabs joined at once are held decoded in memory (about 32 bytes per sample by the manifest's counts); a run of "
+        + "slabs stays within this, e.g. 1GiB."))
+    var maxMemory: String = "256MiB"
+
+    @Option(name: .customLong("compression-level"), help: "zstd level for the new segments (1-19).")
+    var compressionLevel: Int = 3
+
+    @Flag(help: "Print the result as JSON.")
+    var json = false
+
+    func run() throws {
+        let maxSlabMs: Int64, memoryBytes: Int
+        do {
+            maxSlabMs = try DurationExpression.parse(maxSlab)
+        } catch let error as TimeExpression.ParseError {
+            throw ValidationError("--max-slab: \(error.description)")
+        }
+        do {
+            memoryBytes = try ByteSizeExpression.parse(maxMemory)
+        } catch let error as TimeExpression.ParseError {
+            throw ValidationError("--max-memory: \(error.description)")
+        }
+        guard maxSlabMs >= 1000 else { throw ValidationError("--max-slab \(maxSlab) is shorter than 1s; use e.g. 24h") }
+        guard (1...19).contains(compressionLevel) else {
+            throw ValidationError("--compression-level \(compressionLevel) is outside 1...19")
+        }
+        let options = ArchiveCompaction.Options(maxSlabMs: maxSlabMs, memoryBytes: memoryBytes,
+                                                compressionLevel: compressionLevel, createdAt: PromArchive.now())
+        let result: ArchiveCompaction.Result
+        do {
+            result = try ArchiveCompaction.compact(archive, options: options) { line in
+                if !json { print(line) }
+            }
+        } catch {
+            throw PromArchive.fail(error)
+        }
+        if json {
+            print(try SummaryText.json(result))
+            return
+        }
+        let perSample = { (bytes: Int) in result.samples > 0 ? String(format: "%.3f", Double(bytes) / Double(result.samples)) : "0" }
+        print("compacted \(archive): \(result.slabsBefore) slabs into \(result.slabsAfter) (\(result.slabsRewritten) rewritten), "
+            + "\(result.bytesBefore) → \(result.bytesAfter) bytes, \(perSample(result.bytesBefore)) → \(perSample(result.bytesAfter)) bytes/sample")
     }
 }
 

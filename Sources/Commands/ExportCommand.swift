@@ -1,3 +1,4 @@
+import ArchiveTools
 import ArgumentParser
 import CommandLineSupport
 import ExportPipeline
@@ -82,6 +83,11 @@ public struct PromExport: AsyncParsableCommand {
 
     @Option(name: .customLong("max-attempts"), help: "Attempts per slab before giving up on transient errors.")
     var maxAttempts: Int = 6
+
+    @Flag(help: ArgumentHelp("When the export is complete, join its slabs into slabs up to --max-slab wide, as prom-archive compact "
+        + "does: each series is then stored once per joined slab, which makes archives of short ranges about 10% smaller. "
+        + "It gives the archive a new identity, so a prom-import --follow reading it meanwhile stops."))
+    var compact = false
 
     @Flag(help: ArgumentHelp("On resume, read again from the source the first slab whose segment files are missing or have "
         + "the wrong size, and every slab after it (without it such an archive is refused)."))
@@ -216,13 +222,31 @@ public struct PromExport: AsyncParsableCommand {
                                       progress: reporting.quiet ? SilentExportProgress() : display,
                                       logger: Logger(label: "prom-export"))
         do {
-            let summary = try await pipeline.run()
+            var summary = try await pipeline.run()
             display.finish()
+            if compact && summary.complete { try compactArchive(configuration, &summary) }
             print(SummaryText.export(summary))
             if let path = reporting.summaryJSON { try SummaryText.writeJSON(summary, to: path) }
         } catch {
             display.finish()
             throw CommandFailure.report(error, tool: "prom-export")
         }
+    }
+
+    /// `--compact`: joins the finished archive's slabs; the summary then describes the archive as compacted.
+    func compactArchive(_ configuration: ExportConfiguration, _ summary: inout ExportSummary) throws {
+        let options = ArchiveCompaction.Options(maxSlabMs: configuration.maxSlabWidthMs, memoryBytes: configuration.maxMemoryBytes,
+                                                compressionLevel: configuration.compressionLevel, createdAt: PromArchive.now())
+        let result: ArchiveCompaction.Result
+        do {
+            result = try ArchiveCompaction.compact(configuration.archivePath, options: options)
+        } catch {
+            throw ExportError(.compactionFailed, "the export is complete, but --compact failed: \(error); the archive is sound as "
+                + "exported (run prom-archive compact on it later)")
+        }
+        summary.slabsBeforeCompaction = result.slabsBefore
+        summary.archiveSlabs = result.slabsAfter
+        summary.archiveBytes = result.bytesAfter
+        summary.archiveBytesPerSample = result.samples > 0 ? Double(result.bytesAfter) / Double(result.samples) : 0
     }
 }

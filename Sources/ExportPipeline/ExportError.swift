@@ -11,6 +11,8 @@ public struct ExportError: Error, CustomStringConvertible, Sendable {
         case damagedArchive
         /// The source sent data the archive format cannot hold (native histograms, start timestamps).
         case unstorable
+        /// The export finished, but `--compact` could not join its slabs (the archive is sound as exported).
+        case compactionFailed
     }
 
     public let code: Code

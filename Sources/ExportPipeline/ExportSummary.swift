@@ -15,6 +15,8 @@ public struct ExportSummary: Codable, Sendable, Equatable {
     public var archiveSamples: Int
     public var archiveBytes: Int
     public var archiveBytesPerSample: Double
+    /// With `--compact`: the archive's slabs before they were joined (the `archive…` figures are after).
+    public var slabsBeforeCompaction: Int?
     public var resumedFromMs: Int64?
     public var retries: Int
     public var slabSplits: Int

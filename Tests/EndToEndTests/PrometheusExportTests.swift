@@ -86,19 +86,27 @@ struct SeededHistory {
         }
     }
 
-    @Test func samplesModeGivesTheSameArchiveContent() async throws {
+    @Test func samplesModeGivesTheSameArchiveContentAndCompactJoinsItsSlabs() async throws {
         let seeded = try SeededHistory(series: 30, hours: 2)
         defer { seeded.directory.remove() }
         try await seeded.withServer { server in
             let archive = seeded.directory.path + "/samples"
             let outcome = try await Executables.run("prom-export", [
                 "--source-url", server.readURL, "--output", archive, "--start", "\(seeded.startMs)", "--end", "\(seeded.endMs)",
-                "--response-type", "samples", "--drop-label", "cluster", "--quiet", "--summary-json", archive + ".json"])
+                "--response-type", "samples", "--drop-label", "cluster", "--quiet", "--summary-json", archive + ".json",
+                "--slab", "30m", "--compact"])
             #expect(outcome.status == 0, "\(outcome.stderr)")
             #expect(outcome.stderr.contains("warning: in SAMPLES answers Prometheus before 2.44 silently cuts a series off at its first "
                 + "native histogram"), "\(outcome.stderr)")
             let summary = try JSONDecoder().decode(ExportSummary.self, from: Data(contentsOf: URL(fileURLWithPath: archive + ".json")))
             #expect(summary.responseType == "samples")
+            // --compact joined the slabs the reads were cut into: one 2 h slab, each series stored once.
+            #expect((summary.slabsBeforeCompaction ?? 0) >= 3 && summary.archiveSlabs == 1, "\(summary)")
+            #expect(outcome.stdout.contains("compacted       \(summary.slabsBeforeCompaction ?? 0) slabs into 1"), "\(outcome.stdout)")
+            let manifest = try ArchiveDirectory(root: archive).readManifest()
+            #expect(manifest.slabs.count == 1 && manifest.compactedFrom != nil && manifest.totalBytes == summary.archiveBytes)
+            let verify = try await Executables.run("prom-archive", ["verify", archive])
+            #expect(verify.status == 0 && verify.stdout.contains("0 problems, 0 warnings"), "\(verify.stdout)")
             // Through SAMPLES a stored -0.0 arrives as +0.0 (the source's quirk, documented); all else is exact.
             let expected = SeriesComparison.asSamplesResponse(seeded.expected)
             let differences = SeriesComparison.differences(expected: expected, actual: try SeriesComparison.archiveContents(archive))

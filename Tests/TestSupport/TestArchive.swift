@@ -22,9 +22,10 @@ public enum TestArchive {
                 let file = try archive.createSegment(ArchiveNaming.segmentPath(slab: slab, part: part))
                 try file.write(encoder.start())
                 for s in series.enumerated().filter({ $0.offset % 2 == part }).map(\.element) {
-                    let samples = s.samples.filter { $0.timestampMs >= start && $0.timestampMs < start + slabMs }
+                    let floats = s.floats { $0 >= start && $0 < start + slabMs }
                     let histograms = s.histograms.filter { $0.timestampMs >= start && $0.timestampMs < start + slabMs }
-                    try file.write(try encoder.append(Series(labels: s.labels, samples: samples, histograms: histograms)))
+                    try file.write(try encoder.append(Series(labels: s.labels, samples: floats.samples, histograms: histograms,
+                                                             sampleStartTimestampsMs: floats.startTimestampsMs)))
                 }
                 try file.write(try encoder.finish())
                 slabSeries += encoder.summary.series
