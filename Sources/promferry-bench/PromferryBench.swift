@@ -61,6 +61,15 @@ struct PromferryBench: AsyncParsableCommand {
     @Option(help: "Directory holding the release builds of prom-export and prom-import.")
     var tools = ".build/release"
 
+    @Option(name: .customLong("ab-against"), help: ArgumentHelp(
+        "Instead of the table: A/B. Export the first size of the first data set with the tools in this directory (A, e.g. "
+        + "a release build of the previous commit, with scripts/link-tools) and with --tools (B), alternately, and import "
+        + "each archive into a fresh VictoriaMetrics with the same tools; print samples/s and CPU per sample of each run."))
+    var abAgainst: String?
+
+    @Option(name: .customLong("ab-rounds"), help: "Rounds of the A/B run (each runs A and B once, in alternating order).")
+    var abRounds = 3
+
     func run() async throws {
         let workspace = try TemporaryDirectory(prefix: "promferry-bench")
         defer { workspace.remove() }
@@ -86,6 +95,10 @@ struct PromferryBench: AsyncParsableCommand {
         if let vmSource {
             let size = try Self.pairs(vmSource, option: "--vm-source", form: "SERIESxHOURS")[0]
             try await victoriaMetricsSourceBench(series: size.0, hours: size.1, workspace: workspace)
+            return
+        }
+        if let abAgainst {
+            try await abRun(a: abAgainst, rounds: abRounds, size: parsed[0], data: sets[0], workspace: workspace)
             return
         }
         if let sweep = exportConcurrencySweep {
@@ -159,6 +172,11 @@ struct PromferryBench: AsyncParsableCommand {
         progress("export floor: the same \(manifest.slabs.count) requests, read and thrown away")
         result.exportFloorSeconds = try await Floors.exportFloor(
             readURL: source.readURL, slabs: manifest.slabs.map { ($0.startMs, $0.endMs) }, concurrency: exportConcurrency)
+
+        progress("prom-archive compact: joining the \(manifest.slabs.count) slabs")
+        result.compact = try MeasuredRun.run(tools + "/prom-archive", ["compact", archive, "--max-memory", maxMemory],
+                                             logPath: dir + "/compact.log")
+        result.compactedBytes = try ArchiveDirectory(root: archive).readManifest().totalBytes
 
         let requests = try Floors.encodeWriteRequests(archive: archive, batchSamples: ImportConfiguration.defaultBatchSamples)
         let importArguments = ["--archive", archive, "--quiet", "--concurrency", "\(importConcurrency)", "--max-memory", maxMemory]
@@ -260,7 +278,10 @@ struct PromferryBench: AsyncParsableCommand {
 struct SizeResult {
     let label: String
     var samples = 0
+    /// The archive as prom-export wrote it, and after `prom-archive compact` (which the imports then read).
     var archiveBytes = 0
+    var compactedBytes = 0
+    var compact: MeasuredRun?
     var tsdbBytes = 0
     var victoriaBytes = 0
     var export: MeasuredRun?

@@ -44,7 +44,11 @@ final class Table {
         line("export + import --follow → VictoriaMetrics, together") { r in
             r.followSeconds.map { Self.rate(r.samples, $0) + " (" + Self.ratio($0, max(r.export?.wallSeconds ?? 0, r.importVictoria?.wallSeconds ?? 0)) + " the longer alone)" } ?? "–"
         }
-        line("archive, bytes/sample") { Self.perSample($0.archiveBytes, $0.samples) }
+        line("archive as exported, bytes/sample") { Self.perSample($0.archiveBytes, $0.samples) }
+        line("archive after prom-archive compact, bytes/sample (imported from)") { Self.perSample($0.compactedBytes, $0.samples) }
+        line("prom-archive compact, samples/s (peak RSS)") { r in
+            r.compact.map { Self.rate(r.samples, $0.wallSeconds) + " (" + Self.mib($0.peakRSSBytes) + ")" } ?? "–"
+        }
         line("Prometheus TSDB blocks, bytes/sample") { Self.perSample($0.tsdbBytes, $0.samples) }
         line("VictoriaMetrics on disk after import and shutdown, bytes/sample") { Self.perSample($0.victoriaBytes, $0.samples) }
         line("prom-export peak RSS (limit \(Self.mib(limit)))") { Self.mib($0.export?.peakRSSBytes ?? 0) }
