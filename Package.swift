@@ -12,9 +12,9 @@ let nioHTTP1 = Target.Dependency.product(name: "NIOHTTP1", package: "swift-nio")
 let nioTLS = Target.Dependency.product(name: "NIOTLS", package: "swift-nio")
 let nioSSL = Target.Dependency.product(name: "NIOSSL", package: "swift-nio-ssl")
 
+// Linux (glibc) only: the archive store calls Glibc directly (flock, O_NOFOLLOW, fsync of directories).
 let package = Package(
     name: "promferry",
-    platforms: [.macOS(.v15)],
     products: [
         // One binary; prom-export, prom-import and prom-archive are symlinks to it (scripts/dist, scripts/link-tools).
         .executable(name: "promferry", targets: ["promferry"]),
@@ -30,8 +30,8 @@ let package = Package(
     ],
     targets: [
         // MARK: C system libraries (only BlockCompression imports these)
-        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]),
-        .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"]), .brew(["snappy"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
 
         // MARK: Libraries, bottom-up: source → slab planner → remote-read client → segment writer → manifest
         // snappy's version is only in its C++ header; this C++ target reads it for `--version`.

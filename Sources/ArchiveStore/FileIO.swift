@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Thin POSIX wrappers; every call goes through `check`, which retries EINTR and turns errno into
 /// an `ArchiveStoreError` naming the path, so a full disk reads "No space left on device" with the file.
