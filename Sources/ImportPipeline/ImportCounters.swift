@@ -3,8 +3,6 @@ import Synchronization
 /// Running totals of an import, shared by the producer and the senders.
 final class ImportCounters: Sendable {
     struct Values: Sendable {
-        var segmentsRead = 0
-        var segmentsSkipped = 0
         var samplesRead = 0
         var samplesSelected = 0
         var samplesSent = 0
@@ -18,7 +16,6 @@ final class ImportCounters: Sendable {
         var histogramsDropped = 0
         /// Native histograms sent as classic series by `--histograms classic`.
         var histogramsConverted = 0
-        var bytesRead = 0
     }
 
     private let values = Mutex(Values())

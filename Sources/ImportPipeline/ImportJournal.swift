@@ -43,7 +43,6 @@ actor ImportJournal {
     private var acked: [String: Set<Int>] = [:]
     private var expected: [String: Int] = [:]
     private var samplesBySegment: [String: Int] = [:]
-    private(set) var wasComplete = false
     /// Group commit: calls that wrote and wait (numbered in order), whether an fsync is under way, and
     /// which call each waiter is.
     private var writesWaiting = 0
@@ -108,7 +107,6 @@ actor ImportJournal {
         resumed = true
         for line in lines.dropFirst() {
             guard let entry = try? decoder.decode(Entry.self, from: Data(line.utf8)) else { continue }
-            if entry.complete == true { wasComplete = true }
             guard let segment = entry.segment else { continue }
             if entry.done == true { doneSegments.insert(segment) }
             if let batch = entry.batch { acked[segment, default: []].insert(batch) }

@@ -284,7 +284,7 @@ public struct ImportPipeline: Sendable {
             try archive.verifyChecksum(segment)
         } catch let error as ArchiveStoreError where configuration.skipCorrupt {
             await skipped.add(segment.file)
-            counters.update { $0.segmentsSkipped += 1; $0.samplesRead += segment.samples }
+            counters.update { $0.samplesRead += segment.samples }
             progress.note("skipping \(error.message)")
             return
         }
@@ -330,7 +330,6 @@ public struct ImportPipeline: Sendable {
             guard await enqueue(batcher.finish()) else { return }
         }
         try await journal?.expect(segment: segment.file, batches: batches)
-        counters.update { $0.segmentsRead += 1 }
         report()
     }
 
