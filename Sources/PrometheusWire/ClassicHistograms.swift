@@ -25,6 +25,9 @@ public struct ClassicHistograms {
     let name: [UInt8]
     /// The `le` values of the previous non-stale histogram, for its staleness marker.
     var previousEdges: [(key: String, edge: Double)] = []
+    /// `le` text by edge bits: a series' histograms share their edges, and each text takes up to 17
+    /// formatting attempts (`OpenMetricsText.labelFloat`).
+    var leTexts: [UInt64: String] = [:]
 
     public init(labels: Labels) {
         self.labels = labels
@@ -59,7 +62,11 @@ public struct ClassicHistograms {
             let edges = try cumulativeBuckets(h)
             previousEdges = []
             for (edge, valueBits) in edges {
-                let key = OpenMetricsText.labelFloat(edge)
+                let key = leTexts[edge.bitPattern] ?? {
+                    let text = OpenMetricsText.labelFloat(edge)
+                    leTexts[edge.bitPattern] = text
+                    return text
+                }()
                 add(key, edge, Sample(timestampMs: h.timestampMs, valueBits: valueBits))
                 previousEdges.append((key, edge))
             }
