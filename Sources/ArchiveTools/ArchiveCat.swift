@@ -19,7 +19,7 @@ public enum ArchiveCat {
         case nan
     }
 
-    public struct Counts: Sendable {
+    public struct Counts: Sendable, Codable {
         public var records = 0
         public var samples = 0
         public var staleMarkersSkipped = 0

@@ -8,6 +8,9 @@ public struct OutputOptions: ParsableArguments {
     @Flag(name: [.short, .long], help: "Print nothing but errors and the final summary.")
     public var quiet = false
 
+    @Flag(help: "Print the final summary as JSON on stdout instead of text.")
+    public var json = false
+
     @Option(name: .customLong("summary-json"), help: "Also write the final summary as JSON to this file.")
     public var summaryJSON: String?
 
@@ -16,14 +19,54 @@ public struct OutputOptions: ParsableArguments {
 
     public init() {}
 
+    public func validate() throws { try SummaryOutput.checkWritable(summaryJSON) }
+}
+
+/// `prom-archive`'s reporting: the same `--quiet`, `--json` and `--summary-json` as prom-export and
+/// prom-import (the offline tools make no diagnostics, so there is no `--log-level`).
+public struct ArchiveReportOptions: ParsableArguments {
+    @Flag(name: [.short, .long], help: "Print nothing but errors and the final summary.")
+    public var quiet = false
+
+    @Flag(help: "Print the final summary as JSON on stdout instead of text.")
+    public var json = false
+
+    @Option(name: .customLong("summary-json"), help: "Also write the final summary as JSON to this file.")
+    public var summaryJSON: String?
+
+    public init() {}
+
+    public func validate() throws { try SummaryOutput.checkWritable(summaryJSON) }
+}
+
+/// What `--json` and `--summary-json FILE` mean in every command: the final summary (or report) as
+/// JSON, on stdout instead of the text, and written to FILE besides whatever stdout gets.
+public enum SummaryOutput {
     /// A summary file that cannot be written is refused before the work starts, not after it is done.
-    public func validate() throws {
-        guard let path = summaryJSON else { return }
+    public static func checkWritable(_ path: String?) throws {
+        guard let path else { return }
         let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ValidationError("--summary-json \(path): the directory \(parent) does not exist; create it or choose another path")
         }
+    }
+
+    public static func report<T: Encodable>(_ summary: T, text: @autoclosure () -> String, json: Bool, file: String?) throws {
+        print(json ? try SummaryText.json(summary) : text())
+        if let file { try SummaryText.writeJSON(summary, to: file) }
+    }
+}
+
+extension OutputOptions {
+    public func report<T: Encodable>(_ summary: T, text: @autoclosure () -> String) throws {
+        try SummaryOutput.report(summary, text: text(), json: json, file: summaryJSON)
+    }
+}
+
+extension ArchiveReportOptions {
+    public func report<T: Encodable>(_ summary: T, text: @autoclosure () -> String) throws {
+        try SummaryOutput.report(summary, text: text(), json: json, file: summaryJSON)
     }
 }
 

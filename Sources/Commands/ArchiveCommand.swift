@@ -36,24 +36,34 @@ struct Verify: ParsableCommand {
         exits when the target differs from the archive; 64 a bad command line.
         """)
 
-    @Argument(help: "The archive directory.")
-    var archive: String
+    @Option(name: [.customShort("a"), .customLong("archive")], help: ArgumentHelp(ArchiveFlag.help, valueName: "archive"))
+    var archiveFlag: String?
 
-    @Flag(help: "Print the report as JSON.")
-    var json = false
+    /// The former spelling of --archive (a positional argument), kept for one release.
+    @Argument(help: .hidden)
+    var archivePositional: String?
+
+    var archive: String { (try? ArchiveFlag.resolve(archiveFlag, alias: archivePositional, aliasName: "the argument")) ?? "" }
+
+    @OptionGroup(title: "Reporting")
+    var reporting: ArchiveReportOptions
+
+    func validate() throws { _ = try ArchiveFlag.resolve(archiveFlag, alias: archivePositional, aliasName: "the argument") }
 
     func run() throws {
         let report = ArchiveVerifier.verify(archive)
-        if json {
-            print(try SummaryText.json(report))
-        } else {
-            for error in report.errors { print("BAD      \(error)") }
-            for warning in report.warnings { print("warning  \(warning)") }
-            print("\(report.sound ? "sound" : "NOT SOUND"): \(report.archive): \(report.segmentsChecked) segments, "
-                + "\(report.samplesChecked) samples, \(report.bytesChecked) bytes checked; \(report.errors.count) problems, "
-                + "\(report.warnings.count) warnings")
-        }
+        try reporting.report(report, text: Self.text(report, quiet: reporting.quiet))
         if !report.sound { throw ExitCode(CommandFailure.differenceFound) }
+    }
+
+    /// Each problem, each warning (not with --quiet), then the verdict.
+    static func text(_ report: ArchiveVerifier.Report, quiet: Bool) -> String {
+        var lines = report.errors.map { "BAD      \($0)" }
+        if !quiet { lines += report.warnings.map { "warning  \($0)" } }
+        lines.append("\(report.sound ? "sound" : "NOT SOUND"): \(report.archive): \(report.segmentsChecked) segments, "
+            + "\(report.samplesChecked) samples, \(report.bytesChecked) bytes checked; \(report.errors.count) problems, "
+            + "\(report.warnings.count) warnings")
+        return lines.joined(separator: "\n")
     }
 }
 
@@ -61,23 +71,27 @@ struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show the time range, slabs and gaps, series, samples, bytes, top metrics and label cardinalities.")
 
-    @Argument(help: "The archive directory.")
-    var archive: String
+    @Option(name: [.customShort("a"), .customLong("archive")], help: ArgumentHelp(ArchiveFlag.help, valueName: "archive"))
+    var archiveFlag: String?
 
-    @Flag(help: "Print everything as JSON.")
-    var json = false
+    /// The former spelling of --archive (a positional argument), kept for one release.
+    @Argument(help: .hidden)
+    var archivePositional: String?
+
+    var archive: String { (try? ArchiveFlag.resolve(archiveFlag, alias: archivePositional, aliasName: "the argument")) ?? "" }
+
+    @OptionGroup(title: "Reporting")
+    var reporting: ArchiveReportOptions
 
     @Option(help: "How many metrics and labels to list.")
     var top = 10
 
+    func validate() throws { _ = try ArchiveFlag.resolve(archiveFlag, alias: archivePositional, aliasName: "the argument") }
+
     func run() throws {
         let figures: ArchiveInspection
         do { figures = try ArchiveInspector.inspect(archive, top: top) } catch { throw PromArchive.fail(error) }
-        if json {
-            print(try SummaryText.json(figures))
-            return
-        }
-        print(InspectionText.render(figures, top: top, chart: isatty(STDOUT_FILENO) == 1))
+        try reporting.report(figures, text: InspectionText.render(figures, top: top, chart: isatty(STDOUT_FILENO) == 1))
     }
 }
 
@@ -85,8 +99,14 @@ struct Cat: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print samples as OpenMetrics (for promtool tsdb create-blocks-from openmetrics) or JSON lines, streaming.")
 
-    @Argument(help: "The archive directory.")
-    var archive: String
+    @Option(name: [.customShort("a"), .customLong("archive")], help: ArgumentHelp(ArchiveFlag.help, valueName: "archive"))
+    var archiveFlag: String?
+
+    /// The former spelling of --archive (a positional argument), kept for one release.
+    @Argument(help: .hidden)
+    var archivePositional: String?
+
+    var archive: String { (try? ArchiveFlag.resolve(archiveFlag, alias: archivePositional, aliasName: "the argument")) ?? "" }
 
     @Option(help: "openmetrics or jsonl.")
     var format: ArchiveCat.Format = .openmetrics
@@ -108,7 +128,16 @@ struct Cat: ParsableCommand {
         + "series, either format) or drop (counted on stderr; the OpenMetrics default, as OpenMetrics text cannot carry them)."))
     var histograms: HistogramHandling?
 
+    @Flag(name: [.short, .long], help: "Print nothing on stderr but errors (not what the output format left out).")
+    var quiet = false
+
+    @Option(name: .customLong("summary-json"),
+            help: "Also write the counts (records, samples, what was left out or converted) as JSON to this file; stdout carries the samples.")
+    var summaryJSON: String?
+
     func validate() throws {
+        _ = try ArchiveFlag.resolve(archiveFlag, alias: archivePositional, aliasName: "the argument")
+        try SummaryOutput.checkWritable(summaryJSON)
         if format == .openmetrics && histograms == .keep {
             throw ValidationError("--histograms keep: OpenMetrics text cannot carry native histograms; use --histograms classic, "
                 + "--histograms drop, or --format jsonl")
@@ -137,6 +166,8 @@ struct Cat: ParsableCommand {
         } catch {
             throw PromArchive.fail(error)
         }
+        if let summaryJSON { try SummaryText.writeJSON(counts, to: summaryJSON) }
+        if quiet { return }
         if counts.histogramsSkipped > 0 {
             FileHandle.standardError.write(Data(("prom-archive: skipped \(counts.histogramsSkipped) native-histogram samples"
                 + (format == .openmetrics ? ", which OpenMetrics text cannot express (--histograms classic writes them as classic "
@@ -153,23 +184,42 @@ struct Split: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Cut an archive into parts of at most --max-bytes, each a valid archive of whole slabs (segments hard-linked or copied).")
 
-    @Argument(help: "The archive directory.")
-    var archive: String
+    @Option(name: [.customShort("a"), .customLong("archive")], help: ArgumentHelp(ArchiveFlag.help, valueName: "archive"))
+    var archiveFlag: String?
 
     @Option(name: .customLong("max-bytes"), help: "Largest part, e.g. 4GiB or 700MB.")
     var maxBytes: String
 
-    @Argument(help: "An empty or new directory for part-001, part-002, …")
-    var outDirectory: String
+    @OptionGroup(title: "Reporting")
+    var reporting: ArchiveReportOptions
+
+    /// The output directory, after the archive in the former spelling (`split ARCHIVE … OUT_DIR`), kept for one release.
+    @Argument(help: ArgumentHelp("An empty or new directory for part-001, part-002, …", valueName: "out-directory"))
+    var paths: [String] = []
+
+    /// The archive and the output directory, from either spelling.
+    func locations() throws -> (archive: String, outDirectory: String) {
+        switch (archiveFlag, paths.count) {
+        case (let archive?, 1): return (archive, paths[0])
+        case (nil, 2): return (try ArchiveFlag.resolve(nil, alias: paths[0], aliasName: "the argument"), paths[1])
+        default: throw ValidationError("give the archive with --archive DIR and one output directory, e.g. "
+            + "prom-archive split --archive ./archive --max-bytes 4GiB ./parts")
+        }
+    }
+
+    func validate() throws { _ = try locations() }
 
     func run() throws {
+        let (archive, outDirectory) = try locations()
         let bytes: Int
         do { bytes = try ByteSizeExpression.parse(maxBytes) } catch let error as TimeExpression.ParseError {
             throw ValidationError("--max-bytes: \(error.description)")
         }
         do {
             let parts = try ArchiveSplitMerge.split(archive, maxBytes: bytes, into: outDirectory, createdAt: PromArchive.now())
-            for part in parts { print(part) }
+            try reporting.report(SplitResult(archive: archive, parts: parts), text: parts.joined(separator: "\n"))
+        } catch let exit as ExitCode {
+            throw exit
         } catch {
             throw PromArchive.fail(error)
         }
@@ -180,17 +230,34 @@ struct Merge: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Join archives whose ranges follow each other into one (overlaps and gaps are refused).")
 
-    @Argument(help: "Archives to merge, then the new output directory last.")
-    var paths: [String]
+    @Option(name: [.customShort("a"), .customLong("archive")],
+            help: ArgumentHelp("An archive to merge (repeatable: two or more).", valueName: "archive"))
+    var archives: [String] = []
 
-    func validate() throws {
-        guard paths.count >= 3 else { throw ValidationError("give at least two archives and an output directory") }
+    @OptionGroup(title: "Reporting")
+    var reporting: ArchiveReportOptions
+
+    /// The output directory last; in the former spelling (`merge A B OUT_DIR`) the archives before it, kept for one release.
+    @Argument(help: ArgumentHelp("The new output directory.", valueName: "out-directory"))
+    var paths: [String] = []
+
+    /// The archives and the output directory, from either spelling.
+    func locations() throws -> (archives: [String], output: String) {
+        let all = archives + paths.dropLast()
+        guard let output = paths.last, all.count >= 2, archives.isEmpty || paths.count == 1 else {
+            throw ValidationError("give two or more archives with --archive and one output directory, e.g. "
+                + "prom-archive merge --archive ./part-001 --archive ./part-002 ./rejoined")
+        }
+        return (all, output)
     }
 
+    func validate() throws { _ = try locations() }
+
     func run() throws {
+        let (inputs, output) = try locations()
         do {
-            try ArchiveSplitMerge.merge(Array(paths.dropLast()), into: paths.last!, createdAt: PromArchive.now())
-            print(paths.last!)
+            try ArchiveSplitMerge.merge(inputs, into: output, createdAt: PromArchive.now())
+            try reporting.report(MergeResult(archives: inputs, output: output), text: output)
         } catch {
             throw PromArchive.fail(error)
         }
@@ -209,8 +276,14 @@ struct Compact: ParsableCommand {
         an import journal of the old archive is refused, so compact before importing.
         """)
 
-    @Argument(help: "The archive directory (a complete export).")
-    var archive: String
+    @Option(name: [.customShort("a"), .customLong("archive")], help: ArgumentHelp("The archive directory (a complete export).", valueName: "archive"))
+    var archiveFlag: String?
+
+    /// The former spelling of --archive (a positional argument), kept for one release.
+    @Argument(help: .hidden)
+    var archivePositional: String?
+
+    var archive: String { (try? ArchiveFlag.resolve(archiveFlag, alias: archivePositional, aliasName: "the argument")) ?? "" }
 
     @Option(name: .customLong("max-slab"), help: "Widest slab after joining, e.g. 24h or 7d.")
     var maxSlab: String = "24h"
@@ -223,8 +296,10 @@ struct Compact: ParsableCommand {
     @Option(name: .customLong("compression-level"), help: "zstd level for the new segments (1-19).")
     var compressionLevel: Int = 3
 
-    @Flag(help: "Print the result as JSON.")
-    var json = false
+    @OptionGroup(title: "Reporting")
+    var reporting: ArchiveReportOptions
+
+    func validate() throws { _ = try ArchiveFlag.resolve(archiveFlag, alias: archivePositional, aliasName: "the argument") }
 
     func run() throws {
         let maxSlabMs: Int64, memoryBytes: Int
@@ -247,19 +322,27 @@ struct Compact: ParsableCommand {
         let result: ArchiveCompaction.Result
         do {
             result = try ArchiveCompaction.compact(archive, options: options) { line in
-                if !json { print(line) }
+                if !reporting.quiet && !reporting.json { print(line) }
             }
         } catch {
             throw PromArchive.fail(error)
         }
-        if json {
-            print(try SummaryText.json(result))
-            return
-        }
         let perSample = { (bytes: Int) in result.samples > 0 ? String(format: "%.3f", Double(bytes) / Double(result.samples)) : "0" }
-        print("compacted \(archive): \(result.slabsBefore) slabs into \(result.slabsAfter) (\(result.slabsRewritten) rewritten), "
-            + "\(result.bytesBefore) → \(result.bytesAfter) bytes, \(perSample(result.bytesBefore)) → \(perSample(result.bytesAfter)) bytes/sample")
+        try reporting.report(result, text: "compacted \(archive): \(result.slabsBefore) slabs into \(result.slabsAfter) "
+            + "(\(result.slabsRewritten) rewritten), \(result.bytesBefore) → \(result.bytesAfter) bytes, "
+            + "\(perSample(result.bytesBefore)) → \(perSample(result.bytesAfter)) bytes/sample")
     }
+}
+
+/// What `split` and `merge` report with --json and --summary-json.
+struct SplitResult: Codable {
+    var archive: String
+    var parts: [String]
+}
+
+struct MergeResult: Codable {
+    var archives: [String]
+    var output: String
 }
 
 extension ArchiveCat.Format: ExpressibleByArgument {}

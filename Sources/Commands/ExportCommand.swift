@@ -26,9 +26,9 @@ public struct PromExport: AsyncParsableCommand {
         line; 130 interrupted (SIGINT or SIGTERM; re-run to resume).
 
         Example:
-          prom-export --source-url http://127.0.0.1:9090/api/v1/read --output ./archive \\
+          prom-export --source-url http://127.0.0.1:9090/api/v1/read --archive ./archive \\
               --match 'up' --match '{job="node"}' --start -7d --end now
-          prom-export --source-vm http://127.0.0.1:8428 --output ./archive --start -7d --end now
+          prom-export --source-vm http://127.0.0.1:8428 --archive ./archive --start -7d --end now
         """,
         version: VersionText.make(tool: "prom-export"))
 
@@ -40,8 +40,15 @@ public struct PromExport: AsyncParsableCommand {
         + "vmselect with the tenant, e.g. http://vmselect:8481/select/0/prometheus (/api/v1/export is added)."))
     var sourceVM: String?
 
-    @Option(name: [.customShort("o"), .customLong("output")], help: "Archive directory (created if missing; resumed if it holds this export).")
-    var archive: String
+    @Option(name: [.customShort("a"), .customLong("archive")],
+            help: ArgumentHelp("Archive directory (created if missing; resumed if it holds this export).", valueName: "archive"))
+    var archiveFlag: String?
+
+    /// The former spelling of --archive, kept for one release.
+    @Option(name: [.customShort("o"), .customLong("output")], help: .hidden)
+    var output: String?
+
+    var archive: String { (try? ArchiveFlag.resolve(archiveFlag, alias: output, aliasName: "--output")) ?? "" }
 
     @Option(name: .customLong("match"),
             help: "PromQL series selector (repeatable), e.g. 'up' or '{job=\"node\"}'. Default: every series.")
@@ -109,6 +116,10 @@ public struct PromExport: AsyncParsableCommand {
             case .samples: [.samples]
             }
         }
+    }
+
+    public func validate() throws {
+        _ = try ArchiveFlag.resolve(archiveFlag, alias: output, aliasName: "--output")
     }
 
     func makeConfiguration() throws -> ExportConfiguration {
@@ -225,8 +236,7 @@ public struct PromExport: AsyncParsableCommand {
             var summary = try await pipeline.run()
             display.finish()
             if compact && summary.complete { try compactArchive(configuration, &summary) }
-            print(SummaryText.export(summary))
-            if let path = reporting.summaryJSON { try SummaryText.writeJSON(summary, to: path) }
+            try reporting.report(summary, text: SummaryText.export(summary))
         } catch {
             display.finish()
             throw CommandFailure.report(error, tool: "prom-export")

@@ -243,8 +243,7 @@ public struct PromImport: AsyncParsableCommand {
             throw CommandFailure.report(error, tool: "prom-import")
         }
         display.finish()
-        print(SummaryText.import(summary))
-        if let path = reporting.summaryJSON { try SummaryText.writeJSON(summary, to: path) }
+        try reporting.report(summary, text: SummaryText.import(summary))
         if let verification = summary.verification, !verification.passed { throw ExitCode(CommandFailure.differenceFound) }
         if summary.samplesRejected > 0 { throw ExitCode(2) }
     }

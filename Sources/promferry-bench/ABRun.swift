@@ -21,7 +21,7 @@ extension PromferryBench {
                 let archive = dir + "/archive-\(round)-\(build)"
                 progress("round \(round + 1): \(build) exports")
                 let export = try MeasuredRun.run(bin + "/prom-export", [
-                    "--source-url", source.readURL, "--output", archive, "--start", "\(startMs)", "--end", "\(endMs)", "--quiet",
+                    "--source-url", source.readURL, "--archive", archive, "--start", "\(startMs)", "--end", "\(endMs)", "--quiet",
                     "--concurrency", "\(exportConcurrency)", "--max-memory", maxMemory], logPath: dir + "/export-\(round)-\(build).log")
                 let samples = try ArchiveDirectory(root: archive).readManifest().totalSamples
                 progress("round \(round + 1): \(build) imports into a fresh VictoriaMetrics")

@@ -29,7 +29,7 @@ extension PromferryBench {
 
         let archive = dir + "/archive"
         progress("exporting")
-        let export = try MeasuredRun.run(exportPath, ["--source-url", source.readURL, "--output", archive, "--start", "\(startMs)",
+        let export = try MeasuredRun.run(exportPath, ["--source-url", source.readURL, "--archive", archive, "--start", "\(startMs)",
                                                       "--end", "\(endMs)", "--quiet", "--concurrency", "\(exportConcurrency)",
                                                       "--max-memory", maxMemory], logPath: dir + "/export.log")
         let manifest = try ArchiveDirectory(root: archive).readManifest()

@@ -164,7 +164,7 @@ struct PromferryBench: AsyncParsableCommand {
         let archive = dir + "/archive"
         let exportArguments = ["--source-url", source.readURL, "--start", "\(startMs)", "--end", "\(endMs)", "--quiet",
                                "--concurrency", "\(exportConcurrency)", "--max-memory", maxMemory]
-        let export = try MeasuredRun.run(exportPath, exportArguments + ["--output", archive], logPath: dir + "/export.log")
+        let export = try MeasuredRun.run(exportPath, exportArguments + ["--archive", archive], logPath: dir + "/export.log")
         let manifest = try ArchiveDirectory(root: archive).readManifest()
         result.samples = manifest.totalSamples
         result.archiveBytes = manifest.totalBytes
@@ -226,7 +226,7 @@ struct PromferryBench: AsyncParsableCommand {
             let followed = dir + "/followed"
             let began = ContinuousClock.now
             async let exporting = Task.detached { [exportPath] in
-                try MeasuredRun.run(exportPath, exportArguments + ["--output", followed], logPath: dir + "/follow-export.log")
+                try MeasuredRun.run(exportPath, exportArguments + ["--archive", followed], logPath: dir + "/follow-export.log")
             }.value
             async let importing = Task.detached { [importPath] in
                 try MeasuredRun.run(importPath, ["--archive", followed, "--quiet", "--follow", "--concurrency", "\(importConcurrency)",
@@ -254,7 +254,7 @@ struct PromferryBench: AsyncParsableCommand {
         for type in ["chunks", "samples"] {
             progress("high cardinality: exporting (\(type))")
             let archive = dir + "/archive-\(type)"
-            let run = try MeasuredRun.run(exportPath, ["--source-url", source.readURL, "--output", archive, "--start", "\(startMs)",
+            let run = try MeasuredRun.run(exportPath, ["--source-url", source.readURL, "--archive", archive, "--start", "\(startMs)",
                                                        "--end", "\(endMs)", "--slab", "1h", "--max-slab", "1h", "--quiet",
                                                        "--response-type", type, "--concurrency", "\(exportConcurrency)",
                                                        "--max-memory", maxMemory], logPath: dir + "/export-\(type).log")

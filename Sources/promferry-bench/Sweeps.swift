@@ -14,7 +14,7 @@ extension PromferryBench {
         print("| prom-export --concurrency | samples/s | peak RSS |\n| --- | --- | --- |")
         for (attempt, level) in levels.enumerated() {
             let archive = dir + "/archive-\(attempt)-\(level)"
-            let run = try MeasuredRun.run(exportPath, ["--source-url", source.readURL, "--output", archive, "--start", "\(startMs)",
+            let run = try MeasuredRun.run(exportPath, ["--source-url", source.readURL, "--archive", archive, "--start", "\(startMs)",
                                                        "--end", "\(endMs)", "--quiet", "--concurrency", "\(level)",
                                                        "--max-memory", maxMemory], logPath: dir + "/export-\(attempt)-\(level).log")
             let samples = try ArchiveDirectory(root: archive).readManifest().totalSamples
@@ -33,7 +33,7 @@ extension PromferryBench {
             let source = try await seededSource(series: size.0, hours: size.1, dir: dir)
             defer { source.stop() }
             progress("exporting once")
-            _ = try MeasuredRun.run(exportPath, ["--source-url", source.readURL, "--output", archive, "--start", "\(startMs)",
+            _ = try MeasuredRun.run(exportPath, ["--source-url", source.readURL, "--archive", archive, "--start", "\(startMs)",
                                                  "--end", "\(endMs)", "--quiet", "--max-memory", maxMemory], logPath: dir + "/export.log")
         }
         let samples = try ArchiveDirectory(root: archive).readManifest().totalSamples

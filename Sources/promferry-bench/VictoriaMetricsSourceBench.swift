@@ -29,7 +29,7 @@ extension PromferryBench {
                 progress("export \(round + 1)/\(rounds) from \(name)")
                 let server = { flag == "--source-vm" ? victoria.cpuSeconds : prometheus.cpuSeconds }
                 let serverBefore = server()
-                let run = try MeasuredRun.run(exportPath, [flag, url, "--output", archive] + common, logPath: dir + "/export.log")
+                let run = try MeasuredRun.run(exportPath, [flag, url, "--archive", archive] + common, logPath: dir + "/export.log")
                 let samples = try ArchiveDirectory(root: archive).readManifest().totalSamples
                 runs.append((name, samples, run.wallSeconds, run.peakRSSBytes, run.cpuSeconds, server() - serverBefore))
                 try? FileManager.default.removeItem(atPath: archive)

@@ -53,7 +53,7 @@ struct PromferryDemo: AsyncParsableCommand {
             + "\(histogramCount) native histograms (\(histograms.count) series, written through remote write)")
 
         say("2/7 exporting with prom-export")
-        try runTool("prom-export", ["--source-url", server.readURL, "--output", archivePath,
+        try runTool("prom-export", ["--source-url", server.readURL, "--archive", archivePath,
                                     "--start", String(startMs), "--end", String(exportEndMs), "--slab", "2h", "--drop-label", "origin"])
 
         say("3/7 verifying the archive against the source, sample for sample, bit for bit")
@@ -104,7 +104,7 @@ struct PromferryDemo: AsyncParsableCommand {
 
         say("6/7 exporting back out of VictoriaMetrics with prom-export --source-vm (it has no remote read)")
         let fromVictoria = workspace.path + "/from-victoriametrics"
-        try runTool("prom-export", ["--source-vm", victoria.baseURL, "--output", fromVictoria,
+        try runTool("prom-export", ["--source-vm", victoria.baseURL, "--archive", fromVictoria,
                                     "--start", String(startMs), "--end", String(exportEndMs), "--slab", "2h"])
         // VictoriaMetrics re-encodes its decimal blocks when it merges parts in the background, so a value
         // needing more digits than it keeps can come back an ulp apart from one read to the next: same

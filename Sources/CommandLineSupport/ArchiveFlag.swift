@@ -1,0 +1,23 @@
+import ArgumentParser
+
+/// `--archive`/`-a`: the archive's location, spelled the same in every command.
+///
+/// Earlier releases spelled it `prom-export --output/-o` and `prom-archive <command> ARCHIVE`; those
+/// spellings still work for this release as hidden aliases (absent from `--help`), and each command
+/// resolves its alias here, so that giving both, or neither, reads the same everywhere.
+public enum ArchiveFlag {
+    public static let help = "The archive directory."
+
+    /// The archive path from `--archive` or the command's former spelling `aliasName`.
+    public static func resolve(_ flag: String?, alias: String?, aliasName: String) throws -> String {
+        switch (flag, alias) {
+        case (let path?, nil), (nil, let path?):
+            guard !path.isEmpty else { throw ValidationError("--archive: give a directory path, not an empty string") }
+            return path
+        case (let path?, let other?):
+            throw ValidationError("--archive \(path) and \(aliasName) \(other) both name the archive; give it once, as --archive")
+        case (nil, nil):
+            throw ValidationError("give the archive directory with --archive DIR")
+        }
+    }
+}
