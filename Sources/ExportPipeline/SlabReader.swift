@@ -85,75 +85,71 @@ struct SlabReader: Sendable {
     }
 
     private func read(_ slab: SlabRead, archive: ArchiveDirectory, into result: inout SlabReadResult, written: inout [CompletedSlab]) async throws {
-        let dropLabels = Set(configuration.dropLabels)
-        let budget = slab.budgetBytes
         var pending = [(slab.startMs, slab.endMs)]
         var part = 0
         var committedSamples = 0
         var committedBytes = 0
         while !pending.isEmpty {
             let (startMs, endMs) = pending.removeFirst()
-            var attempt = 1
-            retrying: while true {
-                try Task.checkCancellation()
-                let writer = SlabWriter(archive: archive, ticket: slab.ticket, firstPart: part,
-                                        compressionLevel: configuration.compressionLevel,
-                                        segmentTargetBytes: configuration.segmentTargetBytes, dropLabels: dropLabels)
-                do {
-                    var peak = 0
-                    for selector in configuration.selectors {
-                        let outcome = try await client.read(startMs: startMs, endMs: endMs, matchers: selector.matchers,
-                                                            memoryBudget: budget, logger: logger) { series in
-                            _ = try writer.add(series)
-                            inFlight.set(ticket: slab.ticket, samples: committedSamples + writer.samples,
-                                         bytes: committedBytes + writer.bytesWritten)
-                            onSamples()
-                        }
-                        result.kind = outcome.kind
-                        peak = max(peak, outcome.peakBufferedBytes)
-                    }
-                    let segments = try writer.finish()
-                    part = writer.nextPart
-                    let done = CompletedSlab(startMs: startMs, endMs: endMs, series: writer.seriesCount,
-                                             samples: writer.samples, segments: segments)
-                    written.append(done)
-                    result.slabs.append(done)
-                    result.observations.append((endMs - startMs, peak))
-                    result.seriesHashes += writer.seriesWritten.map(\.hashValue)
-                    committedSamples += done.samples
-                    committedBytes += segments.reduce(0) { $0 + $1.bytes }
-                    break retrying
-                } catch let error as RemoteStorageError where error.code == .sampleLimitExceeded || error.code == .overBudget {
-                    writer.abandon()
-                    part = writer.nextPart
-                    guard endMs - startMs > 1 else { throw cannotSplit(error) }
-                    let middle = startMs + (endMs - startMs) / 2
-                    pending.insert(contentsOf: [(startMs, middle), (middle, endMs)], at: 0)
-                    result.splits += 1
-                    result.narrowedToMs = min(result.narrowedToMs ?? .max, middle - startMs)
-                    let why = error.code == .overBudget ? "would hold more than its share of --max-memory" : "exceeds the source's sample limit"
-                    progress.note("slab [\(ExportPipeline.timestamp(ms: startMs)), +\(ExportPipeline.duration(endMs - startMs))) \(why); "
-                        + "reading it again as two halves")
-                    break retrying
-                } catch let error as RemoteStorageError where error.isRetryable && attempt < configuration.retry.maxAttempts {
-                    writer.abandon()
-                    part = writer.nextPart
-                    let delay = configuration.retry.delay(beforeRetry: attempt, retryAfterSeconds: error.retryAfterSeconds)
+            do {
+                let done = try await configuration.retry.run(onRetry: { attempt, delay, error in
                     progress.retrying(slabStartMs: startMs, attempt: attempt, delaySeconds: delay, reason: error.message)
                     logger.info("slab read failed; retrying", metadata: [
                         "slab.start": "\(startMs)", "attempt": "\(attempt)", "error": "\(error.message)"])
-                    attempt += 1
                     result.retries += 1
-                    try await Task.sleep(for: .milliseconds(Int64(delay * 1000)))
-                } catch let error as RemoteStorageError where error.isRetryable {
-                    writer.abandon()
-                    throw ExportError(.gaveUp, "slab [\(ExportPipeline.timestamp(ms: startMs)), \(ExportPipeline.timestamp(ms: endMs))) "
-                        + "failed \(attempt) times; last error: \(error.message). Re-run the same command to resume.")
-                } catch {
-                    writer.abandon()
-                    throw error
+                }) { _ in
+                    try await readOnce(startMs, endMs, slab: slab, archive: archive, part: &part, into: &result,
+                                       committed: (committedSamples, committedBytes))
                 }
+                written.append(done)
+                result.slabs.append(done)
+                committedSamples += done.samples
+                committedBytes += done.segments.reduce(0) { $0 + $1.bytes }
+            } catch let error as RemoteStorageError where error.code == .sampleLimitExceeded || error.code == .overBudget {
+                guard endMs - startMs > 1 else { throw cannotSplit(error) }
+                let middle = startMs + (endMs - startMs) / 2
+                pending.insert(contentsOf: [(startMs, middle), (middle, endMs)], at: 0)
+                result.splits += 1
+                result.narrowedToMs = min(result.narrowedToMs ?? .max, middle - startMs)
+                let why = error.code == .overBudget ? "would hold more than its share of --max-memory" : "exceeds the source's sample limit"
+                progress.note("slab [\(ExportPipeline.timestamp(ms: startMs)), +\(ExportPipeline.duration(endMs - startMs))) \(why); "
+                    + "reading it again as two halves")
+            } catch let error as RemoteStorageError where error.isRetryable {
+                throw ExportError(.gaveUp, "slab [\(ExportPipeline.timestamp(ms: startMs)), \(ExportPipeline.timestamp(ms: endMs))) "
+                    + "failed \(configuration.retry.maxAttempts) times; last error: \(error.message). Re-run the same command to resume.")
             }
+        }
+    }
+
+    /// One attempt at reading `[startMs, endMs)` into new segment files; on any error they are removed
+    /// (`part` still moves past their numbers, so names never repeat) and the error is rethrown.
+    private func readOnce(_ startMs: Int64, _ endMs: Int64, slab: SlabRead, archive: ArchiveDirectory, part: inout Int,
+                          into result: inout SlabReadResult, committed: (samples: Int, bytes: Int)) async throws -> CompletedSlab {
+        let writer = SlabWriter(archive: archive, ticket: slab.ticket, firstPart: part,
+                                compressionLevel: configuration.compressionLevel,
+                                segmentTargetBytes: configuration.segmentTargetBytes, dropLabels: Set(configuration.dropLabels))
+        do {
+            var peak = 0
+            for selector in configuration.selectors {
+                let outcome = try await client.read(startMs: startMs, endMs: endMs, matchers: selector.matchers,
+                                                    memoryBudget: slab.budgetBytes, logger: logger) { series in
+                    _ = try writer.add(series)
+                    inFlight.set(ticket: slab.ticket, samples: committed.samples + writer.samples,
+                                 bytes: committed.bytes + writer.bytesWritten)
+                    onSamples()
+                }
+                result.kind = outcome.kind
+                peak = max(peak, outcome.peakBufferedBytes)
+            }
+            let segments = try writer.finish()
+            part = writer.nextPart
+            result.observations.append((endMs - startMs, peak))
+            result.seriesHashes += writer.seriesWritten.map(\.hashValue)
+            return CompletedSlab(startMs: startMs, endMs: endMs, series: writer.seriesCount, samples: writer.samples, segments: segments)
+        } catch {
+            writer.abandon()
+            part = writer.nextPart
+            throw error
         }
     }
 

@@ -61,23 +61,17 @@ struct BatchSender: Sendable {
     }
 
     private func sendWithRetries(_ request: WriteRequest, batch: Batch) async throws -> RemoteWriteClient.Outcome {
-        var attempt = 1
-        while true {
-            try Task.checkCancellation()
-            counters.update { $0.requests += 1 }
-            do {
-                return try await client.send(request, attempt: attempt, logger: logger)
-            } catch let error as RemoteStorageError where error.isRetryable {
-                guard attempt < retry.maxAttempts else {
-                    throw ImportError(.gaveUp, "a request from \(batch.segment) failed \(attempt) times; last error: "
-                        + "\(error.message). Re-run the same command to resume.")
-                }
-                let delay = retry.delay(beforeRetry: attempt, retryAfterSeconds: error.retryAfterSeconds)
+        do {
+            return try await retry.run(onRetry: { attempt, delay, error in
                 counters.update { $0.retries += 1 }
                 progress.retrying(attempt: attempt, delaySeconds: delay, reason: error.message)
-                attempt += 1
-                try await Task.sleep(for: .milliseconds(Int64(delay * 1000)))
+            }) { attempt in
+                counters.update { $0.requests += 1 }
+                return try await client.send(request, attempt: attempt, logger: logger)
             }
+        } catch let error as RemoteStorageError where error.isRetryable {
+            throw ImportError(.gaveUp, "a request from \(batch.segment) failed \(retry.maxAttempts) times; last error: "
+                + "\(error.message). Re-run the same command to resume.")
         }
     }
 

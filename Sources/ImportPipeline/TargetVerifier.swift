@@ -93,7 +93,7 @@ struct TargetVerifier {
                         // What this slab's failed read added is dropped: the next read adds it again.
                         actual = beforeSlab
                         progress.retrying(attempt: attempt, delaySeconds: delay, reason: "verifying: \(error.message)")
-                    }) {
+                    }) { _ in
                         try await client.read(startMs: start, endMs: end, matchers: matchers, logger: logger) { series in
                             // The target adds its external labels to what it returns; the archive never held them.
                             var labels = series.labels

@@ -71,7 +71,7 @@ struct VictoriaMetricsVerifier {
                 do {
                     actual = try await retry.run(onRetry: { attempt, delay, error in
                         progress.retrying(attempt: attempt, delaySeconds: delay, reason: "verifying: \(error.message)")
-                    }) {
+                    }) { _ in
                         try await client.read(startMs: start, endMs: end, selector: selector, logger: logger)
                     }
                 } catch let error as RemoteStorageError where error.isRetryable {

@@ -26,13 +26,17 @@ public struct RetryPolicy: Sendable, Equatable {
 
     /// Runs `body` until it succeeds or fails in a way not worth retrying: a retryable
     /// `RemoteStorageError` is retried after `delay`, up to `maxAttempts` attempts in all, telling
-    /// `onRetry` (attempt, delay, error) before each wait. The last error is rethrown unchanged.
+    /// `onRetry` (attempt, delay, error) before each wait. The last error is rethrown unchanged, so
+    /// that a caller can tell "gave up after `maxAttempts`" (still retryable) from a refusal.
+    /// `body` gets the attempt's number (from 1), e.g. for a retry header; cancellation is checked
+    /// before each attempt.
     @discardableResult
-    public func run<T>(onRetry: (Int, Double, RemoteStorageError) -> Void, _ body: () async throws -> T) async throws -> T {
+    public func run<T>(onRetry: (Int, Double, RemoteStorageError) -> Void, _ body: (Int) async throws -> T) async throws -> T {
         var attempt = 1
         while true {
+            try Task.checkCancellation()
             do {
-                return try await body()
+                return try await body(attempt)
             } catch let error as RemoteStorageError where error.isRetryable && attempt < maxAttempts {
                 let wait = delay(beforeRetry: attempt, retryAfterSeconds: error.retryAfterSeconds)
                 onRetry(attempt, wait, error)
