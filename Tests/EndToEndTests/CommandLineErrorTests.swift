@@ -32,7 +32,7 @@ import TestSupport
                            status: 64, containing: ["--end", "not after --start"])
         expectOneLineError(try await export(["--source-url", "http://127.0.0.1:9/api/v1/read", "-o", out, "--slab", "1 hour"]),
                            status: 64, containing: ["1 hour"])
-        expectOneLineError(try await export(["--source-url", "http://127.0.0.1:9/api/v1/read"]), status: 64, containing: ["--output"])
+        expectOneLineError(try await export(["--source-url", "http://127.0.0.1:9/api/v1/read"]), status: 64, containing: ["--archive DIR"])
         expectOneLineError(try await export(["--source-url", "http://127.0.0.1:9/api/v1/read", "-o", out, "--basic-auth-password-file",
                                        dir.path + "/nope"]), status: 64, containing: ["nope"])
         #expect(!FileManager.default.fileExists(atPath: out))
