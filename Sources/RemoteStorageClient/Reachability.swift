@@ -22,15 +22,14 @@ enum Reachability {
         do {
             channel = try await bootstrap.connect(host: host, port: port).get()
         } catch {
-            let text = "\(error)"
-            if text.contains("refused") || text.contains("errno: 111") {
+            if TransportFailure.isConnectionRefused(error) {
                 throw RemoteStorageError(.transport, "\(endpoint.redactedURL): connection refused; is the server running and is the port right?")
             }
             if error is ChannelError {
                 throw RemoteStorageError(.timeout, "\(endpoint.redactedURL): no answer to a connection attempt within "
                     + "\(endpoint.connectTimeoutSeconds) s; is the host reachable?")
             }
-            throw RemoteStorageError(.transport, "\(endpoint.redactedURL): cannot connect to \(host):\(port): \(text)")
+            throw RemoteStorageError(.transport, "\(endpoint.redactedURL): cannot connect to \(host):\(port): \(error)")
         }
         defer { channel.close(promise: nil) }
         guard let tls else { return }

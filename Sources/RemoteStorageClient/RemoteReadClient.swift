@@ -298,11 +298,10 @@ public final class RemoteReadClient: Sendable {
             return RemoteStorageError(.transport, "\(url): \(http)")
         }
         if let tls = TLSFailure.classify(error, url: url) { return tls }
-        let text = "\(error)"
-        if text.contains("connectionRefused") || text.contains("Connection refused") {
+        if TransportFailure.isConnectionRefused(error) {
             return RemoteStorageError(.transport, "\(url): connection refused; is the server running and is the port right?")
         }
-        return RemoteStorageError(.transport, "\(url): \(text)")
+        return RemoteStorageError(.transport, "\(url): \(error)")
     }
 }
 
