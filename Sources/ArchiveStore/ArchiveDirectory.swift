@@ -168,7 +168,7 @@ public final class ArchiveDirectory {
         do {
             try manifest.validate()
         } catch let error as ArchiveFormatError {
-            throw ArchiveStoreError(.corrupt, "\(root)/\(error.message)")
+            throw ArchiveStoreError(error, prefix: root + "/")
         }
         return manifest
     }

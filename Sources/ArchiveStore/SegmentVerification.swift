@@ -27,7 +27,7 @@ public struct SegmentReader {
         do {
             block = try decoder.nextBlock()
         } catch let error as ArchiveFormatError {
-            throw ArchiveStoreError(.corrupt, error.message)
+            throw ArchiveStoreError(error)
         }
         if block == nil { try finish() }
         return block

@@ -131,6 +131,25 @@ func withArchive(_ body: (String, TemporaryDirectory) throws -> Void) throws {
             try text.replacingOccurrences(of: "\"formatVersion\" : 1", with: "\"formatVersion\" : 7")
                 .write(toFile: manifestPath, atomically: true, encoding: .utf8)
             expectProblem(path, naming: "manifest.json", "upgrade promferry")
+            #expect { try ArchiveDirectory(root: path).readManifest() } throws: { ($0 as? ArchiveStoreError)?.code == .newerVersion }
+        }
+    }
+
+    /// A segment of a newer format is not called damaged: its error says so, with its own code.
+    @Test func aSegmentOfAFutureVersionIsNotCalledCorrupt() throws {
+        try withArchive { path, _ in
+            let archive = ArchiveDirectory(root: path)
+            var manifest = try archive.readManifest()
+            let file = archive.path(of: manifest.slabs[0].segments[0].file)
+            var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
+            bytes[8] = 9
+            try Data(bytes).write(to: URL(fileURLWithPath: file))
+            manifest.slabs[0].segments[0].sha256 = ArchiveDigest.sha256(bytes)
+            try archive.commit(manifest)
+            #expect { try archive.readSegment(manifest.slabs[0].segments[0]) } throws: { error in
+                (error as? ArchiveStoreError)?.code == .newerVersion && "\(error)".contains("upgrade promferry")
+            }
+            expectProblem(path, naming: manifest.slabs[0].segments[0].file, "newer than this tool supports")
         }
     }
 
