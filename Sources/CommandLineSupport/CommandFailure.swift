@@ -17,11 +17,18 @@ public enum CommandFailure {
     }
 
     /// Logging to stderr, at the level asked for; stdout stays free for machine-readable output.
-    public static func bootstrapLogging(level: Logger.Level) {
+    public static func bootstrapLogging(level: Logger.Level, format: LogFormat = .text) {
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+            switch format {
+            case .text:
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            case .json:
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
         }
     }
 }

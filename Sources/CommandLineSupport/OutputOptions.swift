@@ -14,10 +14,17 @@ public struct OutputOptions: ParsableArguments {
     @Option(name: .customLong("summary-json"), help: "Also write the final summary as JSON to this file.")
     public var summaryJSON: String?
 
-    @Option(name: .customLong("log-level"), help: "Diagnostics on stderr: trace, debug, info, notice, warning, error, critical.")
+    @Option(name: .customLong("log-level"), help: ArgumentHelp("Diagnostics on stderr: trace, debug, info (each slab, segment, "
+        + "retry, split and resume with its figures), notice, warning, error, critical."))
     public var logLevel: Logger.Level = .warning
 
+    @Option(name: .customLong("log-format"), help: "text, or json: one JSON object per line (time, level, logger, message, fields).")
+    public var logFormat: LogFormat = .text
+
     public init() {}
+
+    /// Sets up the logging system as these options say; call once, before any logger is made.
+    public func bootstrapLogging() { CommandFailure.bootstrapLogging(level: logLevel, format: logFormat) }
 
     public func validate() throws { try SummaryOutput.checkWritable(summaryJSON) }
 }
@@ -80,3 +87,5 @@ public func parseSelectors(_ texts: [String]) throws -> [SeriesSelector] {
         }
     }
 }
+
+extension LogFormat: ExpressibleByArgument {}

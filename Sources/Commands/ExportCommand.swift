@@ -220,7 +220,7 @@ public struct PromExport: AsyncParsableCommand {
     }
 
     public func run() async throws {
-        CommandFailure.bootstrapLogging(level: reporting.logLevel)
+        reporting.bootstrapLogging()
         InterruptHandling.install(tool: "prom-export")
         let configuration = try makeConfiguration()
         if responseType == .samples {

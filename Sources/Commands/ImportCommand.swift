@@ -229,7 +229,7 @@ public struct PromImport: AsyncParsableCommand {
     }
 
     public func run() async throws {
-        CommandFailure.bootstrapLogging(level: reporting.logLevel)
+        reporting.bootstrapLogging()
         InterruptHandling.install(tool: "prom-import")
         let configuration = try makeConfiguration()
         let display = ImportProgressDisplay()

@@ -108,6 +108,12 @@ public struct ExportPipeline: Sendable {
         if let resumedFrom, !manifest.complete {
             progress.note("resuming \(archive.root) at \(Self.timestamp(ms: resumedFrom)) (\(manifest.slabs.count) slabs already done)")
         }
+        logger.info(resumedFrom == nil ? "export started" : "export resumed", metadata: [
+            "archive": "\(archive.root)", "source": "\(configuration.source.redactedURL)",
+            "range.start": "\(Self.timestamp(ms: manifest.selection.startMs))", "range.end": "\(Self.timestamp(ms: manifest.selection.endMs))",
+            "resume.from": "\(Self.timestamp(ms: manifest.resumePointMs))", "slabs.done": "\(manifest.slabs.count)",
+            "samples.done": "\(manifest.totalSamples)", "concurrency": "\(configuration.concurrency)",
+            "read.budget.bytes": "\(configuration.readBudgetBytes)", "slab.width.ms": "\(planner.widthMs)"])
 
         var counters = (slabs: 0, samples: 0, bytes: 0, retries: 0, splits: 0, peakReadBytes: 0)
         var responseKind: ReadResponseKind?
@@ -162,15 +168,21 @@ public struct ExportPipeline: Sendable {
                     guard let result = try await group.next() else { break }
                     running -= 1
                     for observation in result.observations {
-                        planner.sizer.observe(peakBytes: observation.peakBytes, readWidthMs: observation.widthMs,
-                                              scalesWithWidth: result.kind == .samples)
+                        let adjustment = planner.sizer.observe(peakBytes: observation.peakBytes, readWidthMs: observation.widthMs,
+                                                               scalesWithWidth: result.kind == .samples)
                         counters.peakReadBytes = max(counters.peakReadBytes, observation.peakBytes)
+                        logger.debug("slab width", metadata: [
+                            "adjustment": "\(adjustment)", "read.width.ms": "\(observation.widthMs)",
+                            "read.peak.bytes": "\(observation.peakBytes)", "read.budget.bytes": "\(planner.sizer.budgetBytes)",
+                            "next.width.ms": "\(planner.sizer.widthMs)"])
                     }
                     // A split under an earlier, smaller share says nothing about the current one.
                     if result.budgetBytes == planner.sizer.budgetBytes {
                         if result.kind == .samples, result.splits > 0, readsAllowed > 1 {
                             readsAllowed = max(1, readsAllowed / 2)
                             planner.sizer.rebudget(configuration.readBudgetBytes(readsInFlight: readsAllowed))
+                            logger.notice("fewer reads in flight", metadata: [
+                                "reads": "\(readsAllowed)", "read.budget.bytes": "\(planner.sizer.budgetBytes)"])
                             progress.note("the source answers SAMPLES, which are held whole until decoded, and a reply outgrew "
                                 + "its share of --max-memory: \(readsAllowed) read(s) in flight from now on, each with "
                                 + "\(planner.sizer.budgetBytes >> 20) MiB")
@@ -183,6 +195,11 @@ public struct ExportPipeline: Sendable {
                         for slab in ready.slabs {
                             manifest.slabs.append(.init(index: manifest.slabs.count, startMs: slab.startMs, endMs: slab.endMs,
                                                         series: slab.series, samples: slab.samples, segments: slab.segments))
+                            logger.info("slab committed", metadata: [
+                                "slab": "\(manifest.slabs.count - 1)", "slab.start": "\(Self.timestamp(ms: slab.startMs))",
+                                "slab.width.ms": "\(slab.endMs - slab.startMs)", "series": "\(slab.series)", "samples": "\(slab.samples)",
+                                "bytes": "\(slab.segments.reduce(0) { $0 + $1.bytes })", "segments": "\(slab.segments.count)",
+                                "read": "\(ready.ticket)", "retries": "\(ready.retries)", "splits": "\(ready.splits)"])
                             if slab.endMs == manifest.selection.endMs { manifest.complete = true }
                             counters.slabs += 1
                             counters.samples += slab.samples
@@ -220,6 +237,9 @@ public struct ExportPipeline: Sendable {
         }
 
         let wall = Self.seconds(clock.now - began)
+        logger.info(manifest.complete ? "export complete" : "export stopped", metadata: [
+            "archive": "\(archive.root)", "slabs": "\(counters.slabs)", "samples": "\(counters.samples)", "bytes": "\(counters.bytes)",
+            "retries": "\(counters.retries)", "splits": "\(counters.splits)", "seconds": "\(String(format: "%.3f", wall))"])
         return ExportSummary(
             archive: archive.root, source: configuration.source.redactedURL, complete: manifest.complete,
             rangeStartMs: manifest.selection.startMs, rangeEndMs: manifest.selection.endMs,

@@ -94,8 +94,9 @@ struct SlabReader: Sendable {
             do {
                 let done = try await configuration.retry.run(onRetry: { attempt, delay, error in
                     progress.retrying(slabStartMs: startMs, attempt: attempt, delaySeconds: delay, reason: error.message)
-                    logger.info("slab read failed; retrying", metadata: [
-                        "slab.start": "\(startMs)", "attempt": "\(attempt)", "error": "\(error.message)"])
+                    logger.info("slab read retried", metadata: [
+                        "slab.start": "\(ExportPipeline.timestamp(ms: startMs))", "attempt": "\(attempt)",
+                        "delay.seconds": "\(String(format: "%.3f", delay))", "error": "\(error.message)"])
                     result.retries += 1
                 }) { _ in
                     try await readOnce(startMs, endMs, slab: slab, archive: archive, part: &part, into: &result,
@@ -112,6 +113,9 @@ struct SlabReader: Sendable {
                 result.splits += 1
                 result.narrowedToMs = min(result.narrowedToMs ?? .max, middle - startMs)
                 let why = error.code == .overBudget ? "would hold more than its share of --max-memory" : "exceeds the source's sample limit"
+                logger.info("slab split", metadata: [
+                    "slab.start": "\(ExportPipeline.timestamp(ms: startMs))", "slab.width.ms": "\(endMs - startMs)",
+                    "reason": "\(error.code == .overBudget ? "over budget" : "sample limit")", "error": "\(error.message)"])
                 progress.note("slab [\(ExportPipeline.timestamp(ms: startMs)), +\(ExportPipeline.duration(endMs - startMs))) \(why); "
                     + "reading it again as two halves")
             } catch let error as RemoteStorageError where error.isRetryable {

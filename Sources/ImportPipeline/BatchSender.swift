@@ -1,4 +1,4 @@
-
+import Foundation
 import Logging
 import PrometheusWire
 import RemoteStorageClient
@@ -32,6 +32,8 @@ struct BatchSender: Sendable {
                 throw ImportError(.rejected, "\(client.endpoint.redactedURL) refuses even a single sample as too large (HTTP 413: \(message))")
             }
             counters.update { $0.splits += 1 }
+            logger.info("request split", metadata: ["segment": "\(batch.segment)", "batch": "\(batch.index)", "samples": "\(samples)",
+                                                    "reason": "too large (HTTP 413)"])
             let (first, second) = Self.split(series)
             try await send(first, of: batch)
             try await send(second, of: batch)
@@ -53,6 +55,8 @@ struct BatchSender: Sendable {
                     return
                 }
                 counters.update { $0.splits += 1 }
+                logger.info("request split", metadata: ["segment": "\(batch.segment)", "batch": "\(batch.index)", "samples": "\(samples)",
+                                                        "reason": "refused (HTTP \(status)): isolating the refused samples"])
                 let (first, second) = Self.split(series)
                 try await send(first, of: batch)
                 try await send(second, of: batch)
@@ -65,6 +69,8 @@ struct BatchSender: Sendable {
             return try await retry.run(onRetry: { attempt, delay, error in
                 counters.update { $0.retries += 1 }
                 progress.retrying(attempt: attempt, delaySeconds: delay, reason: error.message)
+                logger.info("request retried", metadata: ["segment": "\(batch.segment)", "batch": "\(batch.index)", "attempt": "\(attempt)",
+                                                          "delay.seconds": "\(String(format: "%.3f", delay))", "error": "\(error.message)"])
             }) { attempt in
                 counters.update { $0.requests += 1 }
                 return try await client.send(request, attempt: attempt, logger: logger)

@@ -119,28 +119,36 @@ actor ImportJournal {
         acked[segment]?.contains(batch) ?? false
     }
 
-    /// Records an acknowledged batch; returns once that is durable.
-    func acknowledge(segment: String, batch: Int, samples: Int) async throws {
+    /// Records an acknowledged batch; returns once that is durable, with the samples of its segment
+    /// when this batch was the segment's last (the segment is then done).
+    @discardableResult
+    func acknowledge(segment: String, batch: Int, samples: Int) async throws -> Int? {
         acked[segment, default: []].insert(batch)
         samplesBySegment[segment, default: 0] += samples
         try file?.write(#"{"batch":\#(batch),"segment":"\#(segment)"}"#)
-        _ = try finishIfDone(segment)
+        let done = try finishIfDone(segment)
         try await durable()
+        return done
     }
 
-    /// The producer has cut all `batches` batches of `segment`.
-    func expect(segment: String, batches: Int) async throws {
+    /// The producer has cut all `batches` batches of `segment`; returns the segment's samples when
+    /// every batch was already acknowledged (the segment is then done).
+    @discardableResult
+    func expect(segment: String, batches: Int) async throws -> Int? {
         expected[segment] = batches
-        if try finishIfDone(segment) { try await durable() }
+        let done = try finishIfDone(segment)
+        if done != nil { try await durable() }
+        return done
     }
 
-    /// Writes the segment's `done` line once all its batches are acknowledged; returns whether it did.
-    private func finishIfDone(_ segment: String) throws -> Bool {
-        guard let count = expected[segment], (acked[segment]?.count ?? 0) >= count, !doneSegments.contains(segment) else { return false }
+    /// Writes the segment's `done` line once all its batches are acknowledged; returns its samples if it did.
+    private func finishIfDone(_ segment: String) throws -> Int? {
+        guard let count = expected[segment], (acked[segment]?.count ?? 0) >= count, !doneSegments.contains(segment) else { return nil }
         doneSegments.insert(segment)
         acked[segment] = nil
-        try file?.write(#"{"done":true,"samples":\#(samplesBySegment[segment] ?? 0),"segment":"\#(segment)"}"#)
-        return true
+        let samples = samplesBySegment[segment] ?? 0
+        try file?.write(#"{"done":true,"samples":\#(samples),"segment":"\#(segment)"}"#)
+        return samples
     }
 
     func markComplete() async throws {

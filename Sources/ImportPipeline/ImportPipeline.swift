@@ -72,6 +72,12 @@ public struct ImportPipeline: Sendable {
         if let journal, await journal.resumed {
             let done = await journal.doneSegments.count
             progress.note("resuming the import recorded in \(statePath): \(done) of \(initial.segments.count) segments already delivered")
+            logger.info("import resumed", metadata: ["state": "\(statePath)", "segments.done": "\(done)",
+                                                     "segments": "\(initial.segments.count)"])
+        } else {
+            logger.info("import started", metadata: ["archive": "\(archive.root)", "target": "\(configuration.target.redactedURL)",
+                                                     "segments": "\(initial.segments.count)", "senders": "\(shards)",
+                                                     "batch.samples": "\(batchSamples)", "batch.bytes": "\(batchBytes)"])
         }
 
         let skipped = SkippedSegments()
@@ -107,6 +113,9 @@ public struct ImportPipeline: Sendable {
         }
         let values = counters.snapshot
         let wall = ImportPipeline.seconds(ContinuousClock.now - began)
+        logger.info(complete ? "import complete" : "import stopped", metadata: [
+            "samples.sent": "\(values.samplesSent)", "requests": "\(values.requests)", "retries": "\(values.retries)",
+            "splits": "\(values.splits)", "samples.rejected": "\(values.samplesRejected)", "seconds": "\(String(format: "%.3f", wall))"])
         let doneBefore = await journal?.doneSegmentsAtStart ?? 0
         return ImportSummary(
             archive: archive.root, target: configuration.target.redactedURL, dryRun: configuration.dryRun, complete: complete,
@@ -118,6 +127,10 @@ public struct ImportPipeline: Sendable {
             batches: values.batchesSent, requests: values.requests, retries: values.retries, splits: values.splits,
             rejectsFile: values.samplesRejected > 0 ? rejectsPath : nil, statePath: configuration.dryRun || configuration.noState ? nil : statePath,
             wallSeconds: wall, samplesPerSecond: wall > 0 ? Double(values.samplesSent) / wall : 0, verification: verification)
+    }
+
+    static func logSegmentDelivered(_ segment: String, samples: Int, logger: Logger) {
+        logger.info("segment delivered", metadata: ["segment": "\(segment)", "samples.sent": "\(samples)"])
     }
 
     private func openJournal(statePath: String, manifest: Manifest) throws -> ImportJournal {
@@ -182,7 +195,10 @@ public struct ImportPipeline: Sendable {
                             if await sendFailure.error != nil { break }
                             if let sender {
                                 try await sender.deliver(batch)
-                                try await journal?.acknowledge(segment: batch.segment, batch: batch.index, samples: batch.sampleCount)
+                                let done = try await journal?.acknowledge(segment: batch.segment, batch: batch.index, samples: batch.sampleCount)
+                                logger.debug("batch acknowledged", metadata: [
+                                    "segment": "\(batch.segment)", "batch": "\(batch.index)", "samples": "\(batch.sampleCount)"])
+                                if let done { Self.logSegmentDelivered(batch.segment, samples: done, logger: logger) }
                                 if let metric, let client, let journal {
                                     try await metricWriter.advance(to: await journal.leadingSegmentsDone) { count, time in
                                         try await metric.write(count, at: time, with: client, logger: logger)
@@ -329,7 +345,10 @@ public struct ImportPipeline: Sendable {
             }
             guard await enqueue(batcher.finish()) else { return }
         }
-        try await journal?.expect(segment: segment.file, batches: batches)
+        if let done = try await journal?.expect(segment: segment.file, batches: batches) {
+            Self.logSegmentDelivered(segment.file, samples: done, logger: logger)
+        }
+        logger.info("segment read", metadata: ["segment": "\(segment.file)", "batches": "\(batches)", "samples": "\(segment.samples)"])
         report()
     }
 

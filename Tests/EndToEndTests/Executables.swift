@@ -1,5 +1,6 @@
 import Foundation
 import PeerHarness
+import Testing
 
 /// The built command-line tools, beside the test binary in the build directory.
 enum Executables {
@@ -106,5 +107,17 @@ extension Executables {
             }
         }
         return (kills, nil)
+    }
+}
+
+/// `--log-format json` output: every stderr line that is a JSON object, each checked for the keys
+/// every event carries.
+enum JSONLogLines {
+    static func parse(_ stderr: String) throws -> [[String: String]] {
+        try stderr.split(separator: "\n").filter { $0.hasPrefix("{") }.map { line in
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String], "\(line)")
+            for key in ["time", "level", "logger", "message"] { #expect(object[key] != nil, "\(key) missing in \(line)") }
+            return object
+        }
     }
 }

@@ -94,7 +94,7 @@ struct SeededHistory {
             let outcome = try await Executables.run("prom-export", [
                 "--source-url", server.readURL, "--output", archive, "--start", "\(seeded.startMs)", "--end", "\(seeded.endMs)",
                 "--response-type", "samples", "--drop-label", "cluster", "--quiet", "--summary-json", archive + ".json",
-                "--slab", "30m", "--compact"])
+                "--slab", "30m", "--compact", "--log-level", "info", "--log-format", "json"])
             #expect(outcome.status == 0, "\(outcome.stderr)")
             #expect(outcome.stderr.contains("warning: in SAMPLES answers Prometheus before 2.44 silently cuts a series off at its first "
                 + "native histogram"), "\(outcome.stderr)")
@@ -105,6 +105,12 @@ struct SeededHistory {
             #expect(outcome.stdout.contains("compacted       \(summary.slabsBeforeCompaction ?? 0) slabs into 1"), "\(outcome.stdout)")
             let manifest = try ArchiveDirectory(root: archive).readManifest()
             #expect(manifest.slabs.count == 1 && manifest.compactedFrom != nil && manifest.totalBytes == summary.archiveBytes)
+            // --log-format json: one event per committed slab, with its figures, between a start and an end event.
+            let events = try JSONLogLines.parse(outcome.stderr)
+            let committed = events.filter { $0["message"] == "slab committed" }
+            #expect(events.first?["message"] == "export started" && events.last?["message"] == "export complete", "\(events)")
+            #expect(committed.count == summary.slabsBeforeCompaction && events.allSatisfy { $0["logger"] == "prom-export" })
+            #expect(committed.compactMap { Int($0["samples"] ?? "") }.reduce(0, +) == summary.samplesWritten, "\(committed)")
             let verify = try await Executables.run("prom-archive", ["verify", archive])
             #expect(verify.status == 0 && verify.stdout.contains("0 problems, 0 warnings"), "\(verify.stdout)")
             // Through SAMPLES a stored -0.0 arrives as +0.0 (the source's quirk, documented); all else is exact.

@@ -74,8 +74,11 @@ func exportedArchive(_ seeded: SeededHistory, into path: String, slabWidthMs: In
                              "--batch-samples", "300", "--concurrency", "2", "--quiet"]
             let (kills, status) = try await Executables.killRepeatedly("prom-import", arguments, rounds: 30, delayMs: 40..<160)
             #expect(status == nil || status == 0)
-            let last = try await Executables.run("prom-import", arguments + ["--verify", "--target-read-url", target.readURL])
+            let last = try await Executables.run("prom-import", arguments + ["--verify", "--target-read-url", target.readURL,
+                                                                             "--log-level", "info", "--log-format", "json"])
             #expect(last.status == 0, "\(last.stdout)\n\(last.stderr)")
+            let events = try JSONLogLines.parse(last.stderr)
+            #expect(events.first?["message"] == "import resumed" && events.contains { $0["message"] == "import complete" }, "\(events)")
             #expect(last.stdout.contains("verification    passed"), "\(last.stdout)")
             print("import kill/resume: \(kills) kills survived")
             #expect(kills >= 20)
