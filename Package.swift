@@ -45,7 +45,8 @@ let package = Package(
         .target(name: "ImportPipeline", dependencies: ["ArchiveStore", "RemoteStorageClient", crypto, logging]),
         .target(name: "ArchiveTools", dependencies: ["ArchiveStore", "ArchiveFormat", "PrometheusWire"]),
         .target(name: "FuzzTargets", dependencies: ["PrometheusWire", "ArchiveFormat", "ArchiveTools", "BlockCompression"]),
-        .target(name: "CommandLineSupport", dependencies: ["PrometheusWire", "BlockCompression", "ArchiveFormat", "RemoteStorageClient", "ExportPipeline", "ImportPipeline", "ArchiveTools", argumentParser, logging]),
+        // Shared command-line pieces only; each command's own display and summary text live with it in Commands.
+        .target(name: "CommandLineSupport", dependencies: ["PrometheusWire", "BlockCompression", "ArchiveFormat", "RemoteStorageClient", argumentParser, logging]),
         .target(name: "PeerHarness", dependencies: ["PrometheusWire", "BlockCompression", "ArchiveFormat", "ArchiveStore", "RemoteStorageClient", httpClient, nioCore, logging]),
 
         // MARK: Commands (parse → configuration → pipeline.run; no logic), and the one executable
@@ -63,7 +64,8 @@ let package = Package(
         .testTarget(name: "BlockCompressionTests", dependencies: ["BlockCompression"]),
         .testTarget(name: "PrometheusWireTests", dependencies: ["PrometheusWire", "BlockCompression"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ArchiveFormatTests", dependencies: ["ArchiveFormat", "ArchiveStore", "BlockCompression", "PrometheusWire", "PeerHarness"]),
-        .testTarget(name: "CommandLineSupportTests", dependencies: ["CommandLineSupport", "ImportPipeline"]),
+        .testTarget(name: "CommandLineSupportTests", dependencies: ["CommandLineSupport"]),
+        .testTarget(name: "CommandsTests", dependencies: ["Commands", "ImportPipeline"]),
         .testTarget(name: "RemoteStorageClientTests", dependencies: ["RemoteStorageClient", "PeerHarness", "TestSupport", logging]),
         .testTarget(name: "ExportPipelineTests", dependencies: ["ExportPipeline", "ArchiveStore", "ArchiveTools", "BlockCompression", "PeerHarness", "TestSupport", logging]),
         .testTarget(name: "ImportPipelineTests", dependencies: ["ImportPipeline", "ExportPipeline", "ArchiveStore", "ArchiveTools", "BlockCompression", "PeerHarness", "TestSupport", logging]),

@@ -236,7 +236,7 @@ public struct PromExport: AsyncParsableCommand {
             var summary = try await pipeline.run()
             display.finish()
             if compact && summary.complete { try compactArchive(configuration, &summary) }
-            try reporting.report(summary, text: SummaryText.export(summary))
+            try reporting.report(summary, text: ExportSummaryText.render(summary))
         } catch {
             display.finish()
             throw CommandFailure.report(error, tool: "prom-export")

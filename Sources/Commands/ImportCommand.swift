@@ -243,7 +243,7 @@ public struct PromImport: AsyncParsableCommand {
             throw CommandFailure.report(error, tool: "prom-import")
         }
         display.finish()
-        try reporting.report(summary, text: SummaryText.import(summary))
+        try reporting.report(summary, text: ImportSummaryText.render(summary))
         if let verification = summary.verification, !verification.passed { throw ExitCode(CommandFailure.differenceFound) }
         if summary.samplesRejected > 0 { throw ExitCode(2) }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import CommandLineSupport
 import ImportPipeline
 import PrometheusWire
 

@@ -1,4 +1,5 @@
 import ArchiveTools
+import CommandLineSupport
 import Foundation
 import PrometheusWire
 

@@ -1,4 +1,4 @@
-import CommandLineSupport
+@testable import Commands
 import Foundation
 import ImportPipeline
 import Testing
@@ -19,12 +19,12 @@ import Testing
     /// A failed verification says what to do next: look again once the target settles, then re-import
     /// what it lost. A passed one says nothing of the kind.
     @Test func aFailedVerificationSaysWhatToDoNext() throws {
-        let failed = SummaryText.import(try Self.summary(mismatches: 1))
+        let failed = ImportSummaryText.render(try Self.summary(mismatches: 1))
         #expect(failed.contains("verification    FAILED"))
         #expect(failed.contains("target holds 9 samples, the archive 10"))
         #expect(failed.contains("re-run the same command in a minute"))
         #expect(failed.contains("import again with a new --state"))
-        let passed = SummaryText.import(try Self.summary(mismatches: 0))
+        let passed = ImportSummaryText.render(try Self.summary(mismatches: 0))
         #expect(passed.contains("verification    passed"))
         #expect(!passed.contains("--state ("))
         #expect(!passed.contains("next "))
