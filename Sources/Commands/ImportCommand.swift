@@ -208,24 +208,19 @@ public struct PromImport: AsyncParsableCommand {
             throw ValidationError("--match: \(error.description)")
         }
         filter.histograms = histograms
-        var configuration = ImportConfiguration(
-            archivePath: archive, target: target, filter: filter, batchSamples: batchSamples, batchBytes: bytes,
-            concurrency: concurrency, onReject: onReject.policy, rejectsPath: rejectsFile, statePath: state,
-            skipCorrupt: skipCorrupt, rateLimit: rateLimit, dryRun: dryRun, retry: RetryPolicy(maxAttempts: maxAttempts),
-            verifyURL: verify ? targetReadURL : nil)
-        configuration.progressMetric = progressMetric
-        configuration.targetReadURL = targetReadURL
-        configuration.noState = noState
-        configuration.follow = follow
+        let followTimeoutMs: Int64
         do {
-            let ms = try DurationExpression.parse(followTimeout)
-            guard ms >= 1000 else { throw ValidationError("--follow-timeout \(followTimeout) is shorter than 1s") }
-            configuration.followTimeoutSeconds = Double(ms) / 1000
+            followTimeoutMs = try DurationExpression.parse(followTimeout)
         } catch let error as TimeExpression.ParseError {
             throw ValidationError("--follow-timeout \(error.description)")
         }
-        configuration.maxMemoryBytes = memoryBytes
-        return configuration
+        guard followTimeoutMs >= 1000 else { throw ValidationError("--follow-timeout \(followTimeout) is shorter than 1s") }
+        return ImportConfiguration(
+            archivePath: archive, target: target, filter: filter, batchSamples: batchSamples, batchBytes: bytes,
+            concurrency: concurrency, onReject: onReject.policy, rejectsPath: rejectsFile, statePath: state,
+            skipCorrupt: skipCorrupt, rateLimit: rateLimit, dryRun: dryRun, retry: RetryPolicy(maxAttempts: maxAttempts),
+            verifyURL: verify ? targetReadURL : nil, targetReadURL: targetReadURL, progressMetric: progressMetric,
+            noState: noState, follow: follow, followTimeoutSeconds: Double(followTimeoutMs) / 1000, maxMemoryBytes: memoryBytes)
     }
 
     public func run() async throws {

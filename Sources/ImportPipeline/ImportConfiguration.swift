@@ -80,7 +80,10 @@ public struct ImportConfiguration: Sendable {
     public init(archivePath: String, target: EndpointConfiguration, filter: SeriesFilter = .all,
                 batchSamples: Int = ImportConfiguration.defaultBatchSamples, batchBytes: Int = 8 << 20, concurrency: Int = ImportConfiguration.defaultConcurrency, onReject: RejectPolicy = .stop,
                 rejectsPath: String? = nil, statePath: String? = nil, skipCorrupt: Bool = false, rateLimit: Double? = nil,
-                dryRun: Bool = false, retry: RetryPolicy = RetryPolicy(maxAttempts: 10), verifyURL: String? = nil) {
+                dryRun: Bool = false, retry: RetryPolicy = RetryPolicy(maxAttempts: 10), verifyURL: String? = nil,
+                targetReadURL: String? = nil, progressMetric: String? = nil, noState: Bool = false, follow: Bool = false,
+                followTimeoutSeconds: Double = ImportConfiguration.defaultFollowTimeoutSeconds,
+                maxMemoryBytes: Int = ImportConfiguration.defaultMaxMemoryBytes) {
         self.archivePath = archivePath
         self.target = target
         self.filter = filter
@@ -95,6 +98,12 @@ public struct ImportConfiguration: Sendable {
         self.dryRun = dryRun
         self.retry = retry
         self.verifyURL = verifyURL
+        self.targetReadURL = targetReadURL
+        self.progressMetric = progressMetric
+        self.noState = noState
+        self.follow = follow
+        self.followTimeoutSeconds = followTimeoutSeconds
+        self.maxMemoryBytes = maxMemoryBytes
     }
 }
 
