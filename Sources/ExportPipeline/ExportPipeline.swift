@@ -64,6 +64,134 @@ public struct ExportPipeline: Sendable {
         let began = clock.now
         try await client.checkReachable()
         try archive.prepareForWriting()
+        let (opened, resumedFrom) = try await resumeOrCreate(archive, client: client)
+        var planner = makePlanner(opened)
+        var state = ExportProgressState(
+            rangeStartMs: opened.selection.startMs, rangeEndMs: opened.selection.endMs,
+            runStartMs: opened.resumePointMs, committedThroughMs: opened.resumePointMs, readsInFlight: 0,
+            slabWidthMs: planner.widthMs, samples: 0, bytes: 0, elapsedSeconds: 0, resumedSamples: opened.totalSamples)
+        progress.started(state)
+        if let resumedFrom, !opened.complete {
+            progress.note("resuming \(archive.root) at \(Self.timestamp(ms: resumedFrom)) (\(opened.slabs.count) slabs already done)")
+        }
+        logger.info(resumedFrom == nil ? "export started" : "export resumed", metadata: [
+            "archive": "\(archive.root)", "source": "\(configuration.source.redactedURL)",
+            "range.start": "\(Self.timestamp(ms: opened.selection.startMs))", "range.end": "\(Self.timestamp(ms: opened.selection.endMs))",
+            "resume.from": "\(Self.timestamp(ms: opened.resumePointMs))", "slabs.done": "\(opened.slabs.count)",
+            "samples.done": "\(opened.totalSamples)", "concurrency": "\(configuration.concurrency)",
+            "read.budget.bytes": "\(configuration.readBudgetBytes)", "slab.width.ms": "\(planner.widthMs)"])
+
+        var peakReadBytes = 0
+        var committer = SlabCommitter(manifest: opened)
+        let inFlight = InFlightCounters()
+        let committed = Mutex((samples: 0, bytes: 0))
+        let liveState = Mutex(state)
+        let reader = SlabReader(client: client, archiveRoot: archive.root, configuration: configuration, progress: progress,
+                                inFlight: inFlight, onSamples: { [progress] in
+                                    var live = liveState.withLock { $0 }
+                                    let (samples, bytes, reads) = inFlight.totals
+                                    let done = committed.withLock { $0 }
+                                    live.samples = done.samples + samples
+                                    live.bytes = done.bytes + bytes
+                                    live.readsInFlight = reads
+                                    live.elapsedSeconds = Self.seconds(clock.now - began)
+                                    progress.update(live)
+                                }, logger: logger)
+
+        // Up to `concurrency` reads run at once; each writes its own segment files. Results are
+        // committed strictly in ticket order, so the manifest always lists a gap-free prefix of the range.
+        // A SAMPLES source's replies are buffered whole: when one overruns its share of --max-memory,
+        // half as many reads run from then on, each with twice the share, instead of every read
+        // splitting its slab into ever smaller ones.
+        var readsAllowed = configuration.concurrency
+        var cursor = opened.resumePointMs
+        var nextTicket = opened.slabs.count
+        do {
+            try await withThrowingTaskGroup(of: SlabReadResult.self) { group in
+                var running = 0
+                while true {
+                    while running < readsAllowed, let bounds = planner.slab(startingAt: cursor) {
+                        // No read starts after the range's last slab, so it may take the share of the reads
+                        // actually running plus itself: with k running under shares of R > k reads,
+                        // k/R + 1/(k+1) <= 1 keeps the total within --max-memory.
+                        let budget = bounds.endMs == planner.rangeEndMs
+                            ? max(planner.sizer.budgetBytes, configuration.readBudgetBytes(readsInFlight: running + 1))
+                            : planner.sizer.budgetBytes
+                        let read = SlabRead(ticket: nextTicket, startMs: bounds.startMs, endMs: bounds.endMs, budgetBytes: budget)
+                        group.addTask { try await reader.read(read) }
+                        nextTicket += 1
+                        running += 1
+                        cursor = bounds.endMs
+                    }
+                    state.readsInFlight = running
+                    state.slabWidthMs = planner.widthMs
+                    liveState.withLock { $0 = state }
+                    progress.update(state)
+                    guard let result = try await group.next() else { break }
+                    running -= 1
+                    for observation in result.observations {
+                        let adjustment = planner.sizer.observe(peakBytes: observation.peakBytes, readWidthMs: observation.widthMs,
+                                                               scalesWithWidth: result.kind == .samples)
+                        peakReadBytes = max(peakReadBytes, observation.peakBytes)
+                        logger.debug("slab width", metadata: [
+                            "adjustment": "\(adjustment)", "read.width.ms": "\(observation.widthMs)",
+                            "read.peak.bytes": "\(observation.peakBytes)", "read.budget.bytes": "\(planner.sizer.budgetBytes)",
+                            "next.width.ms": "\(planner.sizer.widthMs)"])
+                    }
+                    // A split under an earlier, smaller share says nothing about the current one.
+                    if result.budgetBytes == planner.sizer.budgetBytes {
+                        if result.kind == .samples, result.splits > 0, readsAllowed > 1 {
+                            readsAllowed = max(1, readsAllowed / 2)
+                            planner.sizer.rebudget(configuration.readBudgetBytes(readsInFlight: readsAllowed))
+                            logger.notice("fewer reads in flight", metadata: [
+                                "reads": "\(readsAllowed)", "read.budget.bytes": "\(planner.sizer.budgetBytes)"])
+                            progress.note("the source answers SAMPLES, which are held whole until decoded, and a reply outgrew "
+                                + "its share of --max-memory: \(readsAllowed) read(s) in flight from now on, each with "
+                                + "\(planner.sizer.budgetBytes >> 20) MiB")
+                        } else if let narrowed = result.narrowedToMs {
+                            planner.sizer.overran(readWidthMs: narrowed * 2)
+                        }
+                    }
+                    for ticket in try committer.take(result, archive: archive, logger: logger) { inFlight.remove(ticket: ticket) }
+                    committed.withLock { $0 = (committer.counters.samples, committer.counters.bytes) }
+                    state.committedThroughMs = committer.manifest.resumePointMs
+                    state.samples = committer.counters.samples
+                    state.bytes = committer.counters.bytes
+                    state.elapsedSeconds = Self.seconds(clock.now - began)
+                }
+            }
+        } catch {
+            // Reads that finished but could not be committed in order leave no files behind.
+            committer.discardUncommitted(archive: archive)
+            throw error
+        }
+        state.readsInFlight = 0
+        progress.update(state)
+        try committer.finish(archive: archive)
+        let manifest = committer.manifest
+        let counters = committer.counters
+
+        let wall = Self.seconds(clock.now - began)
+        logger.info(manifest.complete ? "export complete" : "export stopped", metadata: [
+            "archive": "\(archive.root)", "slabs": "\(counters.slabs)", "samples": "\(counters.samples)", "bytes": "\(counters.bytes)",
+            "retries": "\(counters.retries)", "splits": "\(counters.splits)", "seconds": "\(String(format: "%.3f", wall))"])
+        return ExportSummary(
+            archive: archive.root, source: configuration.source.redactedURL, complete: manifest.complete,
+            rangeStartMs: manifest.selection.startMs, rangeEndMs: manifest.selection.endMs,
+            slabsWritten: counters.slabs, seriesWritten: committer.distinctSeries.count, samplesWritten: counters.samples,
+            bytesWritten: counters.bytes, archiveSlabs: manifest.slabs.count, archiveSamples: manifest.totalSamples,
+            archiveBytes: manifest.totalBytes,
+            archiveBytesPerSample: manifest.totalSamples == 0 ? 0 : Double(manifest.totalBytes) / Double(manifest.totalSamples),
+            resumedFromMs: resumedFrom, retries: counters.retries, slabSplits: counters.splits,
+            concurrency: configuration.concurrency, peakReadBytes: peakReadBytes,
+            responseType: committer.responseKind?.rawValue, wallSeconds: wall,
+            samplesPerSecond: wall > 0 ? Double(counters.samples) / wall : 0)
+    }
+
+    /// Resume: the archive's manifest, checked to be this export's, its damaged slabs dropped with
+    /// `repair`, the orphans of an interrupted slab removed. A new archive: its first manifest, with
+    /// the source's external labels. Either is committed before any read.
+    private func resumeOrCreate(_ archive: ArchiveDirectory, client: any SeriesSource) async throws -> (Manifest, resumedFrom: Int64?) {
         var manifest: Manifest
         var resumedFrom: Int64?
         if archive.hasManifest {
@@ -94,163 +222,16 @@ public struct ExportPipeline: Sendable {
             try archive.commit(manifest)
         }
 
-        // Resume continues at the width the last run had reached.
+        return (manifest, resumedFrom)
+    }
+
+    /// The slab planner; a resumed export continues at the width its last run had reached.
+    private func makePlanner(_ manifest: Manifest) -> SlabPlanner {
         let firstWidth = manifest.slabs.last.map { min(max($0.endMs - $0.startMs, configuration.slabWidthMs), configuration.maxSlabWidthMs) }
             ?? configuration.slabWidthMs
-        var planner = SlabPlanner(rangeEndMs: manifest.selection.endMs, sizer: SlabSizer(
+        return SlabPlanner(rangeEndMs: manifest.selection.endMs, sizer: SlabSizer(
             initialWidthMs: firstWidth, stepMs: configuration.slabWidthMs, maxWidthMs: configuration.maxSlabWidthMs,
             budgetBytes: configuration.readBudgetBytes))
-        var state = ExportProgressState(
-            rangeStartMs: manifest.selection.startMs, rangeEndMs: manifest.selection.endMs,
-            runStartMs: manifest.resumePointMs, committedThroughMs: manifest.resumePointMs, readsInFlight: 0,
-            slabWidthMs: planner.widthMs, samples: 0, bytes: 0, elapsedSeconds: 0, resumedSamples: manifest.totalSamples)
-        progress.started(state)
-        if let resumedFrom, !manifest.complete {
-            progress.note("resuming \(archive.root) at \(Self.timestamp(ms: resumedFrom)) (\(manifest.slabs.count) slabs already done)")
-        }
-        logger.info(resumedFrom == nil ? "export started" : "export resumed", metadata: [
-            "archive": "\(archive.root)", "source": "\(configuration.source.redactedURL)",
-            "range.start": "\(Self.timestamp(ms: manifest.selection.startMs))", "range.end": "\(Self.timestamp(ms: manifest.selection.endMs))",
-            "resume.from": "\(Self.timestamp(ms: manifest.resumePointMs))", "slabs.done": "\(manifest.slabs.count)",
-            "samples.done": "\(manifest.totalSamples)", "concurrency": "\(configuration.concurrency)",
-            "read.budget.bytes": "\(configuration.readBudgetBytes)", "slab.width.ms": "\(planner.widthMs)"])
-
-        var counters = (slabs: 0, samples: 0, bytes: 0, retries: 0, splits: 0, peakReadBytes: 0)
-        var responseKind: ReadResponseKind?
-        // Distinct series of this run, counted by hash: a count needs no more.
-        var distinctSeries = Set<Int>()
-        let inFlight = InFlightCounters()
-        let committed = Mutex((samples: 0, bytes: 0))
-        let liveState = Mutex(state)
-        let reader = SlabReader(client: client, archiveRoot: archive.root, configuration: configuration, progress: progress,
-                                inFlight: inFlight, onSamples: { [progress] in
-                                    var live = liveState.withLock { $0 }
-                                    let (samples, bytes, reads) = inFlight.totals
-                                    let done = committed.withLock { $0 }
-                                    live.samples = done.samples + samples
-                                    live.bytes = done.bytes + bytes
-                                    live.readsInFlight = reads
-                                    live.elapsedSeconds = Self.seconds(clock.now - began)
-                                    progress.update(live)
-                                }, logger: logger)
-
-        // Up to `concurrency` reads run at once; each writes its own segment files. Results are
-        // committed strictly in ticket order, so the manifest always lists a gap-free prefix of the range.
-        // A SAMPLES source's replies are buffered whole: when one overruns its share of --max-memory,
-        // half as many reads run from then on, each with twice the share, instead of every read
-        // splitting its slab into ever smaller ones.
-        var readsAllowed = configuration.concurrency
-        var cursor = manifest.resumePointMs
-        var nextTicket = manifest.slabs.count
-        var nextToCommit = nextTicket
-        var finished: [Int: SlabReadResult] = [:]
-        do {
-            try await withThrowingTaskGroup(of: SlabReadResult.self) { group in
-                var running = 0
-                while true {
-                    while running < readsAllowed, let bounds = planner.slab(startingAt: cursor) {
-                        // No read starts after the range's last slab, so it may take the share of the reads
-                        // actually running plus itself: with k running under shares of R > k reads,
-                        // k/R + 1/(k+1) <= 1 keeps the total within --max-memory.
-                        let budget = bounds.endMs == planner.rangeEndMs
-                            ? max(planner.sizer.budgetBytes, configuration.readBudgetBytes(readsInFlight: running + 1))
-                            : planner.sizer.budgetBytes
-                        let read = SlabRead(ticket: nextTicket, startMs: bounds.startMs, endMs: bounds.endMs, budgetBytes: budget)
-                        group.addTask { try await reader.read(read) }
-                        nextTicket += 1
-                        running += 1
-                        cursor = bounds.endMs
-                    }
-                    state.readsInFlight = running
-                    state.slabWidthMs = planner.widthMs
-                    liveState.withLock { $0 = state }
-                    progress.update(state)
-                    guard let result = try await group.next() else { break }
-                    running -= 1
-                    for observation in result.observations {
-                        let adjustment = planner.sizer.observe(peakBytes: observation.peakBytes, readWidthMs: observation.widthMs,
-                                                               scalesWithWidth: result.kind == .samples)
-                        counters.peakReadBytes = max(counters.peakReadBytes, observation.peakBytes)
-                        logger.debug("slab width", metadata: [
-                            "adjustment": "\(adjustment)", "read.width.ms": "\(observation.widthMs)",
-                            "read.peak.bytes": "\(observation.peakBytes)", "read.budget.bytes": "\(planner.sizer.budgetBytes)",
-                            "next.width.ms": "\(planner.sizer.widthMs)"])
-                    }
-                    // A split under an earlier, smaller share says nothing about the current one.
-                    if result.budgetBytes == planner.sizer.budgetBytes {
-                        if result.kind == .samples, result.splits > 0, readsAllowed > 1 {
-                            readsAllowed = max(1, readsAllowed / 2)
-                            planner.sizer.rebudget(configuration.readBudgetBytes(readsInFlight: readsAllowed))
-                            logger.notice("fewer reads in flight", metadata: [
-                                "reads": "\(readsAllowed)", "read.budget.bytes": "\(planner.sizer.budgetBytes)"])
-                            progress.note("the source answers SAMPLES, which are held whole until decoded, and a reply outgrew "
-                                + "its share of --max-memory: \(readsAllowed) read(s) in flight from now on, each with "
-                                + "\(planner.sizer.budgetBytes >> 20) MiB")
-                        } else if let narrowed = result.narrowedToMs {
-                            planner.sizer.overran(readWidthMs: narrowed * 2)
-                        }
-                    }
-                    finished[result.ticket] = result
-                    while let ready = finished.removeValue(forKey: nextToCommit) {
-                        for slab in ready.slabs {
-                            manifest.slabs.append(.init(index: manifest.slabs.count, startMs: slab.startMs, endMs: slab.endMs,
-                                                        series: slab.series, samples: slab.samples, segments: slab.segments))
-                            logger.info("slab committed", metadata: [
-                                "slab": "\(manifest.slabs.count - 1)", "slab.start": "\(Self.timestamp(ms: slab.startMs))",
-                                "slab.width.ms": "\(slab.endMs - slab.startMs)", "series": "\(slab.series)", "samples": "\(slab.samples)",
-                                "bytes": "\(slab.segments.reduce(0) { $0 + $1.bytes })", "segments": "\(slab.segments.count)",
-                                "read": "\(ready.ticket)", "retries": "\(ready.retries)", "splits": "\(ready.splits)"])
-                            if slab.endMs == manifest.selection.endMs { manifest.complete = true }
-                            counters.slabs += 1
-                            counters.samples += slab.samples
-                            counters.bytes += slab.segments.reduce(0) { $0 + $1.bytes }
-                        }
-                        manifest.updatedAt = Self.timestamp()
-                        try archive.commit(manifest)
-                        inFlight.remove(ticket: ready.ticket)
-                        committed.withLock { $0 = (counters.samples, counters.bytes) }
-                        counters.retries += ready.retries
-                        counters.splits += ready.splits
-                        responseKind = ready.kind ?? responseKind
-                        distinctSeries.formUnion(ready.seriesHashes)
-                        nextToCommit += 1
-                        state.committedThroughMs = manifest.resumePointMs
-                    }
-                    state.samples = counters.samples
-                    state.bytes = counters.bytes
-                    state.elapsedSeconds = Self.seconds(clock.now - began)
-                }
-            }
-        } catch {
-            // Reads that finished but could not be committed in order leave no files behind.
-            for result in finished.values {
-                for slab in result.slabs { for segment in slab.segments { try? archive.removeFile(segment.file) } }
-            }
-            throw error
-        }
-        state.readsInFlight = 0
-        progress.update(state)
-        if !manifest.complete {
-            manifest.complete = true
-            manifest.updatedAt = Self.timestamp()
-            try archive.commit(manifest)
-        }
-
-        let wall = Self.seconds(clock.now - began)
-        logger.info(manifest.complete ? "export complete" : "export stopped", metadata: [
-            "archive": "\(archive.root)", "slabs": "\(counters.slabs)", "samples": "\(counters.samples)", "bytes": "\(counters.bytes)",
-            "retries": "\(counters.retries)", "splits": "\(counters.splits)", "seconds": "\(String(format: "%.3f", wall))"])
-        return ExportSummary(
-            archive: archive.root, source: configuration.source.redactedURL, complete: manifest.complete,
-            rangeStartMs: manifest.selection.startMs, rangeEndMs: manifest.selection.endMs,
-            slabsWritten: counters.slabs, seriesWritten: distinctSeries.count, samplesWritten: counters.samples,
-            bytesWritten: counters.bytes, archiveSlabs: manifest.slabs.count, archiveSamples: manifest.totalSamples,
-            archiveBytes: manifest.totalBytes,
-            archiveBytesPerSample: manifest.totalSamples == 0 ? 0 : Double(manifest.totalBytes) / Double(manifest.totalSamples),
-            resumedFromMs: resumedFrom, retries: counters.retries, slabSplits: counters.splits,
-            concurrency: configuration.concurrency, peakReadBytes: counters.peakReadBytes,
-            responseType: responseKind?.rawValue, wallSeconds: wall,
-            samplesPerSecond: wall > 0 ? Double(counters.samples) / wall : 0)
     }
 
     /// Resume trusts the manifest's slabs, so each of their segment files must still be there with
