@@ -83,9 +83,18 @@ public struct ImportPipeline: Sendable {
         let skipped = SkippedSegments()
         let latest = LatestManifest(initial)
         do {
-            try await transfer(latest: latest, journal: journal, client: client, metric: metric, shards: shards,
-                               batchSamples: batchSamples, batchBytes: batchBytes, rejectsPath: rejectsPath,
-                               counters: counters, skipped: skipped, began: began)
+            let report: @Sendable () -> Void = { [progress] in
+                let v = counters.snapshot
+                progress.update(ImportProgressState(
+                    archiveSamples: latest.value.totalSamples, samplesRead: v.samplesRead, samplesSent: v.samplesSent,
+                    samplesRejected: v.samplesRejected, retries: v.retries,
+                    elapsedSeconds: ImportPipeline.seconds(ContinuousClock.now - began), resumedSamples: v.samplesAlreadyDelivered))
+            }
+            let run = ImportRun(configuration: configuration, progress: progress, logger: logger, journal: journal,
+                                queues: (0..<shards).map { _ in BoundedQueue<Batch>(capacity: ImportConfiguration.queuedBatchesPerSender) },
+                                batchSamples: batchSamples, batchBytes: batchBytes, counters: counters, skipped: skipped,
+                                stop: FirstError(), report: report)
+            try await transfer(run, latest: latest, client: client, metric: metric, rejectsPath: rejectsPath)
         } catch {
             try? await client?.shutdown()
             throw error
@@ -164,10 +173,11 @@ public struct ImportPipeline: Sendable {
         return try archive.readManifest()
     }
 
-    private func transfer(latest: LatestManifest, journal: ImportJournal?, client: RemoteWriteClient?, metric: ProgressMetric?,
-                          shards: Int, batchSamples: Int, batchBytes: Int, rejectsPath: String,
-                          counters: ImportCounters, skipped: SkippedSegments, began: ContinuousClock.Instant) async throws {
-        let queues = (0..<shards).map { _ in BoundedQueue<Batch>(capacity: ImportConfiguration.queuedBatchesPerSender) }
+    /// The senders (one per queue, each delivering and journalling its batches) and the reading side
+    /// (`ImportRun.produce`) at once; the first failure of either stops the rest cleanly.
+    private func transfer(_ run: ImportRun, latest: LatestManifest, client: RemoteWriteClient?, metric: ProgressMetric?,
+                          rejectsPath: String) async throws {
+        let (queues, journal, counters, report, sendFailure) = (run.queues, run.journal, run.counters, run.report, run.stop)
         let sender = client.map {
             BatchSender(client: $0, policy: configuration.onReject, retry: configuration.retry,
                         rateLimiter: configuration.rateLimit.map { RateLimiter(samplesPerSecond: $0) },
@@ -175,17 +185,9 @@ public struct ImportPipeline: Sendable {
         }
         let metricWriter = HighWaterMark()
         let readFailure = FirstError()
-        let sendFailure = FirstError()
         let finishAll: @Sendable () async -> Void = { for queue in queues { await queue.finish() } }
-        let report: @Sendable () -> Void = { [progress] in
-            let v = counters.snapshot
-            progress.update(ImportProgressState(
-                archiveSamples: latest.value.totalSamples, samplesRead: v.samplesRead, samplesSent: v.samplesSent,
-                samplesRejected: v.samplesRejected, retries: v.retries,
-                elapsedSeconds: ImportPipeline.seconds(ContinuousClock.now - began), resumedSamples: v.samplesAlreadyDelivered))
-        }
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for shard in 0..<shards {
+            for shard in 0..<run.shards {
                 group.addTask {
                     // A sender that fails stops the others from taking new batches, but lets each finish
                     // (and journal) the request it has in flight: cancelling it could lose the target's
@@ -219,9 +221,7 @@ public struct ImportPipeline: Sendable {
                 // A reading failure (a corrupt segment) lets the senders deliver what is already queued —
                 // verified data, journalled as it lands — and is raised once they are done.
                 do {
-                    try await produce(latest: latest, journal: journal, queues: queues, shards: shards,
-                                      batchSamples: batchSamples, batchBytes: batchBytes, counters: counters, skipped: skipped,
-                                      stop: sendFailure, report: report)
+                    try await run.produce(latest: latest)
                 } catch {
                     await readFailure.record(error)
                 }
@@ -236,120 +236,11 @@ public struct ImportPipeline: Sendable {
         }
         if let failure = await sendFailure.error { throw failure }
         if let failure = await readFailure.error { throw failure }
-        let corrupt = await skipped.names
+        let corrupt = await run.skipped.names
         if !corrupt.isEmpty {
             throw ImportError(.corruptSegments, "skipped \(corrupt.count) corrupt segment(s): \(corrupt.joined(separator: ", ")); "
                 + "everything else was delivered. Copy those files again (or re-export their slabs) and re-run to deliver them")
         }
-    }
-
-    /// Reads the manifest's segments in order and queues their batches. With `--follow`, then waits
-    /// for the export to commit more slabs (re-reading the manifest, which is replaced atomically)
-    /// until the manifest says the export is complete.
-    private func produce(latest: LatestManifest, journal: ImportJournal?, queues: [BoundedQueue<Batch>],
-                         shards: Int, batchSamples: Int, batchBytes: Int, counters: ImportCounters, skipped: SkippedSegments,
-                         stop: FirstError, report: () -> Void) async throws {
-        // Its own handle on the directory: the reading task owns it.
-        let archive = ArchiveDirectory(root: configuration.archivePath)
-        var manifest = latest.value
-        var next = 0
-        var watch = WriterWatch(archive: archive, timeoutSeconds: configuration.followTimeoutSeconds, progress: progress)
-        while true {
-            while next < manifest.segments.count {
-                if await stop.error != nil { return }
-                try await produce(segment: manifest.segments[next], archive: archive, journal: journal, queues: queues,
-                                  shards: shards, batchSamples: batchSamples, batchBytes: batchBytes, counters: counters,
-                                  skipped: skipped, stop: stop, report: report)
-                next += 1
-            }
-            guard configuration.follow, !manifest.complete else { return }
-            try await Task.sleep(for: .milliseconds(Int64(configuration.followPollSeconds * 1000)))
-            if await stop.error != nil { return }
-            let newer = try archive.readManifest()
-            let known = manifest.segments.map(\.file)
-            guard newer.createdAt == manifest.createdAt, newer.source.url == manifest.source.url,
-                  newer.segments.prefix(known.count).map(\.file) == known else {
-                throw ImportError(.archiveChanged, "\(archive.root) was replaced by another export while it was being followed "
-                    + "(its manifest no longer starts with the slabs already imported); start the import again")
-            }
-            let grew = newer.slabs.count != manifest.slabs.count || newer.complete != manifest.complete
-            try watch.check(grew: grew)
-            guard grew else { continue }
-            await journal?.extend(order: newer.segments.map(\.file))
-            manifest = newer
-            latest.value = newer
-            report()
-        }
-    }
-
-    private func produce(segment: Manifest.SegmentEntry, archive: ArchiveDirectory, journal: ImportJournal?,
-                         queues: [BoundedQueue<Batch>], shards: Int, batchSamples: Int, batchBytes: Int,
-                         counters: ImportCounters, skipped: SkippedSegments, stop: FirstError, report: () -> Void) async throws {
-        let filter = configuration.filter
-        if let journal, await journal.doneSegments.contains(segment.file) {
-            let selected = try filter.isIdentity ? segment.samples : Self.selectedSamples(of: segment, in: archive, filter: filter)
-            counters.update {
-                $0.samplesRead += segment.samples
-                $0.samplesSelected += selected
-                $0.samplesAlreadyDelivered += selected
-            }
-            return
-        }
-        // Nothing of a segment is sent before its checksum is known to be right.
-        do {
-            try archive.verifyChecksum(segment)
-        } catch let error as ArchiveStoreError where configuration.skipCorrupt {
-            await skipped.add(segment.file)
-            counters.update { $0.samplesRead += segment.samples }
-            progress.note("skipping \(error.message)")
-            return
-        }
-        var batcher = Batcher(segment: segment.file, shards: shards, maxSamples: batchSamples, maxBytes: batchBytes)
-        var batches = 0
-        /// Queues a batch as soon as it is cut (waiting while its sender is full), so that a block's
-        /// batches are never all held at once; false once a sender has failed.
-        func enqueue(_ completed: [Batch]) async -> Bool {
-            for batch in completed {
-                batches += 1
-                if let journal, await journal.isAcknowledged(segment: batch.segment, batch: batch.index) {
-                    counters.update { $0.samplesAlreadyDelivered += batch.sampleCount }
-                    continue
-                }
-                await queues[batch.shard].send(batch)
-                if await stop.error != nil { return false }
-            }
-            return true
-        }
-        // Block by block: memory holds one decoded block plus the queued batches, never a whole segment.
-        // A segment holding histograms goes window by window (`deliveryWindows`), read once per window.
-        let windows = Self.deliveryWindows(segment)
-        for window in windows {
-            var reader = try archive.segmentReader(segment)
-            while let block = try reader.nextBlock() {
-                for record in block {
-                    let series = windows.count == 1 ? record : record.restricted(to: window)
-                    guard series.sampleCount > 0 else { continue }
-                    counters.update { $0.samplesRead += series.sampleCount }
-                    let dropped = filter.droppedHistograms(of: series)
-                    if dropped > 0 { counters.update { $0.histogramsDropped += dropped } }
-                    guard let selected = filter.apply(series) else { continue }
-                    var pieces = filter.pieces(of: selected)
-                    while let piece = try Self.next(&pieces) {
-                        for output in piece {
-                            counters.update { $0.samplesSelected += output.sampleCount }
-                            guard await enqueue(batcher.add(output)) else { return }
-                        }
-                    }
-                    if pieces.histogramsConverted > 0 { counters.update { $0.histogramsConverted += pieces.histogramsConverted } }
-                }
-            }
-            guard await enqueue(batcher.finish()) else { return }
-        }
-        if let done = try await journal?.expect(segment: segment.file, batches: batches) {
-            Self.logSegmentDelivered(segment.file, samples: done, logger: logger)
-        }
-        logger.info("segment read", metadata: ["segment": "\(segment.file)", "batches": "\(batches)", "samples": "\(segment.samples)"])
-        report()
     }
 
     /// Prometheus before 3.0 refuses a histogram more than an hour older than its newest sample of
