@@ -1,6 +1,7 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+// Every target declares each module it imports (MemberImportVisibility holds them to it).
 // MARK: - External packages (the copies this machine carries; see the README's Install section)
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
@@ -39,15 +40,15 @@ let package = Package(
         .target(name: "BlockCompression", dependencies: ["CZstd", "CSnappy", "CSnappyVersion"]),
         .target(name: "PrometheusWire"),
         .target(name: "ArchiveFormat", dependencies: ["PrometheusWire", "BlockCompression"]),
-        .target(name: "ArchiveStore", dependencies: ["ArchiveFormat", crypto]),
-        .target(name: "RemoteStorageClient", dependencies: ["PrometheusWire", "BlockCompression", httpClient, nioCore, nioPosix, nioTLS, nioSSL, logging]),
-        .target(name: "ExportPipeline", dependencies: ["ArchiveStore", "RemoteStorageClient", logging]),
-        .target(name: "ImportPipeline", dependencies: ["ArchiveStore", "RemoteStorageClient", crypto, logging]),
+        .target(name: "ArchiveStore", dependencies: ["ArchiveFormat", crypto, "PrometheusWire"]),
+        .target(name: "RemoteStorageClient", dependencies: ["PrometheusWire", "BlockCompression", httpClient, nioCore, nioPosix, nioHTTP1, nioTLS, nioSSL, logging]),
+        .target(name: "ExportPipeline", dependencies: ["ArchiveStore", "RemoteStorageClient", logging, "ArchiveFormat", "PrometheusWire"]),
+        .target(name: "ImportPipeline", dependencies: ["ArchiveStore", "RemoteStorageClient", crypto, logging, "ArchiveFormat", "PrometheusWire"]),
         .target(name: "ArchiveTools", dependencies: ["ArchiveStore", "ArchiveFormat", "PrometheusWire"]),
         .target(name: "FuzzTargets", dependencies: ["PrometheusWire", "ArchiveFormat", "ArchiveTools", "BlockCompression"]),
         // Shared command-line pieces only; each command's own display and summary text live with it in Commands.
         .target(name: "CommandLineSupport", dependencies: ["PrometheusWire", "BlockCompression", "ArchiveFormat", "RemoteStorageClient", argumentParser, logging]),
-        .target(name: "PeerHarness", dependencies: ["PrometheusWire", "BlockCompression", "ArchiveFormat", "ArchiveStore", "RemoteStorageClient", httpClient, nioCore, logging]),
+        .target(name: "PeerHarness", dependencies: ["PrometheusWire", "BlockCompression", "ArchiveFormat", "ArchiveStore", "RemoteStorageClient", httpClient, nioCore, logging, nioHTTP1]),
 
         // MARK: Commands (parse → configuration → pipeline.run; no logic), and the one executable
         .target(name: "Commands", dependencies: ["ExportPipeline", "ImportPipeline", "ArchiveTools", "RemoteStorageClient",
@@ -56,8 +57,8 @@ let package = Package(
         .executableTarget(name: "promferry-fuzz", dependencies: ["FuzzTargets"]),
         .executableTarget(name: "promferry-bench", dependencies: ["ArchiveStore", "ArchiveFormat", "BlockCompression", "PrometheusWire",
                                                               "PeerHarness", "CommandLineSupport", "ExportPipeline", "ImportPipeline", "RemoteStorageClient",
-                                                              httpClient, nioCore, argumentParser, logging]),
-        .executableTarget(name: "promferry-demo", dependencies: ["ExportPipeline", "ArchiveStore", "PeerHarness", "CommandLineSupport", argumentParser, logging]),
+                                                              httpClient, nioCore, argumentParser, logging, nioHTTP1]),
+        .executableTarget(name: "promferry-demo", dependencies: ["ExportPipeline", "ArchiveStore", "PeerHarness", "CommandLineSupport", argumentParser, logging, "PrometheusWire"]),
 
         // MARK: Tests
         .target(name: "TestSupport", dependencies: ["PrometheusWire", "BlockCompression", "ArchiveFormat", "ArchiveStore", nioCore, nioPosix, nioHTTP1], path: "Tests/TestSupport"),
@@ -66,15 +67,16 @@ let package = Package(
         .testTarget(name: "ArchiveFormatTests", dependencies: ["ArchiveFormat", "ArchiveStore", "BlockCompression", "PrometheusWire", "PeerHarness"]),
         .testTarget(name: "CommandLineSupportTests", dependencies: ["CommandLineSupport"]),
         .testTarget(name: "CommandsTests", dependencies: ["Commands", "ImportPipeline"]),
-        .testTarget(name: "RemoteStorageClientTests", dependencies: ["RemoteStorageClient", "PeerHarness", "TestSupport", logging]),
-        .testTarget(name: "ExportPipelineTests", dependencies: ["ExportPipeline", "ArchiveStore", "ArchiveTools", "BlockCompression", "PeerHarness", "TestSupport", logging]),
-        .testTarget(name: "ImportPipelineTests", dependencies: ["ImportPipeline", "ExportPipeline", "ArchiveStore", "ArchiveTools", "BlockCompression", "PeerHarness", "TestSupport", logging]),
-        .testTarget(name: "ArchiveToolsTests", dependencies: ["ArchiveTools", "ArchiveStore", "PeerHarness", "TestSupport"]),
+        .testTarget(name: "RemoteStorageClientTests", dependencies: ["RemoteStorageClient", "PeerHarness", "TestSupport", logging, "BlockCompression", "PrometheusWire"]),
+        .testTarget(name: "ExportPipelineTests", dependencies: ["ExportPipeline", "ArchiveStore", "ArchiveTools", "BlockCompression", "PeerHarness", "TestSupport", logging, "ArchiveFormat", "PrometheusWire", "RemoteStorageClient"]),
+        .testTarget(name: "ImportPipelineTests", dependencies: ["ImportPipeline", "ExportPipeline", "ArchiveStore", "ArchiveTools", "BlockCompression", "PeerHarness", "TestSupport", logging, "ArchiveFormat", "PrometheusWire", "RemoteStorageClient"]),
+        .testTarget(name: "ArchiveToolsTests", dependencies: ["ArchiveTools", "ArchiveStore", "PeerHarness", "TestSupport", "ArchiveFormat", "PrometheusWire"]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["ExportPipeline", "ImportPipeline", "ArchiveStore", "PeerHarness", "TestSupport", logging]),
+        .testTarget(name: "EndToEndTests", dependencies: ["ExportPipeline", "ImportPipeline", "ArchiveStore", "PeerHarness", "TestSupport", logging, "ArchiveFormat", "BlockCompression", "PrometheusWire", "RemoteStorageClient"]),
     ]
 )
 
 for target in package.targets where target.type != .system {
-    target.swiftSettings = (target.swiftSettings ?? []) + [.enableUpcomingFeature("ExistentialAny")]
+    target.swiftSettings = (target.swiftSettings ?? []) + [.enableUpcomingFeature("ExistentialAny"),
+                                                           .enableUpcomingFeature("MemberImportVisibility")]
 }

@@ -4,6 +4,7 @@ import Logging
 import PrometheusWire
 import RemoteStorageClient
 import Synchronization
+import Foundation
 
 /// One read of the plan. Its ticket is its place in the plan: slabs are committed in ticket order,
 /// and the ticket names the read's segment files.

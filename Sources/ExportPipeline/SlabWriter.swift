@@ -1,6 +1,7 @@
 import ArchiveFormat
 import ArchiveStore
 import PrometheusWire
+import FoundationEssentials
 
 /// Writes the series of one slab into one or more segment files.
 ///

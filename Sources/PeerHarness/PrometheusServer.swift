@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOHTTP1
 
 /// A real Prometheus on 127.0.0.1 and a free port, with its own data directory.
 ///

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Pieces of the OpenMetrics text format, as `promtool tsdb create-blocks-from openmetrics` reads it.
 public enum OpenMetricsText {
     /// A label value with `\`, `"` and newline escaped.

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
+import NIOHTTP1
 
 extension RemoteReadClient {
     /// The labels a Prometheus-compatible source adds to every series it returns (`external_labels`),

@@ -1,4 +1,6 @@
 import AsyncHTTPClient
+import NIOCore
+import Foundation
 
 /// A server's own words about an answer: at most 1 KiB of the body (as Prometheus' client keeps),
 /// folded onto one line. Best effort: the status already says what happened, so a body that fails

@@ -1,4 +1,5 @@
 import NIOSSL
+import Foundation
 
 /// Turns a refused TLS handshake into an error that names the likely mistake and is never retried.
 ///

@@ -1,6 +1,7 @@
 import ArchiveStore
 import Foundation
 import PeerHarness
+import ArchiveFormat
 
 /// A/B of two builds of the tools on the same source and machine, alternating so that the machine's
 /// drift falls on both: the evidence that a change keeps export and import throughput.

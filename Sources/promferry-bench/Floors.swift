@@ -6,6 +6,7 @@ import Foundation
 import NIOCore
 import PrometheusWire
 import Synchronization
+import NIOHTTP1
 
 /// What the network and the peer allow without promferry's work: the floors the tools are compared with.
 enum Floors {

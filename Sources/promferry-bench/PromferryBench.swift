@@ -5,6 +5,8 @@ import Foundation
 import ExportPipeline
 import ImportPipeline
 import PeerHarness
+import PrometheusWire
+import ArchiveFormat
 
 /// `scripts/bench`: throughput against floors, bytes per sample, peak memory and codec costs, printed
 /// as one table. Release builds of the tools run as child processes against real servers on loopback.

@@ -1,6 +1,7 @@
 import ArchiveStore
 import Foundation
 import PeerHarness
+import ArchiveFormat
 
 /// The sweeps that the tools' defaults rest on: the same data moved once per setting, each setting
 /// against its own fresh peer. A setting may be listed twice, to see the machine's noise.

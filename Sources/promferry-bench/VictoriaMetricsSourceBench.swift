@@ -2,6 +2,7 @@ import ArchiveStore
 import Foundation
 import PeerHarness
 import PrometheusWire
+import ArchiveFormat
 
 /// `--vm-source SERIESxHOURS`: the same exporter-shaped data in a Prometheus 2.42 (promtool blocks) and a
 /// VictoriaMetrics 1.79 (remote write), each exported with prom-export, alternately, `rounds` times:

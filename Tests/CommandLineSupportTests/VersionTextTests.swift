@@ -1,5 +1,6 @@
 import CommandLineSupport
 import Testing
+import Foundation
 
 @Suite struct VersionTextTests {
     /// `--version` is what an operator on the far side of an air gap checks first: tool, formats, codecs.

@@ -4,6 +4,7 @@ import PeerHarness
 import PrometheusWire
 import Testing
 import TestSupport
+import ArchiveFormat
 
 /// One command line: `--archive` names the archive in every command (former spellings are hidden
 /// aliases for one release), and `--json`, `--summary-json FILE` and `--quiet` mean the same everywhere.

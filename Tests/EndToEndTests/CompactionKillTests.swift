@@ -4,6 +4,7 @@ import PeerHarness
 import PrometheusWire
 import Testing
 import TestSupport
+import ArchiveFormat
 
 /// `prom-archive compact` SIGKILLed in each phase of its run: while it writes its first new segment,
 /// once that segment is committed (before or while the manifest is written), and once the manifest

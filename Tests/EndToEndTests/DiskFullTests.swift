@@ -4,6 +4,7 @@ import PeerHarness
 import PrometheusWire
 import Testing
 import TestSupport
+import ArchiveFormat
 
 /// An export into a small filesystem that fills up mid-run: one clear error naming the directory,
 /// the archive stays valid, and once space is freed the same command completes it.

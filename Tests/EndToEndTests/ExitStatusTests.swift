@@ -4,6 +4,7 @@ import PeerHarness
 import PrometheusWire
 import Testing
 import TestSupport
+import ArchiveFormat
 
 /// The exit statuses the tools share: 3 when a check finds a difference (`prom-archive verify` as
 /// `prom-import --verify`), 64 for a bad command line, a selector whose regular expression does not

@@ -6,6 +6,7 @@ import PeerHarness
 import PrometheusWire
 import RemoteStorageClient
 import Testing
+import ArchiveFormat
 
 /// History shared by the tests of this file: 120 series × 6 h at 15 s, ending on the last full hour.
 struct SeededHistory {

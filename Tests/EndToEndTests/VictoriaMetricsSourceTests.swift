@@ -4,6 +4,7 @@ import PeerHarness
 import PrometheusWire
 import Testing
 import TestSupport
+import ArchiveFormat
 
 /// `prom-export --source-vm`: a real VictoriaMetrics 1.79 as the source, seeded through remote write
 /// with counters, gauges, classic histograms, staleness markers, NaN, ±Inf, -0.0 and unicode labels

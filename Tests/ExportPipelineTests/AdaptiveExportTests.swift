@@ -9,6 +9,7 @@ import RemoteStorageClient
 import Synchronization
 import Testing
 import TestSupport
+import ArchiveFormat
 
 let minute: Int64 = 60_000
 

@@ -6,6 +6,7 @@ import Logging
 import PeerHarness
 import Testing
 import TestSupport
+import ArchiveFormat
 
 /// Two exports started at the same instant on the same new directory: one takes the lock, the other
 /// stops with "in use" and touches nothing, so the winner's archive ends complete. (Before the lock

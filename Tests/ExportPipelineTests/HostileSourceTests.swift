@@ -6,6 +6,7 @@ import PrometheusWire
 import RemoteStorageClient
 import Testing
 import TestSupport
+import ArchiveFormat
 
 /// Replies a hostile or broken source could send. Each must end the export with a clear error,
 /// without a partial slab in the manifest and without stray files.

@@ -7,6 +7,7 @@ import PrometheusWire
 import RemoteStorageClient
 import Testing
 import TestSupport
+import ArchiveFormat
 
 /// Float samples of XOR2 chunks (encoding 4, Prometheus 2026) keep their start timestamps through
 /// an export into the archive (segment encoding 4), and `cat` prints them.

@@ -8,6 +8,7 @@ import RemoteStorageClient
 import Synchronization
 import Testing
 import TestSupport
+import ArchiveFormat
 
 /// An export from a VictoriaMetrics-like source whose replies break: a stream cut mid-line is read
 /// again, a line larger than a read's share of --max-memory splits the slab, and an answer that is not

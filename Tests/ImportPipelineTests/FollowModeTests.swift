@@ -9,6 +9,7 @@ import RemoteStorageClient
 import Synchronization
 import Testing
 import TestSupport
+import ArchiveFormat
 
 /// `prom-import --follow` replaying an archive while `prom-export` writes it.
 @Suite struct FollowModeTests {

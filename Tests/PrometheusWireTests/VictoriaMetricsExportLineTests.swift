@@ -1,5 +1,6 @@
 @testable import PrometheusWire
 import Testing
+import Foundation
 
 /// The VictoriaMetrics export-line parser: every shape 1.79 and later versions write, exact values,
 /// and clear refusals.
