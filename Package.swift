@@ -78,5 +78,6 @@ let package = Package(
 
 for target in package.targets where target.type != .system {
     target.swiftSettings = (target.swiftSettings ?? []) + [.enableUpcomingFeature("ExistentialAny"),
-                                                           .enableUpcomingFeature("MemberImportVisibility")]
+                                                           .enableUpcomingFeature("MemberImportVisibility"),
+                                                           .enableUpcomingFeature("InternalImportsByDefault")]
 }

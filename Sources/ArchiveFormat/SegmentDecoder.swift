@@ -1,5 +1,5 @@
 import BlockCompression
-import PrometheusWire
+public import PrometheusWire
 
 /// Something a segment is read from, a few bytes at a time.
 public protocol ByteSource {

@@ -1,5 +1,5 @@
 import BlockCompression
-import PrometheusWire
+public import PrometheusWire
 
 /// Encodes series into the segment format of `formats/segment-v4.md`, block by block.
 ///

@@ -1,4 +1,4 @@
-import ArchiveFormat
+public import ArchiveFormat
 import Crypto
 import Foundation
 #if canImport(Glibc)

@@ -1,4 +1,4 @@
-import ArchiveFormat
+public import ArchiveFormat
 #if canImport(Glibc)
 import Glibc
 #endif

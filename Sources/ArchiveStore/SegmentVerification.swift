@@ -1,5 +1,5 @@
-import ArchiveFormat
-import PrometheusWire
+public import ArchiveFormat
+public import PrometheusWire
 
 /// Reads one listed segment block by block and, at the end, checks it against its manifest entry:
 /// size, SHA-256, and the footer's counts and time bounds.

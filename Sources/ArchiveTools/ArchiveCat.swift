@@ -1,7 +1,7 @@
 import ArchiveFormat
 import ArchiveStore
 import Foundation
-import PrometheusWire
+public import PrometheusWire
 
 /// `prom-archive cat`: an archive's samples as text, streamed record by record (constant memory).
 public enum ArchiveCat {

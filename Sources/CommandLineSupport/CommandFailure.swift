@@ -1,6 +1,6 @@
-import ArgumentParser
+public import ArgumentParser
 import Foundation
-import Logging
+public import Logging
 import PrometheusWire
 
 /// Maps any error to one line on stderr and a non-zero exit status.

@@ -1,6 +1,6 @@
-import ArgumentParser
+public import ArgumentParser
 import Foundation
-import RemoteStorageClient
+public import RemoteStorageClient
 
 /// Authentication, headers, TLS and timeouts for one endpoint; shared by every tool.
 ///

@@ -1,7 +1,7 @@
-import ArgumentParser
+public import ArgumentParser
 import Foundation
-import Logging
-import PrometheusWire
+public import Logging
+public import PrometheusWire
 
 /// How a tool reports: progress, summary file, diagnostics. Shared by every tool.
 public struct OutputOptions: ParsableArguments {

@@ -14,7 +14,9 @@ public final class ProgressLine: Sendable {
     private let interval: Duration
     private let state = Mutex(State())
 
-    public init(tool: String, isTerminal: Bool = isatty(STDERR_FILENO) == 1) {
+    /// `isTerminal`: whether stderr is a terminal (asked of stderr when nil).
+    public init(tool: String, isTerminal: Bool? = nil) {
+        let isTerminal = isTerminal ?? (isatty(STDERR_FILENO) == 1)
         self.tool = tool
         self.isTerminal = isTerminal
         self.interval = isTerminal ? .milliseconds(200) : .seconds(5)

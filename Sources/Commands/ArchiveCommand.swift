@@ -1,5 +1,5 @@
 import ArchiveTools
-import ArgumentParser
+public import ArgumentParser
 import CommandLineSupport
 import Foundation
 import PrometheusWire

@@ -4,18 +4,18 @@ import Foundation
 import PrometheusWire
 
 /// Shows export progress: percent of the range, current slab, samples, rate, bytes, ETA.
-public final class ExportProgressDisplay: ExportProgress {
-    public let line = ProgressLine(tool: "prom-export")
+final class ExportProgressDisplay: ExportProgress {
+    let line = ProgressLine(tool: "prom-export")
 
-    public init() {}
+    init() {}
 
-    public func started(_ progress: ExportProgressState) { line.draw(force: true) { Self.line(progress) } }
-    public func update(_ progress: ExportProgressState) { line.draw { Self.line(progress) } }
-    public func retrying(slabStartMs: Int64, attempt: Int, delaySeconds: Double, reason: String) {
+    func started(_ progress: ExportProgressState) { line.draw(force: true) { Self.line(progress) } }
+    func update(_ progress: ExportProgressState) { line.draw { Self.line(progress) } }
+    func retrying(slabStartMs: Int64, attempt: Int, delaySeconds: Double, reason: String) {
         note(String(format: "retry %d in %.1fs: %@", attempt, delaySeconds, reason))
     }
-    public func note(_ message: String) { line.note(message) }
-    public func finish() { line.finish() }
+    func note(_ message: String) { line.note(message) }
+    func finish() { line.finish() }
 
     static func line(_ p: ExportProgressState) -> String {
         let percent = p.fractionDone * 100

@@ -4,20 +4,20 @@ import ImportPipeline
 import PrometheusWire
 
 /// Shows import progress: percent of the archive, samples sent, rate, retries, rejections, ETA.
-public final class ImportProgressDisplay: ImportProgress {
-    public let line = ProgressLine(tool: "prom-import")
+final class ImportProgressDisplay: ImportProgress {
+    let line = ProgressLine(tool: "prom-import")
 
-    public init() {}
+    init() {}
 
-    public func update(_ state: ImportProgressState) { line.draw { Self.line(state) } }
-    public func retrying(attempt: Int, delaySeconds: Double, reason: String) {
+    func update(_ state: ImportProgressState) { line.draw { Self.line(state) } }
+    func retrying(attempt: Int, delaySeconds: Double, reason: String) {
         note(String(format: "retry %d in %.1fs: %@", attempt, delaySeconds, reason))
     }
-    public func rejected(series: Labels, sample: Sample, reason: String) {
+    func rejected(series: Labels, sample: Sample, reason: String) {
         note("refused by the target: \(series) @\(sample.timestampMs): \(reason)")
     }
-    public func note(_ message: String) { line.note(message) }
-    public func finish() { line.finish() }
+    func note(_ message: String) { line.note(message) }
+    func finish() { line.finish() }
 
     static func line(_ p: ImportProgressState) -> String {
         let rate = p.elapsedSeconds > 0 ? Double(p.samplesSent) / p.elapsedSeconds : 0

@@ -4,8 +4,8 @@ import Foundation
 import PrometheusWire
 
 /// The human form of `prom-archive inspect`, with a samples-per-slab chart on terminals.
-public enum InspectionText {
-    public static func render(_ f: ArchiveInspection, top: Int, chart: Bool) -> String {
+enum InspectionText {
+    static func render(_ f: ArchiveInspection, top: Int, chart: Bool) -> String {
         var lines = [
             "archive       \(f.archive) (\(f.complete ? "complete" : "incomplete"))",
             "source        \(f.source) (\(f.sourceKind == "victoriametrics" ? "VictoriaMetrics export API" : "remote read"))",

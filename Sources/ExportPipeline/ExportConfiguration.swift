@@ -1,5 +1,5 @@
-import PrometheusWire
-import RemoteStorageClient
+public import PrometheusWire
+public import RemoteStorageClient
 
 /// Everything one export run needs, already validated by the command line layer.
 public struct ExportConfiguration: Sendable {

@@ -1,7 +1,7 @@
 import ArchiveFormat
 import ArchiveStore
 import Foundation
-import Logging
+public import Logging
 import PrometheusWire
 import RemoteStorageClient
 import Synchronization

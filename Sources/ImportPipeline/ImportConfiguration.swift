@@ -1,6 +1,6 @@
 
-import PrometheusWire
-import RemoteStorageClient
+public import PrometheusWire
+public import RemoteStorageClient
 
 /// What to do when the target refuses samples (HTTP 400/409/422).
 public enum RejectPolicy: String, Sendable, CaseIterable {

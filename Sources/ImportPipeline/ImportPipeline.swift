@@ -2,9 +2,9 @@ import ArchiveFormat
 import ArchiveStore
 
 import Foundation
-import Logging
+public import Logging
 import PrometheusWire
-import RemoteStorageClient
+public import RemoteStorageClient
 import Synchronization
 
 /// `archive → segment reader → batcher → remote-write client → target`.

@@ -1,4 +1,4 @@
-import PrometheusWire
+public import PrometheusWire
 
 /// What the import reports while it runs; the command line decides how to show it.
 public protocol ImportProgress: Sendable {

@@ -1,4 +1,4 @@
-import PrometheusWire
+public import PrometheusWire
 
 /// Reproducible metric history shaped like real exporter output, for the archive-size benchmark.
 ///

@@ -1,7 +1,7 @@
 import ArchiveFormat
 import ArchiveStore
 import Logging
-import PrometheusWire
+public import PrometheusWire
 import RemoteStorageClient
 
 /// Histograms compared by what they mean rather than how a store laid them out: a store may add

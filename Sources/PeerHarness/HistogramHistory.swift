@@ -1,4 +1,4 @@
-import PrometheusWire
+public import PrometheusWire
 
 /// Reproducible native-histogram history for tests, benchmarks and the demo: every case a histogram
 /// path must carry, one kind per series (`kind(of:)`).

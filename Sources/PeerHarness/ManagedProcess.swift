@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A child process whose output goes to a log file, stopped with SIGTERM (then SIGKILL).
 public final class ManagedProcess: @unchecked Sendable {

@@ -1,5 +1,5 @@
 import Foundation
-import PrometheusWire
+public import PrometheusWire
 
 /// Series as an OpenMetrics file for `promtool tsdb create-blocks-from openmetrics`.
 public enum OpenMetricsFile {

@@ -1,5 +1,5 @@
 import BlockCompression
-import PrometheusWire
+public import PrometheusWire
 
 /// Writes series straight into a remote-write receiver, for data that OpenMetrics text cannot
 /// express (Prometheus' staleness marker is a specific NaN bit pattern; native histograms).

@@ -1,6 +1,6 @@
 import BlockCompression
 import Foundation
-import PrometheusWire
+public import PrometheusWire
 
 /// Reproducible metric history for tests, benchmarks and the demo.
 ///

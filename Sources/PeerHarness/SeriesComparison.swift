@@ -1,7 +1,7 @@
 import ArchiveFormat
 import ArchiveStore
 import Logging
-import PrometheusWire
+public import PrometheusWire
 import RemoteStorageClient
 
 /// Series keyed by labels, for comparing what two places hold.

@@ -1,10 +1,10 @@
 import AsyncHTTPClient
 import BlockCompression
 import Foundation
-import Logging
+public import Logging
 import NIOCore
 import NIOHTTP1
-import PrometheusWire
+public import PrometheusWire
 
 /// One complete series of a read response: labels and its samples in the query range, sorted by
 /// time with duplicate timestamps removed.

@@ -1,10 +1,10 @@
 import AsyncHTTPClient
 import BlockCompression
 import Foundation
-import Logging
+public import Logging
 import NIOCore
 import NIOHTTP1
-import PrometheusWire
+public import PrometheusWire
 import Synchronization
 
 /// A Prometheus remote-write 1.0 client: one snappy-compressed `WriteRequest` per call.

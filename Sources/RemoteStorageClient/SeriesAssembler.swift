@@ -1,4 +1,4 @@
-import PrometheusWire
+public import PrometheusWire
 
 /// Turns the parts a read response delivers into complete series.
 ///

@@ -1,5 +1,5 @@
-import Logging
-import PrometheusWire
+public import Logging
+public import PrometheusWire
 
 /// Where an export reads series from: something that yields the series of a time range. A
 /// Prometheus-compatible remote-read endpoint (`RemoteReadClient`) or VictoriaMetrics' export API

@@ -1,9 +1,9 @@
 import AsyncHTTPClient
 import Foundation
-import Logging
+public import Logging
 import NIOCore
 import NIOHTTP1
-import PrometheusWire
+public import PrometheusWire
 
 /// Reads raw samples from VictoriaMetrics, which has no remote read, through its `/api/v1/export`:
 /// JSON lines (`VictoriaMetricsExportLine`), one line per series with all its samples in the range

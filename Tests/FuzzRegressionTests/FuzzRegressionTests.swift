@@ -1,6 +1,6 @@
 import Foundation
-import FuzzTargets
-import Testing
+public import FuzzTargets
+public import Testing
 
 /// Every seed and every input a fuzzer ever found (Fuzz/corpus/TARGET, Fuzz/regressions/TARGET-*) goes
 /// through its decoder again on every test run: throwing is fine, trapping fails the whole run.

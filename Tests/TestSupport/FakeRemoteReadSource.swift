@@ -1,6 +1,6 @@
 import BlockCompression
 import Foundation
-import PrometheusWire
+public import PrometheusWire
 
 /// Serves remote-read requests from an in-memory data set the way Prometheus does: streamed XOR
 /// chunks (one frame per series, chunks of 120 samples) when asked for them first, else SAMPLES.

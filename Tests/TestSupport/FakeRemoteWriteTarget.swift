@@ -1,5 +1,5 @@
 import BlockCompression
-import PrometheusWire
+public import PrometheusWire
 import Synchronization
 
 /// A remote-write receiver that decodes every request and keeps what it accepted, counting how often

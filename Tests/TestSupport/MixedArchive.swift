@@ -1,4 +1,4 @@
-import PrometheusWire
+public import PrometheusWire
 
 /// Floats and native histograms of every kind over 300 scrapes 30 s apart, for imports into targets
 /// that keep no native histograms (`--histograms classic`) and for verifying them.

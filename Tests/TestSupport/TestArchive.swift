@@ -1,6 +1,6 @@
 import ArchiveFormat
 import ArchiveStore
-import PrometheusWire
+public import PrometheusWire
 
 /// Writes an archive of `series` over `[startMs, startMs + slabs × slabMs)`, each slab split into two
 /// segments (even and odd series), the way prom-export lays it out.
