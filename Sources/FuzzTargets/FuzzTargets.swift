@@ -87,6 +87,14 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
                 var written = 0
                 _ = try? ArchiveCat.run(root, format: format, filter: .all) { written += $0.utf8.count }
             }
+            // Compaction re-encodes what it reads: whatever it accepts must read back the same, sample for
+            // sample (records cut and ordered otherwise), and a sound archive must stay sound.
+            guard let before = Self.samplesAsText(root) else { return }
+            let wasSound = ArchiveVerifier.verify(root).sound
+            let options = ArchiveCompaction.Options(maxSlabMs: .max, memoryBytes: 64 << 20, compressionLevel: 1, createdAt: "fuzz")
+            guard (try? ArchiveCompaction.compact(root, options: options)) != nil else { return }
+            precondition(Self.samplesAsText(root) == before, "compaction changed what the archive holds")
+            precondition(!wasSound || ArchiveVerifier.verify(root).sound, "compaction made a sound archive unsound")
         case .selector:
             if let selector = try? SeriesSelector(parsing: String(decoding: data, as: UTF8.self)) {
                 // What prints must parse back to the same matchers.
@@ -94,6 +102,26 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
                 precondition(again == selector, "selector round trip failed for \(selector)")
             }
         }
+    }
+
+    /// Every sample of the archive as one sorted line each (`cat --format jsonl` prints a float record
+    /// per line; its samples are split out here), or nil when cat refuses the archive.
+    static func samplesAsText(_ root: String) -> [String]? {
+        var lines: [String] = []
+        let counts = try? ArchiveCat.run(root, format: .jsonl, filter: .all) { text in
+            for line in text.split(separator: "\n") {
+                guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                      let timestamps = object["timestamps"] as? [Any], let values = object["values"] as? [Any] else {
+                    lines.append(String(line))
+                    continue
+                }
+                // The labels in name order (a dictionary prints in no fixed order).
+                let labels = ((object["labels"] as? [String: Any]) ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+                    .joined(separator: ",")
+                for (t, v) in zip(timestamps, values) { lines.append("\(labels) \(t) \(v)") }
+            }
+        }
+        return counts == nil ? nil : lines.sorted()
     }
 
     /// `records` written as one segment and decoded again.
