@@ -1,4 +1,4 @@
-import ArgumentParser
+public import ArgumentParser
 
 /// `--archive`/`-a`: the archive's location, spelled the same in every command.
 ///
@@ -20,4 +20,21 @@ public enum ArchiveFlag {
             throw ValidationError("give the archive directory with --archive DIR")
         }
     }
+}
+
+/// The archive of a `prom-archive` command: `--archive DIR`, or as the former positional argument.
+public struct ArchiveArgument: ParsableArguments {
+    @Option(name: [.customShort("a"), .customLong("archive")], help: ArgumentHelp(ArchiveFlag.help, valueName: "archive"))
+    var flag: String?
+
+    /// The former spelling of --archive (a positional argument), kept for one release.
+    @Argument(help: .hidden)
+    var positional: String?
+
+    public init() {}
+
+    public func validate() throws { _ = try path() }
+
+    /// The archive directory, from either spelling.
+    public func path() throws -> String { try ArchiveFlag.resolve(flag, alias: positional, aliasName: "the argument") }
 }

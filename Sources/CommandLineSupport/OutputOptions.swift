@@ -3,8 +3,8 @@ import Foundation
 public import Logging
 public import PrometheusWire
 
-/// How a tool reports: progress, summary file, diagnostics. Shared by every tool.
-public struct OutputOptions: ParsableArguments {
+/// `--quiet`, `--json` and `--summary-json`: how every command reports, the same in each.
+public struct ReportOptions: ParsableArguments {
     @Flag(name: [.short, .long], help: "Print nothing but errors and the final summary.")
     public var quiet = false
 
@@ -13,6 +13,21 @@ public struct OutputOptions: ParsableArguments {
 
     @Option(name: .customLong("summary-json"), help: "Also write the final summary as JSON to this file.")
     public var summaryJSON: String?
+
+    public init() {}
+
+    public func validate() throws { try SummaryOutput.checkWritable(summaryJSON) }
+
+    /// Prints the summary (JSON with --json, else `text`) and writes it to --summary-json FILE.
+    public func report<T: Encodable>(_ summary: T, text: @autoclosure () -> String) throws {
+        try SummaryOutput.report(summary, text: text(), json: json, file: summaryJSON)
+    }
+}
+
+/// prom-export's and prom-import's reporting: `ReportOptions` and their diagnostics (`--log-level`,
+/// `--log-format`). The offline tools make no diagnostics, so prom-archive takes `ReportOptions` alone.
+public struct OutputOptions: ParsableArguments {
+    @OptionGroup public var report: ReportOptions
 
     @Option(name: .customLong("log-level"), help: ArgumentHelp("Diagnostics on stderr: trace, debug, info (each slab, segment, "
         + "retry, split and resume with its figures), notice, warning, error, critical."))
@@ -23,27 +38,14 @@ public struct OutputOptions: ParsableArguments {
 
     public init() {}
 
+    public var quiet: Bool { report.quiet }
+
     /// Sets up the logging system as these options say; call once, before any logger is made.
     public func bootstrapLogging() { CommandFailure.bootstrapLogging(level: logLevel, format: logFormat) }
 
-    public func validate() throws { try SummaryOutput.checkWritable(summaryJSON) }
-}
-
-/// `prom-archive`'s reporting: the same `--quiet`, `--json` and `--summary-json` as prom-export and
-/// prom-import (the offline tools make no diagnostics, so there is no `--log-level`).
-public struct ArchiveReportOptions: ParsableArguments {
-    @Flag(name: [.short, .long], help: "Print nothing but errors and the final summary.")
-    public var quiet = false
-
-    @Flag(help: "Print the final summary as JSON on stdout instead of text.")
-    public var json = false
-
-    @Option(name: .customLong("summary-json"), help: "Also write the final summary as JSON to this file.")
-    public var summaryJSON: String?
-
-    public init() {}
-
-    public func validate() throws { try SummaryOutput.checkWritable(summaryJSON) }
+    public func report<T: Encodable>(_ summary: T, text: @autoclosure () -> String) throws {
+        try report.report(summary, text: text())
+    }
 }
 
 /// What `--json` and `--summary-json FILE` mean in every command: the final summary (or report) as
@@ -65,17 +67,7 @@ public enum SummaryOutput {
     }
 }
 
-extension OutputOptions {
-    public func report<T: Encodable>(_ summary: T, text: @autoclosure () -> String) throws {
-        try SummaryOutput.report(summary, text: text(), json: json, file: summaryJSON)
-    }
-}
-
-extension ArchiveReportOptions {
-    public func report<T: Encodable>(_ summary: T, text: @autoclosure () -> String) throws {
-        try SummaryOutput.report(summary, text: text(), json: json, file: summaryJSON)
-    }
-}
+extension LogFormat: ExpressibleByArgument {}
 
 /// Parses repeatable `--match` arguments, naming the flag and the column of any error.
 public func parseSelectors(_ texts: [String]) throws -> [SeriesSelector] {
@@ -87,5 +79,3 @@ public func parseSelectors(_ texts: [String]) throws -> [SeriesSelector] {
         }
     }
 }
-
-extension LogFormat: ExpressibleByArgument {}

@@ -36,19 +36,12 @@ struct Verify: ParsableCommand {
         exits when the target differs from the archive; 64 a bad command line.
         """)
 
-    @Option(name: [.customShort("a"), .customLong("archive")], help: ArgumentHelp(ArchiveFlag.help, valueName: "archive"))
-    var archiveFlag: String?
+    @OptionGroup var location: ArchiveArgument
 
-    /// The former spelling of --archive (a positional argument), kept for one release.
-    @Argument(help: .hidden)
-    var archivePositional: String?
-
-    var archive: String { (try? ArchiveFlag.resolve(archiveFlag, alias: archivePositional, aliasName: "the argument")) ?? "" }
+    var archive: String { (try? location.path()) ?? "" }
 
     @OptionGroup(title: "Reporting")
-    var reporting: ArchiveReportOptions
-
-    func validate() throws { _ = try ArchiveFlag.resolve(archiveFlag, alias: archivePositional, aliasName: "the argument") }
+    var reporting: ReportOptions
 
     func run() throws {
         let report = ArchiveVerifier.verify(archive)
@@ -71,22 +64,15 @@ struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show the time range, slabs and gaps, series, samples, bytes, top metrics and label cardinalities.")
 
-    @Option(name: [.customShort("a"), .customLong("archive")], help: ArgumentHelp(ArchiveFlag.help, valueName: "archive"))
-    var archiveFlag: String?
+    @OptionGroup var location: ArchiveArgument
 
-    /// The former spelling of --archive (a positional argument), kept for one release.
-    @Argument(help: .hidden)
-    var archivePositional: String?
-
-    var archive: String { (try? ArchiveFlag.resolve(archiveFlag, alias: archivePositional, aliasName: "the argument")) ?? "" }
+    var archive: String { (try? location.path()) ?? "" }
 
     @OptionGroup(title: "Reporting")
-    var reporting: ArchiveReportOptions
+    var reporting: ReportOptions
 
     @Option(help: "How many metrics and labels to list.")
     var top = 10
-
-    func validate() throws { _ = try ArchiveFlag.resolve(archiveFlag, alias: archivePositional, aliasName: "the argument") }
 
     func run() throws {
         let figures: ArchiveInspection
@@ -99,14 +85,9 @@ struct Cat: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print samples as OpenMetrics (for promtool tsdb create-blocks-from openmetrics) or JSON lines, streaming.")
 
-    @Option(name: [.customShort("a"), .customLong("archive")], help: ArgumentHelp(ArchiveFlag.help, valueName: "archive"))
-    var archiveFlag: String?
+    @OptionGroup var location: ArchiveArgument
 
-    /// The former spelling of --archive (a positional argument), kept for one release.
-    @Argument(help: .hidden)
-    var archivePositional: String?
-
-    var archive: String { (try? ArchiveFlag.resolve(archiveFlag, alias: archivePositional, aliasName: "the argument")) ?? "" }
+    var archive: String { (try? location.path()) ?? "" }
 
     @Option(help: "openmetrics or jsonl.")
     var format: ArchiveCat.Format = .openmetrics
@@ -136,7 +117,6 @@ struct Cat: ParsableCommand {
     var summaryJSON: String?
 
     func validate() throws {
-        _ = try ArchiveFlag.resolve(archiveFlag, alias: archivePositional, aliasName: "the argument")
         try SummaryOutput.checkWritable(summaryJSON)
         if format == .openmetrics && histograms == .keep {
             throw ValidationError("--histograms keep: OpenMetrics text cannot carry native histograms; use --histograms classic, "
@@ -191,7 +171,7 @@ struct Split: ParsableCommand {
     var maxBytes: String
 
     @OptionGroup(title: "Reporting")
-    var reporting: ArchiveReportOptions
+    var reporting: ReportOptions
 
     /// The output directory, after the archive in the former spelling (`split ARCHIVE … OUT_DIR`), kept for one release.
     @Argument(help: ArgumentHelp("An empty or new directory for part-001, part-002, …", valueName: "out-directory"))
@@ -235,7 +215,7 @@ struct Merge: ParsableCommand {
     var archives: [String] = []
 
     @OptionGroup(title: "Reporting")
-    var reporting: ArchiveReportOptions
+    var reporting: ReportOptions
 
     /// The output directory last; in the former spelling (`merge A B OUT_DIR`) the archives before it, kept for one release.
     @Argument(help: ArgumentHelp("The new output directory.", valueName: "out-directory"))
@@ -276,14 +256,9 @@ struct Compact: ParsableCommand {
         an import journal of the old archive is refused, so compact before importing.
         """)
 
-    @Option(name: [.customShort("a"), .customLong("archive")], help: ArgumentHelp("The archive directory (a complete export).", valueName: "archive"))
-    var archiveFlag: String?
+    @OptionGroup var location: ArchiveArgument
 
-    /// The former spelling of --archive (a positional argument), kept for one release.
-    @Argument(help: .hidden)
-    var archivePositional: String?
-
-    var archive: String { (try? ArchiveFlag.resolve(archiveFlag, alias: archivePositional, aliasName: "the argument")) ?? "" }
+    var archive: String { (try? location.path()) ?? "" }
 
     @Option(name: .customLong("max-slab"), help: "Widest slab after joining, e.g. 24h or 7d.")
     var maxSlab: String = "24h"
@@ -297,9 +272,7 @@ struct Compact: ParsableCommand {
     var compressionLevel: Int = 3
 
     @OptionGroup(title: "Reporting")
-    var reporting: ArchiveReportOptions
-
-    func validate() throws { _ = try ArchiveFlag.resolve(archiveFlag, alias: archivePositional, aliasName: "the argument") }
+    var reporting: ReportOptions
 
     func run() throws {
         let maxSlabMs: Int64, memoryBytes: Int
