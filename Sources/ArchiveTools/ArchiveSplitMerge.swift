@@ -152,7 +152,7 @@ public enum ArchiveSplitMerge {
                 try input.verifyChecksum(segment)
                 var placed = segment
                 placed.file = ArchiveNaming.segmentPath(slab: entry.index, part: part)
-                try output.placeSegment(from: input.path(of: segment.file), as: placed.file)
+                try output.placeSegment(segment.file, from: input, as: placed.file)
                 entry.segments.append(placed)
             }
             manifest.slabs.append(entry)

@@ -104,8 +104,8 @@ public struct ArchiveVerifier {
         for segment in manifest.segments where listed[segment.file] != segment.sha256 {
             errors.append("\(archive.checksumsPath): \(segment.file) is \(listed[segment.file] == nil ? "not listed" : "listed with another digest")")
         }
-        if let manifestBytes = FileManager.default.contents(atPath: archive.manifestPath),
-           listed[ArchiveNaming.manifestFile] != ArchiveDigest.sha256(Array(manifestBytes)) {
+        if let manifestBytes = try? archive.location.readWhole(ArchiveNaming.manifestFile, limit: ArchiveDirectory.maxManifestBytes),
+           listed[ArchiveNaming.manifestFile] != ArchiveDigest.sha256(manifestBytes) {
             errors.append("\(archive.checksumsPath): the digest of \(ArchiveNaming.manifestFile) does not match the file "
                 + "(was the manifest edited?)")
         }
@@ -117,21 +117,22 @@ public struct ArchiveVerifier {
 
     static func unknownFiles(_ archive: ArchiveDirectory, _ manifest: Manifest) -> [String] {
         let listed = Set(manifest.segments.map(\.file))
+        let location = archive.location
         var warnings: [String] = []
-        let top = (try? FileManager.default.contentsOfDirectory(atPath: archive.root)) ?? []
-        for name in top.sorted() where ![ArchiveNaming.manifestFile, ArchiveNaming.checksumsFile, ArchiveNaming.segmentsDirectory].contains(name)
+        let top = ((try? location.list("")) ?? []).sorted()
+        for name in top where ![ArchiveNaming.manifestFile, ArchiveNaming.checksumsFile, ArchiveNaming.segmentsDirectory].contains(name)
             && !knownExtras.contains(name) {
             warnings.append("\(archive.path(of: name)): unknown file, not part of the archive")
         }
-        for name in top.sorted() where ArchiveDirectory.isSymbolicLink(archive.path(of: name)) {
+        for name in top where location.entry(name) == .link {
             warnings.append("\(archive.path(of: name)): a symbolic link; no promferry tool follows it, and copies of the "
                 + "archive should not hold one")
         }
-        let segments = (try? FileManager.default.contentsOfDirectory(atPath: archive.segmentsPath)) ?? []
-        for name in segments.sorted() where ArchiveDirectory.isSymbolicLink(archive.segmentsPath + "/" + name) {
+        let segments = ((try? location.list(ArchiveNaming.segmentsDirectory)) ?? []).sorted()
+        for name in segments where location.entry(ArchiveNaming.segmentsDirectory + "/" + name) == .link {
             warnings.append("\(archive.segmentsPath)/\(name): a symbolic link; no promferry tool follows it")
         }
-        for name in segments.sorted() where !listed.contains(ArchiveNaming.segmentsDirectory + "/" + name) {
+        for name in segments where !listed.contains(ArchiveNaming.segmentsDirectory + "/" + name) {
             warnings.append("\(archive.segmentsPath)/\(name): not listed in manifest.json (left by an interrupted export?), ignored")
         }
         return warnings
