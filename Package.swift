@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "RemoteStorageClient", dependencies: ["PrometheusWire", "BlockCompression", httpClient, nioCore, nioPosix, nioHTTP1, nioTLS, nioSSL, logging]),
         .target(name: "ExportPipeline", dependencies: ["ArchiveStore", "RemoteStorageClient", logging, "ArchiveFormat", "PrometheusWire"]),
         .target(name: "ImportPipeline", dependencies: ["ArchiveStore", "RemoteStorageClient", crypto, logging, "ArchiveFormat", "PrometheusWire"]),
-        .target(name: "ArchiveTools", dependencies: ["ArchiveStore", "ArchiveFormat", "PrometheusWire"]),
+        .target(name: "ArchiveTools", dependencies: ["ArchiveStore", "ArchiveFormat", "PrometheusWire", logging]),
         .target(name: "FuzzTargets", dependencies: ["PrometheusWire", "ArchiveFormat", "ArchiveTools", "BlockCompression"]),
         // Shared command-line pieces only; each command's own display and summary text live with it in Commands.
         .target(name: "CommandLineSupport", dependencies: ["PrometheusWire", "BlockCompression", "ArchiveFormat", "RemoteStorageClient", argumentParser, logging]),

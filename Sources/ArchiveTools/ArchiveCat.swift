@@ -2,6 +2,7 @@ import ArchiveFormat
 import ArchiveStore
 import Foundation
 public import PrometheusWire
+public import Logging
 
 /// `prom-archive cat`: an archive's samples as text, streamed record by record (constant memory).
 public enum ArchiveCat {
@@ -31,7 +32,7 @@ public enum ArchiveCat {
 
     /// Writes every selected sample through `write`, segment by segment, in archive order.
     public static func run(_ path: String, format: Format, filter: SeriesFilter, staleMarkers: StaleMarkers = .skip,
-                           write: (String) throws -> Void) throws -> Counts {
+                           logger: Logger? = nil, write: (String) throws -> Void) throws -> Counts {
         let archive = ArchiveDirectory(root: path)
         let manifest = try archive.readManifest()
         var counts = Counts()
@@ -63,8 +64,13 @@ public enum ArchiveCat {
                 }
                 try write(text)
             }
+            logger?.debug("segment written", metadata: ["segment": "\(segment.file)", "records.so.far": "\(counts.records)"])
         }
         if format == .openmetrics { try write("# EOF\n") }
+        logger?.info("cat finished", metadata: [
+            "archive": "\(archive.root)", "format": "\(format.rawValue)", "records": "\(counts.records)", "samples": "\(counts.samples)",
+            "stale.markers.skipped": "\(counts.staleMarkersSkipped)", "histograms.skipped": "\(counts.histogramsSkipped)",
+            "histograms.converted": "\(counts.histogramsConverted)"])
         return counts
     }
 

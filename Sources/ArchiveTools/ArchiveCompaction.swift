@@ -1,5 +1,6 @@
 import ArchiveFormat
 import ArchiveStore
+public import Logging
 import PrometheusWire
 
 /// `prom-archive compact` (and `prom-export --compact`): rewrites runs of consecutive slabs as one
@@ -83,7 +84,7 @@ public enum ArchiveCompaction {
     }
 
     /// Compacts the archive at `path`, taking the writers' lock; `note` receives one line per run rewritten.
-    public static func compact(_ path: String, options: Options, note: (String) -> Void = { _ in }) throws -> Result {
+    public static func compact(_ path: String, options: Options, logger: Logger? = nil, note: (String) -> Void = { _ in }) throws -> Result {
         let archive = ArchiveDirectory(root: path)
         guard archive.hasManifest else {
             throw Failure(description: "\(path) holds no \(ArchiveNaming.manifestFile); give the directory of a promferry archive")
@@ -99,7 +100,10 @@ public enum ArchiveCompaction {
                 + "would no longer match its segments; finish that import and remove the file, or compact before importing")
         }
         // What an interrupted compaction (or export) left is removed first.
-        try archive.removeOrphans(keeping: manifest)
+        let leftovers = try archive.removeOrphans(keeping: manifest)
+        if !leftovers.isEmpty {
+            logger?.info("removed files of an interrupted run", metadata: ["files": "\(leftovers.joined(separator: " "))"])
+        }
         let before = manifest
         let generation = nextGeneration(manifest)
         var slabs: [Manifest.SlabEntry] = []
@@ -129,6 +133,10 @@ public enum ArchiveCompaction {
                 let oldBytes = run.reduce(0) { $0 + $1.segments.reduce(0) { $0 + $1.bytes } }
                 let newBytes = entry.segments.reduce(0) { $0 + $1.bytes }
                 note("slabs \(run.first!.index)–\(run.last!.index) (\(run.count) slabs, \(expected) samples): \(oldBytes) → \(newBytes) bytes")
+                logger?.info("slabs joined", metadata: [
+                    "slabs.first": "\(run.first!.index)", "slabs.last": "\(run.last!.index)", "samples": "\(expected)",
+                    "series": "\(series.count)", "bytes.before": "\(oldBytes)", "bytes.after": "\(newBytes)",
+                    "segments": "\(entry.segments.count)"])
                 slabs.append(entry)
                 rewritten += run.count
             }
@@ -149,8 +157,11 @@ public enum ArchiveCompaction {
         manifest.updatedAt = options.createdAt
         manifest.segmentFormatVersion = max(manifest.segmentFormatVersion, Int(SegmentLayout.formatVersion))
         try archive.commit(manifest)
-        try archive.removeOrphans(keeping: manifest)
+        let removed = try archive.removeOrphans(keeping: manifest)
         result.bytesAfter = manifest.totalBytes
+        logger?.info("compaction committed", metadata: [
+            "archive": "\(path)", "slabs.before": "\(result.slabsBefore)", "slabs.after": "\(result.slabsAfter)",
+            "bytes.before": "\(result.bytesBefore)", "bytes.after": "\(result.bytesAfter)", "old.segments.removed": "\(removed.count)"])
         return result
     }
 

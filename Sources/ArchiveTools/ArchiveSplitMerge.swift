@@ -1,6 +1,7 @@
 import ArchiveFormat
 import ArchiveStore
 import Foundation
+public import Logging
 
 /// `prom-archive split` and `merge`: re-cut archives along slab boundaries without re-encoding a byte.
 public enum ArchiveSplitMerge {
@@ -10,7 +11,8 @@ public enum ArchiveSplitMerge {
 
     /// Splits `source` into `OUTDIR/part-001`, `part-002`, … each at most `maxBytes` on disk (segments plus
     /// manifest and checksums) and each a complete archive of consecutive slabs. Returns the part paths.
-    public static func split(_ source: String, maxBytes: Int, into outDirectory: String, createdAt: String) throws -> [String] {
+    public static func split(_ source: String, maxBytes: Int, into outDirectory: String, createdAt: String,
+                             logger: Logger? = nil) throws -> [String] {
         let input = ArchiveDirectory(root: source)
         let manifest = try input.readManifest()
         // Room for a part's own manifest and checksums.
@@ -54,10 +56,14 @@ public enum ArchiveSplitMerge {
                                 endMs: manifest.selection.endMs, part: number + 1, parts: groups.count)
             part.slabs = []
             if try finished(path, holding: slabs) {
+                logger?.info("part already written", metadata: ["part": "\(path)", "slabs": "\(slabs.count)"])
                 paths.append(path)
                 continue
             }
             try write(slabs, from: input, to: path, manifest: part)
+            logger?.info("part written", metadata: [
+                "part": "\(path)", "slabs": "\(slabs.count)", "slab.first": "\(slabs.first!.index)",
+                "bytes": "\(slabs.reduce(0) { $0 + $1.segments.reduce(0) { $0 + $1.bytes } })"])
             paths.append(path)
         }
         return paths
@@ -65,7 +71,7 @@ public enum ArchiveSplitMerge {
 
     /// Merges archives whose slabs follow each other in time (after sorting by start) into `output`.
     /// Overlapping or gapped ranges are refused: the result must say exactly what each slab holds.
-    public static func merge(_ sources: [String], into output: String, createdAt: String) throws {
+    public static func merge(_ sources: [String], into output: String, createdAt: String, logger: Logger? = nil) throws {
         guard sources.count >= 2 else { throw Failure(description: "merge needs at least two archives") }
         let inputs = try sources.map { path -> (ArchiveDirectory, Manifest) in
             let archive = ArchiveDirectory(root: path)
@@ -113,6 +119,7 @@ public enum ArchiveSplitMerge {
         try output.removeOrphans(keeping: nil)
         for (archive, manifest) in inputs {
             try append(manifest.slabs, from: archive, to: output, manifest: &merged)
+            logger?.info("archive merged in", metadata: ["archive": "\(archive.root)", "slabs": "\(manifest.slabs.count)"])
         }
         try output.commit(merged)
     }

@@ -1,6 +1,7 @@
 import ArchiveFormat
 import ArchiveStore
 import Foundation
+public import Logging
 import PrometheusWire
 
 /// `prom-archive verify`: checks everything a reader relies on, offline.
@@ -23,7 +24,8 @@ public struct ArchiveVerifier {
     /// Files an archive may hold besides the manifest, the checksums and the listed segments.
     static let knownExtras: Set<String> = [ArchiveNaming.lockFile, ArchiveNaming.importStateFile, ArchiveNaming.importRejectsFile]
 
-    public static func verify(_ path: String) -> Report {
+    /// `logger` (when given) hears each segment checked (debug) and the verdict (info).
+    public static func verify(_ path: String, logger: Logger? = nil) -> Report {
         let archive = ArchiveDirectory(root: path)
         var report = Report(archive: archive.root, segmentsChecked: 0, samplesChecked: 0, bytesChecked: 0, errors: [], warnings: [])
         let manifest: Manifest
@@ -62,6 +64,8 @@ public struct ArchiveVerifier {
                     report.segmentsChecked += 1
                     report.samplesChecked += segment.samples
                     report.bytesChecked += segment.bytes
+                    logger?.debug("segment checked", metadata: [
+                        "segment": "\(segment.file)", "slab": "\(slab.index)", "samples": "\(segment.samples)", "bytes": "\(segment.bytes)"])
                 } catch {
                     report.errors.append("\(error)")
                 }
@@ -80,6 +84,10 @@ public struct ArchiveVerifier {
             report.warnings.append("\(archive.manifestPath): the export is not complete; the archive covers "
                 + "[\(manifest.selection.startMs), \(manifest.resumePointMs)) of [\(manifest.selection.startMs), \(manifest.selection.endMs))")
         }
+        logger?.info("archive verified", metadata: [
+            "archive": "\(archive.root)", "sound": "\(report.sound)", "segments": "\(report.segmentsChecked)",
+            "samples": "\(report.samplesChecked)", "bytes": "\(report.bytesChecked)", "problems": "\(report.errors.count)",
+            "warnings": "\(report.warnings.count)"])
         return report
     }
 

@@ -24,13 +24,12 @@ public struct ReportOptions: ParsableArguments {
     }
 }
 
-/// prom-export's and prom-import's reporting: `ReportOptions` and their diagnostics (`--log-level`,
-/// `--log-format`). The offline tools make no diagnostics, so prom-archive takes `ReportOptions` alone.
+/// How a command reports: `ReportOptions` and its diagnostics (`--log-level`, `--log-format`).
 public struct OutputOptions: ParsableArguments {
     @OptionGroup public var report: ReportOptions
 
-    @Option(name: .customLong("log-level"), help: ArgumentHelp("Diagnostics on stderr: trace, debug, info (each slab, segment, "
-        + "retry, split and resume with its figures), notice, warning, error, critical."))
+    @Option(name: .customLong("log-level"), help: ArgumentHelp("Diagnostics on stderr: trace, debug, info (what the run did, with its "
+        + "figures: each slab, segment, retry, split, resume or join), notice, warning, error, critical."))
     public var logLevel: Logger.Level = .warning
 
     @Option(name: .customLong("log-format"), help: "text, or json: one JSON object per line (time, level, logger, message, fields).")
@@ -39,6 +38,7 @@ public struct OutputOptions: ParsableArguments {
     public init() {}
 
     public var quiet: Bool { report.quiet }
+    public var json: Bool { report.json }
 
     /// Sets up the logging system as these options say; call once, before any logger is made.
     public func bootstrapLogging() { CommandFailure.bootstrapLogging(level: logLevel, format: logFormat) }

@@ -2,6 +2,7 @@ import ArchiveTools
 public import ArgumentParser
 import CommandLineSupport
 import Foundation
+import Logging
 import PrometheusWire
 
 public struct PromArchive: AsyncParsableCommand {
@@ -23,6 +24,9 @@ public struct PromArchive: AsyncParsableCommand {
         return formatter.string(from: Date())
     }
 
+    /// The offline tools' diagnostics (`--log-level`, `--log-format`); made after logging is set up.
+    static var logger: Logger { Logger(label: "prom-archive") }
+
     static func fail(_ error: any Error) -> ExitCode {
         CommandFailure.report(error, tool: "prom-archive")
     }
@@ -41,10 +45,11 @@ struct Verify: ParsableCommand {
     var archive: String { (try? location.path()) ?? "" }
 
     @OptionGroup(title: "Reporting")
-    var reporting: ReportOptions
+    var reporting: OutputOptions
 
     func run() throws {
-        let report = ArchiveVerifier.verify(archive)
+        reporting.bootstrapLogging()
+        let report = ArchiveVerifier.verify(archive, logger: PromArchive.logger)
         try reporting.report(report, text: Self.text(report, quiet: reporting.quiet))
         if !report.sound { throw ExitCode(CommandFailure.differenceFound) }
     }
@@ -69,14 +74,17 @@ struct Inspect: ParsableCommand {
     var archive: String { (try? location.path()) ?? "" }
 
     @OptionGroup(title: "Reporting")
-    var reporting: ReportOptions
+    var reporting: OutputOptions
 
     @Option(help: "How many metrics and labels to list.")
     var top = 10
 
     func run() throws {
+        reporting.bootstrapLogging()
         let figures: ArchiveInspection
         do { figures = try ArchiveInspector.inspect(archive, top: top) } catch { throw PromArchive.fail(error) }
+        PromArchive.logger.info("archive inspected", metadata: [
+            "archive": "\(archive)", "slabs": "\(figures.slabs.count)", "series": "\(figures.series)", "samples": "\(figures.samples)"])
         try reporting.report(figures, text: InspectionText.render(figures, top: top, chart: isatty(STDOUT_FILENO) == 1))
     }
 }
@@ -116,6 +124,12 @@ struct Cat: ParsableCommand {
             help: "Also write the counts (records, samples, what was left out or converted) as JSON to this file; stdout carries the samples.")
     var summaryJSON: String?
 
+    @Option(name: .customLong("log-level"), help: "Diagnostics on stderr: debug (each segment written), info (the counts at the end), warning, ….")
+    var logLevel: Logger.Level = .warning
+
+    @Option(name: .customLong("log-format"), help: "text, or json: one JSON object per line.")
+    var logFormat: LogFormat = .text
+
     func validate() throws {
         try SummaryOutput.checkWritable(summaryJSON)
         if format == .openmetrics && histograms == .keep {
@@ -137,10 +151,11 @@ struct Cat: ParsableCommand {
             throw ValidationError("--match: \(error.description)")
         }
         filter.histograms = histograms ?? (format == .openmetrics ? .drop : .keep)
+        CommandFailure.bootstrapLogging(level: logLevel, format: logFormat)
         let out = FileHandle.standardOutput
         let counts: ArchiveCat.Counts
         do {
-            counts = try ArchiveCat.run(archive, format: format, filter: filter, staleMarkers: staleMarkers) { text in
+            counts = try ArchiveCat.run(archive, format: format, filter: filter, staleMarkers: staleMarkers, logger: PromArchive.logger) { text in
                 out.write(Data(text.utf8))
             }
         } catch {
@@ -171,7 +186,7 @@ struct Split: ParsableCommand {
     var maxBytes: String
 
     @OptionGroup(title: "Reporting")
-    var reporting: ReportOptions
+    var reporting: OutputOptions
 
     /// The output directory, after the archive in the former spelling (`split ARCHIVE … OUT_DIR`), kept for one release.
     @Argument(help: ArgumentHelp("An empty or new directory for part-001, part-002, …", valueName: "out-directory"))
@@ -196,7 +211,9 @@ struct Split: ParsableCommand {
             throw ValidationError("--max-bytes: \(error.description)")
         }
         do {
-            let parts = try ArchiveSplitMerge.split(archive, maxBytes: bytes, into: outDirectory, createdAt: PromArchive.now())
+            reporting.bootstrapLogging()
+            let parts = try ArchiveSplitMerge.split(archive, maxBytes: bytes, into: outDirectory, createdAt: PromArchive.now(),
+                                                    logger: PromArchive.logger)
             try reporting.report(SplitResult(archive: archive, parts: parts), text: parts.joined(separator: "\n"))
         } catch let exit as ExitCode {
             throw exit
@@ -215,7 +232,7 @@ struct Merge: ParsableCommand {
     var archives: [String] = []
 
     @OptionGroup(title: "Reporting")
-    var reporting: ReportOptions
+    var reporting: OutputOptions
 
     /// The output directory last; in the former spelling (`merge A B OUT_DIR`) the archives before it, kept for one release.
     @Argument(help: ArgumentHelp("The new output directory.", valueName: "out-directory"))
@@ -236,7 +253,8 @@ struct Merge: ParsableCommand {
     func run() throws {
         let (inputs, output) = try locations()
         do {
-            try ArchiveSplitMerge.merge(inputs, into: output, createdAt: PromArchive.now())
+            reporting.bootstrapLogging()
+            try ArchiveSplitMerge.merge(inputs, into: output, createdAt: PromArchive.now(), logger: PromArchive.logger)
             try reporting.report(MergeResult(archives: inputs, output: output), text: output)
         } catch {
             throw PromArchive.fail(error)
@@ -272,7 +290,7 @@ struct Compact: ParsableCommand {
     var compressionLevel: Int = 3
 
     @OptionGroup(title: "Reporting")
-    var reporting: ReportOptions
+    var reporting: OutputOptions
 
     func run() throws {
         let maxSlabMs: Int64, memoryBytes: Int
@@ -294,7 +312,8 @@ struct Compact: ParsableCommand {
                                                 compressionLevel: compressionLevel, createdAt: PromArchive.now())
         let result: ArchiveCompaction.Result
         do {
-            result = try ArchiveCompaction.compact(archive, options: options) { line in
+            reporting.bootstrapLogging()
+            result = try ArchiveCompaction.compact(archive, options: options, logger: PromArchive.logger) { line in
                 if !reporting.quiet && !reporting.json { print(line) }
             }
         } catch {

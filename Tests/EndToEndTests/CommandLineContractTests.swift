@@ -98,6 +98,22 @@ import ArchiveFormat
         }
     }
 
+    /// prom-archive takes --log-level and --log-format like the other tools, and its libraries log what they did.
+    @Test func theOfflineToolsLogWhatTheyDid() async throws {
+        try await Self.withArchive { archive, _ in
+            let verify = try await Executables.run("prom-archive", ["verify", "--archive", archive, "--log-level", "debug", "--log-format", "json"])
+            let checked = try JSONLogLines.parse(verify.stderr)
+            #expect(checked.filter { $0["message"] == "segment checked" }.count == 4, "\(verify.stderr)")
+            #expect(checked.last?["message"] == "archive verified" && checked.last?["sound"] == "true")
+            let compact = try await Executables.run("prom-archive", ["compact", "--archive", archive, "--log-level", "info", "--log-format", "json"])
+            let events = try JSONLogLines.parse(compact.stderr)
+            #expect(events.map { $0["message"] ?? "" } == ["slabs joined", "compaction committed"], "\(compact.stderr)")
+            #expect(events.first?["samples"] == "\(6 * 120)" && events.last?["slabs.after"] == "1")
+            let cat = try await Executables.run("prom-archive", ["cat", "--archive", archive, "--log-level", "info", "--log-format", "json"])
+            #expect(try JSONLogLines.parse(cat.stderr).contains { $0["message"] == "cat finished" && $0["records"] == "6" }, "\(cat.stderr)")
+        }
+    }
+
     @Test func quietLeavesOnlyErrorsAndTheSummary() async throws {
         try await Self.withArchive { archive, _ in
             try Data("stray".utf8).write(to: URL(fileURLWithPath: archive + "/notes.txt"))
