@@ -68,14 +68,3 @@ public enum SummaryOutput {
 }
 
 extension LogFormat: ExpressibleByArgument {}
-
-/// Parses repeatable `--match` arguments, naming the flag and the column of any error.
-public func parseSelectors(_ texts: [String]) throws -> [SeriesSelector] {
-    try texts.map { text in
-        do {
-            return try SeriesSelector(parsing: text)
-        } catch let error as SeriesSelector.ParseError {
-            throw ValidationError("--match: \(error.description)")
-        }
-    }
-}

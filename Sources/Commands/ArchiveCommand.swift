@@ -100,14 +100,14 @@ struct Cat: ParsableCommand {
     @Option(help: "openmetrics or jsonl.")
     var format: ArchiveCat.Format = .openmetrics
 
-    @Option(name: .customLong("match"), help: "Only series matching this PromQL selector (repeatable).")
-    var match: [String] = []
+    @Option(name: .customLong("match"), help: "Only series matching this PromQL selector (repeatable).", transform: SelectorArgument.parse)
+    var match: [SelectorArgument] = []
 
-    @Option(help: "Only samples at or after this time.")
-    var start: String?
+    @Option(help: "Only samples at or after this time.", transform: TimeArgument.parse)
+    var start: TimeArgument?
 
-    @Option(help: "Only samples before this time.")
-    var end: String?
+    @Option(help: "Only samples before this time.", transform: TimeArgument.parse)
+    var end: TimeArgument?
 
     @Option(name: .customLong("stale-markers"),
             help: "OpenMetrics cannot express Prometheus staleness markers: skip them (counted on stderr) or write them as NaN.")
@@ -139,14 +139,9 @@ struct Cat: ParsableCommand {
     }
 
     func run() throws {
-        let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
         var filter: SeriesFilter
         do {
-            filter = try SeriesFilter(selectors: try parseSelectors(match),
-                                      startMs: try start.map { try TimeExpression.parse($0, nowMs: nowMs) },
-                                      endMs: try end.map { try TimeExpression.parse($0, nowMs: nowMs) })
-        } catch let error as TimeExpression.ParseError {
-            throw ValidationError("--start/--end: \(error.description)")
+            filter = try SeriesFilter(selectors: match.map(\.selector), startMs: start?.milliseconds, endMs: end?.milliseconds)
         } catch let error as SeriesSelector.ParseError {
             throw ValidationError("--match: \(error.description)")
         }
@@ -182,8 +177,8 @@ struct Split: ParsableCommand {
     @Option(name: [.customShort("a"), .customLong("archive")], help: ArgumentHelp(ArchiveFlag.help, valueName: "archive"))
     var archiveFlag: String?
 
-    @Option(name: .customLong("max-bytes"), help: "Largest part, e.g. 4GiB or 700MB.")
-    var maxBytes: String
+    @Option(name: .customLong("max-bytes"), help: "Largest part, e.g. 4GiB or 700MB.", transform: ByteSizeArgument.parse)
+    var maxBytes: ByteSizeArgument
 
     @OptionGroup(title: "Reporting")
     var reporting: OutputOptions
@@ -206,13 +201,9 @@ struct Split: ParsableCommand {
 
     func run() throws {
         let (archive, outDirectory) = try locations()
-        let bytes: Int
-        do { bytes = try ByteSizeExpression.parse(maxBytes) } catch let error as TimeExpression.ParseError {
-            throw ValidationError("--max-bytes: \(error.description)")
-        }
         do {
             reporting.bootstrapLogging()
-            let parts = try ArchiveSplitMerge.split(archive, maxBytes: bytes, into: outDirectory, createdAt: PromArchive.now(),
+            let parts = try ArchiveSplitMerge.split(archive, maxBytes: maxBytes.bytes, into: outDirectory, createdAt: PromArchive.now(),
                                                     logger: PromArchive.logger)
             try reporting.report(SplitResult(archive: archive, parts: parts), text: parts.joined(separator: "\n"))
         } catch let exit as ExitCode {
@@ -278,13 +269,15 @@ struct Compact: ParsableCommand {
 
     var archive: String { (try? location.path()) ?? "" }
 
-    @Option(name: .customLong("max-slab"), help: "Widest slab after joining, e.g. 24h or 7d.")
-    var maxSlab: String = "24h"
+    static let defaultMaxSlab = try! DurationArgument(parsing: "24h")
+    @Option(name: .customLong("max-slab"), help: .text("Widest slab after joining, e.g. 24h or 7d.", default: Self.defaultMaxSlab), transform: DurationArgument.parse)
+    var maxSlab = Self.defaultMaxSlab
 
-    @Option(name: .customLong("max-memory"), help: ArgumentHelp(
+    static let defaultMaxMemory = try! ByteSizeArgument(parsing: "256MiB")
+    @Option(name: .customLong("max-memory"), help: .text(
         "Slabs joined at once are held decoded in memory (about 32 bytes per sample by the manifest's counts); a run of "
-        + "slabs stays within this, e.g. 1GiB."))
-    var maxMemory: String = "256MiB"
+        + "slabs stays within this, e.g. 1GiB.", default: Self.defaultMaxMemory), transform: ByteSizeArgument.parse)
+    var maxMemory = Self.defaultMaxMemory
 
     @Option(name: .customLong("compression-level"), help: "zstd level for the new segments (1-19).")
     var compressionLevel: Int = 3
@@ -292,22 +285,15 @@ struct Compact: ParsableCommand {
     @OptionGroup(title: "Reporting")
     var reporting: OutputOptions
 
-    func run() throws {
-        let maxSlabMs: Int64, memoryBytes: Int
-        do {
-            maxSlabMs = try DurationExpression.parse(maxSlab)
-        } catch let error as TimeExpression.ParseError {
-            throw ValidationError("--max-slab: \(error.description)")
-        }
-        do {
-            memoryBytes = try ByteSizeExpression.parse(maxMemory)
-        } catch let error as TimeExpression.ParseError {
-            throw ValidationError("--max-memory: \(error.description)")
-        }
-        guard maxSlabMs >= 1000 else { throw ValidationError("--max-slab \(maxSlab) is shorter than 1s; use e.g. 24h") }
+    func validate() throws {
+        guard maxSlab.milliseconds >= 1000 else { throw ValidationError("--max-slab \(maxSlab) is shorter than 1s; use e.g. 24h") }
         guard (1...19).contains(compressionLevel) else {
             throw ValidationError("--compression-level \(compressionLevel) is outside 1...19")
         }
+    }
+
+    func run() throws {
+        let (maxSlabMs, memoryBytes) = (maxSlab.milliseconds, maxMemory.bytes)
         let options = ArchiveCompaction.Options(maxSlabMs: maxSlabMs, memoryBytes: memoryBytes,
                                                 compressionLevel: compressionLevel, createdAt: PromArchive.now())
         let result: ArchiveCompaction.Result

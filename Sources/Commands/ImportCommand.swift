@@ -37,14 +37,15 @@ public struct PromImport: AsyncParsableCommand {
     @Option(name: .customLong("target-url"), help: "Remote-write URL, e.g. http://127.0.0.1:8428/api/v1/write (VictoriaMetrics) or http://127.0.0.1:9090/api/v1/write (Prometheus).")
     var targetURL: String?
 
-    @Option(name: .customLong("match"), help: "Replay only series matching this PromQL selector (repeatable).")
-    var match: [String] = []
+    @Option(name: .customLong("match"), help: "Replay only series matching this PromQL selector (repeatable).",
+            transform: SelectorArgument.parse)
+    var match: [SelectorArgument] = []
 
-    @Option(help: "Replay only samples at or after this time (same forms as prom-export).")
-    var start: String?
+    @Option(help: "Replay only samples at or after this time (same forms as prom-export).", transform: TimeArgument.parse)
+    var start: TimeArgument?
 
-    @Option(help: "Replay only samples before this time.")
-    var end: String?
+    @Option(help: "Replay only samples before this time.", transform: TimeArgument.parse)
+    var end: TimeArgument?
 
     @Option(name: .customLong("add-label"), help: "Set this label on every series, NAME=VALUE (repeatable), e.g. origin=dc1.")
     var addLabel: [String] = []
@@ -55,8 +56,10 @@ public struct PromImport: AsyncParsableCommand {
     @Option(name: .customLong("batch-samples"), help: "Samples per write request.")
     var batchSamples = ImportConfiguration.defaultBatchSamples
 
-    @Option(name: .customLong("batch-bytes"), help: "Upper bound on a request's size before compression, e.g. 8MiB.")
-    var batchBytes = "8MiB"
+    static let defaultBatchBytes = try! ByteSizeArgument(parsing: "8MiB")
+    @Option(name: .customLong("batch-bytes"), help: .text("Upper bound on a request's size before compression, e.g. 8MiB.", default: Self.defaultBatchBytes),
+            transform: ByteSizeArgument.parse)
+    var batchBytes = Self.defaultBatchBytes
 
     @Option(help: "Parallel senders; each series always goes through the same one.")
     var concurrency = ImportConfiguration.defaultConcurrency
@@ -105,14 +108,17 @@ public struct PromImport: AsyncParsableCommand {
         + "committed slabs, and end when the export is complete. The archive is then a durable queue between the two."))
     var follow = false
 
-    @Option(name: .customLong("follow-timeout"), help: ArgumentHelp(
-        "With --follow: stop when no export holds the archive and its manifest has not grown for this long, e.g. 10m."))
-    var followTimeout = "10m"
+    static let defaultFollowTimeout = try! DurationArgument(parsing: "10m")
+    @Option(name: .customLong("follow-timeout"), help: .text(
+        "With --follow: stop when no export holds the archive and its manifest has not grown for this long, e.g. 10m.",
+        default: Self.defaultFollowTimeout), transform: DurationArgument.parse)
+    var followTimeout = Self.defaultFollowTimeout
 
-    @Option(name: .customLong("max-memory"), help: ArgumentHelp(
+    static let defaultMaxMemory = try! ByteSizeArgument(parsing: "256MiB")
+    @Option(name: .customLong("max-memory"), help: .text(
         "Memory target, e.g. 256MiB: bounds each request's size to (max-memory - 48MiB) / (concurrency x 11), "
-        + "the batches that can be alive at once."))
-    var maxMemory: String = "256MiB"
+        + "the batches that can be alive at once.", default: Self.defaultMaxMemory), transform: ByteSizeArgument.parse)
+    var maxMemory = Self.defaultMaxMemory
 
     @Option(name: .customLong("max-attempts"), help: "Attempts per request on transient errors before giving up.")
     var maxAttempts = 10
@@ -129,18 +135,11 @@ public struct PromImport: AsyncParsableCommand {
     }
 
     func makeConfiguration() throws -> ImportConfiguration {
-        let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
-        var startMs: Int64?, endMs: Int64?
-        do {
-            startMs = try start.map { try TimeExpression.parse($0, nowMs: nowMs) }
-            endMs = try end.map { try TimeExpression.parse($0, nowMs: nowMs) }
-        } catch let error as TimeExpression.ParseError {
-            throw ValidationError("--start/--end: \(error.description)")
-        }
+        let (startMs, endMs) = (start?.milliseconds, end?.milliseconds)
         if let startMs, let endMs, startMs >= endMs {
             throw ValidationError("--end is not after --start; the range [start, end) would be empty")
         }
-        let selectors = try parseSelectors(match)
+        let selectors = match.map(\.selector)
         var added: [Label] = []
         for pair in addLabel {
             guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
@@ -161,15 +160,9 @@ public struct PromImport: AsyncParsableCommand {
         if let rateLimit, !(1...1e12).contains(rateLimit) {
             throw ValidationError("--rate-limit \(rateLimit) is outside 1...1e12 samples per second")
         }
-        let bytes: Int
-        do { bytes = try ByteSizeExpression.parse(batchBytes) } catch let error as TimeExpression.ParseError {
-            throw ValidationError("--batch-bytes: \(error.description)")
-        }
+        let bytes = batchBytes.bytes
         guard bytes >= 4096 else { throw ValidationError("--batch-bytes \(batchBytes) is below 4KiB") }
-        let memoryBytes: Int
-        do { memoryBytes = try ByteSizeExpression.parse(maxMemory) } catch let error as TimeExpression.ParseError {
-            throw ValidationError("--max-memory: \(error.description)")
-        }
+        let memoryBytes = maxMemory.bytes
         let leastMemory = ImportConfiguration.baseReserveBytes + concurrency * ImportConfiguration.batchesPerSender * 65536
         guard memoryBytes >= leastMemory else {
             throw ValidationError("--max-memory \(maxMemory) is too small for --concurrency \(concurrency); "
@@ -208,12 +201,7 @@ public struct PromImport: AsyncParsableCommand {
             throw ValidationError("--match: \(error.description)")
         }
         filter.histograms = histograms
-        let followTimeoutMs: Int64
-        do {
-            followTimeoutMs = try DurationExpression.parse(followTimeout)
-        } catch let error as TimeExpression.ParseError {
-            throw ValidationError("--follow-timeout \(error.description)")
-        }
+        let followTimeoutMs = followTimeout.milliseconds
         guard followTimeoutMs >= 1000 else { throw ValidationError("--follow-timeout \(followTimeout) is shorter than 1s") }
         return ImportConfiguration(
             archivePath: archive, target: target, filter: filter, batchSamples: batchSamples, batchBytes: bytes,
