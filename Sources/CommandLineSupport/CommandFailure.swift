@@ -13,6 +13,10 @@ public enum CommandFailure {
     public static func report(_ error: any Error, tool: String) -> ExitCode {
         let text = "\(error)".split(whereSeparator: \.isNewline).joined(separator: " ")
         FileHandle.standardError.write(Data("\(tool): error: \(text)\n".utf8))
+        if let caused = error as? any CausedError, !caused.causeChain.isEmpty {
+            let causes = caused.causeChain.map { "\(type(of: $0)): \($0)" }.joined(separator: " <- ")
+            Logger(label: tool).debug("error causes", metadata: ["causes": "\(causes)"])
+        }
         return ExitCode.failure
     }
 

@@ -126,8 +126,10 @@ public struct PromExport: AsyncParsableCommand {
         }
     }
 
+    /// Every rule across options, checked while the command line is parsed (nothing has run yet).
     public func validate() throws {
         _ = try ArchiveFlag.resolve(archiveFlag, alias: output, aliasName: "--output")
+        _ = try makeConfiguration()
     }
 
     func makeConfiguration() throws -> ExportConfiguration {
@@ -238,7 +240,7 @@ public struct PromExport: AsyncParsableCommand {
             result = try ArchiveCompaction.compact(configuration.archivePath, options: options)
         } catch {
             throw ExportError(.compactionFailed, "the export is complete, but --compact failed: \(error); the archive is sound as "
-                + "exported (run prom-archive compact on it later)")
+                + "exported (run prom-archive compact on it later)", cause: error)
         }
         summary.slabsBeforeCompaction = result.slabsBefore
         summary.archiveSlabs = result.slabsAfter

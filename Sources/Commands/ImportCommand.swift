@@ -134,6 +134,9 @@ public struct PromImport: AsyncParsableCommand {
         var policy: RejectPolicy { self == .stop ? .stop : .isolate }
     }
 
+    /// Every rule across options, checked while the command line is parsed (nothing has run yet).
+    public func validate() throws { _ = try makeConfiguration() }
+
     func makeConfiguration() throws -> ImportConfiguration {
         let (startMs, endMs) = (start?.milliseconds, end?.milliseconds)
         if let startMs, let endMs, startMs >= endMs {

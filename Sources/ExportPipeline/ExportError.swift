@@ -1,5 +1,6 @@
+public import PrometheusWire
 /// An export that cannot go on, with what to do about it.
-public struct ExportError: Error, CustomStringConvertible, Sendable {
+public struct ExportError: Error, CausedError, CustomStringConvertible, Sendable {
     public enum Code: Sendable, Equatable {
         case archiveMismatch
         case labelCollision
@@ -17,10 +18,13 @@ public struct ExportError: Error, CustomStringConvertible, Sendable {
 
     public let code: Code
     public let message: String
+    /// The error this one was made from, kept for diagnostics.
+    public let cause: (any Error & Sendable)?
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
         self.code = code
         self.message = message
+        self.cause = cause as? any Error & Sendable
     }
 
     public var description: String { message }

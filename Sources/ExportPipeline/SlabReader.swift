@@ -121,7 +121,8 @@ struct SlabReader: Sendable {
                     + "reading it again as two halves")
             } catch let error as RemoteStorageError where error.isRetryable {
                 throw ExportError(.gaveUp, "slab [\(ExportPipeline.timestamp(ms: startMs)), \(ExportPipeline.timestamp(ms: endMs))) "
-                    + "failed \(configuration.retry.maxAttempts) times; last error: \(error.message). Re-run the same command to resume.")
+                    + "failed \(configuration.retry.maxAttempts) times; last error: \(error.message). Re-run the same command to resume.",
+                    cause: error)
             }
         }
     }

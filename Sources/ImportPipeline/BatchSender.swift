@@ -77,7 +77,7 @@ struct BatchSender: Sendable {
             }
         } catch let error as RemoteStorageError where error.isRetryable {
             throw ImportError(.gaveUp, "a request from \(batch.segment) failed \(retry.maxAttempts) times; last error: "
-                + "\(error.message). Re-run the same command to resume.")
+                + "\(error.message). Re-run the same command to resume.", cause: error)
         }
     }
 

@@ -108,7 +108,7 @@ public struct ImportConfiguration: Sendable {
 }
 
 /// An import that cannot go on, with what to do about it.
-public struct ImportError: Error, CustomStringConvertible, Sendable {
+public struct ImportError: Error, CausedError, CustomStringConvertible, Sendable {
     public enum Code: Sendable, Equatable {
         case rejected
         case gaveUp
@@ -124,10 +124,13 @@ public struct ImportError: Error, CustomStringConvertible, Sendable {
 
     public let code: Code
     public let message: String
+    /// The error this one was made from, kept for diagnostics.
+    public let cause: (any Error & Sendable)?
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
         self.code = code
         self.message = message
+        self.cause = cause as? any Error & Sendable
     }
 
     public var description: String { message }

@@ -153,7 +153,7 @@ public struct ImportPipeline: Sendable {
             return try ImportJournal(path: statePath, header: header, order: order)
         } catch let error as ArchiveStoreError where configuration.statePath == nil && error.code != .locked {
             throw ImportError(.stateNotWritable, "cannot keep the import's progress inside the archive (\(error.message)); "
-                + "the archive is read-only? give --state FILE on writable storage")
+                + "the archive is read-only? give --state FILE on writable storage", cause: error)
         }
     }
 

@@ -23,13 +23,14 @@ enum Reachability {
             channel = try await bootstrap.connect(host: host, port: port).get()
         } catch {
             if TransportFailure.isConnectionRefused(error) {
-                throw RemoteStorageError(.transport, "\(endpoint.redactedURL): connection refused; is the server running and is the port right?")
+                throw RemoteStorageError(.transport, "\(endpoint.redactedURL): connection refused; is the server running and is the port right?",
+                                         cause: error)
             }
             if error is ChannelError {
                 throw RemoteStorageError(.timeout, "\(endpoint.redactedURL): no answer to a connection attempt within "
                     + "\(endpoint.connectTimeoutSeconds) s; is the host reachable?")
             }
-            throw RemoteStorageError(.transport, "\(endpoint.redactedURL): cannot connect to \(host):\(port): \(error)")
+            throw RemoteStorageError(.transport, "\(endpoint.redactedURL): cannot connect to \(host):\(port): \(error)", cause: error)
         }
         defer { channel.close(promise: nil) }
         guard let tls else { return }

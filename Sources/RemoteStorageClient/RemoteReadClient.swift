@@ -290,18 +290,18 @@ public final class RemoteReadClient: Sendable {
         if let http = error as? HTTPClientError {
             if http == .deadlineExceeded { return requestTimedOut() }
             if http == .connectTimeout || http == .readTimeout {
-                return RemoteStorageError(.timeout, "\(url): timed out (\(http)); is the server up and reachable?")
+                return RemoteStorageError(.timeout, "\(url): timed out (\(http)); is the server up and reachable?", cause: http)
             }
             if http == .remoteConnectionClosed {
-                return RemoteStorageError(.truncated, "\(url): the server closed the connection mid-response")
+                return RemoteStorageError(.truncated, "\(url): the server closed the connection mid-response", cause: http)
             }
-            return RemoteStorageError(.transport, "\(url): \(http)")
+            return RemoteStorageError(.transport, "\(url): \(http)", cause: http)
         }
         if let tls = TLSFailure.classify(error, url: url) { return tls }
         if TransportFailure.isConnectionRefused(error) {
-            return RemoteStorageError(.transport, "\(url): connection refused; is the server running and is the port right?")
+            return RemoteStorageError(.transport, "\(url): connection refused; is the server running and is the port right?", cause: error)
         }
-        return RemoteStorageError(.transport, "\(url): \(error)")
+        return RemoteStorageError(.transport, "\(url): \(error)", cause: error)
     }
 }
 

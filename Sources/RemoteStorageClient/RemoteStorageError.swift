@@ -1,5 +1,6 @@
+public import PrometheusWire
 /// A failure talking to a remote endpoint, classified so that callers decide by type, not by text.
-public struct RemoteStorageError: Error, CustomStringConvertible, Sendable {
+public struct RemoteStorageError: Error, CausedError, CustomStringConvertible, Sendable {
     public enum Code: Sendable, Equatable {
         /// Connection refused, reset, DNS, TLS handshake: usually worth retrying.
         case transport
@@ -31,11 +32,14 @@ public struct RemoteStorageError: Error, CustomStringConvertible, Sendable {
     public let message: String
     /// The server's `Retry-After`, in seconds, when it sent one.
     public let retryAfterSeconds: Double?
+    /// The error this one was made from (NIO's, the HTTP client's, TLS'), kept for diagnostics.
+    public let cause: (any Error & Sendable)?
 
-    public init(_ code: Code, _ message: String, retryAfterSeconds: Double? = nil) {
+    public init(_ code: Code, _ message: String, retryAfterSeconds: Double? = nil, cause: (any Error)? = nil) {
         self.code = code
         self.message = message
         self.retryAfterSeconds = retryAfterSeconds
+        self.cause = cause as? any Error & Sendable
     }
 
     public var description: String { message }

@@ -147,7 +147,10 @@ func withArchive(_ body: (String, TemporaryDirectory) throws -> Void) throws {
             manifest.slabs[0].segments[0].sha256 = ArchiveDigest.sha256(bytes)
             try archive.commit(manifest)
             #expect { try archive.readSegment(manifest.slabs[0].segments[0]) } throws: { error in
-                (error as? ArchiveStoreError)?.code == .newerVersion && "\(error)".contains("upgrade promferry")
+                guard let error = error as? ArchiveStoreError else { return false }
+                // The segment decoder's own error stays underneath, for diagnostics.
+                return error.code == .newerVersion && "\(error)".contains("upgrade promferry")
+                    && (error.cause as? ArchiveFormatError)?.code == .unsupportedVersion
             }
             expectProblem(path, naming: manifest.slabs[0].segments[0].file, "newer than this tool supports")
         }

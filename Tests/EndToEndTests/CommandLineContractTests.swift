@@ -114,6 +114,19 @@ import ArchiveFormat
         }
     }
 
+    /// An error's message is one line; at --log-level debug the errors it was made from follow, by type.
+    @Test func errorCausesAreLoggedAtDebug() async throws {
+        let dir = try TemporaryDirectory(prefix: "promferry-cause")
+        defer { dir.remove() }
+        let port = try FreePort.allocate()
+        let outcome = try await Executables.run("prom-export", ["--source-url", "http://127.0.0.1:\(port)/api/v1/read", "-a", dir.path + "/a",
+                                                                "--start", "-1h", "--quiet", "--log-level", "debug", "--log-format", "json"])
+        #expect(outcome.status == 1 && outcome.stderr.contains("prom-export: error: ") && outcome.stderr.contains("connection refused"))
+        let causes = try JSONLogLines.parse(outcome.stderr).first { $0["message"] == "error causes" }
+        #expect(causes?["causes"]?.contains("IOError") == true || causes?["causes"]?.contains("NIOConnectionError") == true,
+                "\(outcome.stderr)")
+    }
+
     @Test func quietLeavesOnlyErrorsAndTheSummary() async throws {
         try await Self.withArchive { archive, _ in
             try Data("stray".utf8).write(to: URL(fileURLWithPath: archive + "/notes.txt"))
