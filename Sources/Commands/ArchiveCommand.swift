@@ -286,8 +286,8 @@ struct Compact: ParsableCommand {
     var reporting: OutputOptions
 
     func validate() throws {
-        guard maxSlab.milliseconds >= 1000 else { throw ValidationError("--max-slab \(maxSlab) is shorter than 1s; use e.g. 24h") }
-        guard (1...19).contains(compressionLevel) else {
+        guard maxSlab.milliseconds >= Bounds.shortestSlabMs else { throw ValidationError("--max-slab \(maxSlab) is shorter than 1s; use e.g. 24h") }
+        guard Bounds.compressionLevels.contains(compressionLevel) else {
             throw ValidationError("--compression-level \(compressionLevel) is outside 1...19")
         }
     }

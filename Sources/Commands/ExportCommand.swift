@@ -139,24 +139,26 @@ public struct PromExport: AsyncParsableCommand {
             throw ValidationError("--end (\(end)) is not after --start (\(start)); the range [start, end) would be empty")
         }
         guard startMs >= 0 else { throw ValidationError("--start \(start) is before 1970; Prometheus holds no such data") }
-        guard endMs <= nowMs + 366 * 86_400_000 else {
+        guard endMs <= nowMs + Bounds.furthestFutureMs else {
             throw ValidationError("--end \(end) is more than a year in the future; check the unit (seconds vs milliseconds)")
         }
         let (slabMs, maxSlabMs) = (slab.milliseconds, maxSlab.milliseconds)
         let (segmentBytes, memoryBytes) = (segmentSize.bytes, maxMemory.bytes)
-        guard slabMs >= 1000 else { throw ValidationError("--slab \(slab) is shorter than 1s; use e.g. 1h") }
+        guard slabMs >= Bounds.shortestSlabMs else { throw ValidationError("--slab \(slab) is shorter than 1s; use e.g. 1h") }
         guard maxSlabMs >= slabMs else { throw ValidationError("--max-slab \(maxSlab) is shorter than --slab \(slab); give at least --slab") }
-        guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency \(concurrency) is outside 1...64") }
+        guard Bounds.exportConcurrency.contains(concurrency) else {
+            throw ValidationError("--concurrency \(concurrency) is outside \(Bounds.exportConcurrency)")
+        }
         let leastMemory = ExportConfiguration.baseReserveBytes + concurrency * (ExportConfiguration.perReadReserveBytes + (1 << 20))
         guard memoryBytes >= leastMemory else {
             throw ValidationError("--max-memory \(maxMemory) is too small for --concurrency \(concurrency); "
                 + "give at least \(ByteSizeExpression.format(leastMemory)) or lower --concurrency")
         }
-        guard segmentBytes >= 64 << 10 else { throw ValidationError("--segment-size \(segmentSize) is below 64KiB") }
-        guard (1...19).contains(compressionLevel) else {
+        guard segmentBytes >= Bounds.smallestSegmentBytes else { throw ValidationError("--segment-size \(segmentSize) is below 64KiB") }
+        guard Bounds.compressionLevels.contains(compressionLevel) else {
             throw ValidationError("--compression-level \(compressionLevel) is outside 1...19")
         }
-        guard (1...100).contains(maxAttempts) else { throw ValidationError("--max-attempts must be 1...100") }
+        guard Bounds.maxAttempts.contains(maxAttempts) else { throw ValidationError("--max-attempts must be \(Bounds.maxAttempts)") }
         // Each selector was parsed, its regular expressions compiled, with the command line.
         let selectors = match.isEmpty ? [SeriesSelector.everySeries] : match.map(\.selector)
         for name in dropLabel where name.isEmpty || name == "__name__" {

@@ -157,14 +157,14 @@ public struct PromImport: AsyncParsableCommand {
         for name in dropLabel where name == "__name__" || name.isEmpty {
             throw ValidationError("--drop-label \"\(name)\": only labels other than the metric name can be dropped")
         }
-        guard (1...100_000_000).contains(batchSamples) else { throw ValidationError("--batch-samples must be 1...100000000") }
-        guard (1...256).contains(concurrency) else { throw ValidationError("--concurrency must be 1...256") }
-        guard (1...100).contains(maxAttempts) else { throw ValidationError("--max-attempts must be 1...100") }
-        if let rateLimit, !(1...1e12).contains(rateLimit) {
+        guard Bounds.batchSamples.contains(batchSamples) else { throw ValidationError("--batch-samples must be 1...100000000") }
+        guard Bounds.importConcurrency.contains(concurrency) else { throw ValidationError("--concurrency must be \(Bounds.importConcurrency)") }
+        guard Bounds.maxAttempts.contains(maxAttempts) else { throw ValidationError("--max-attempts must be \(Bounds.maxAttempts)") }
+        if let rateLimit, !Bounds.rateLimit.contains(rateLimit) {
             throw ValidationError("--rate-limit \(rateLimit) is outside 1...1e12 samples per second")
         }
         let bytes = batchBytes.bytes
-        guard bytes >= 4096 else { throw ValidationError("--batch-bytes \(batchBytes) is below 4KiB") }
+        guard bytes >= Bounds.smallestBatchBytes else { throw ValidationError("--batch-bytes \(batchBytes) is below 4KiB") }
         let memoryBytes = maxMemory.bytes
         let leastMemory = ImportConfiguration.baseReserveBytes + concurrency * ImportConfiguration.batchesPerSender * 65536
         guard memoryBytes >= leastMemory else {
@@ -205,7 +205,7 @@ public struct PromImport: AsyncParsableCommand {
         }
         filter.histograms = histograms
         let followTimeoutMs = followTimeout.milliseconds
-        guard followTimeoutMs >= 1000 else { throw ValidationError("--follow-timeout \(followTimeout) is shorter than 1s") }
+        guard followTimeoutMs >= Bounds.shortestFollowTimeoutMs else { throw ValidationError("--follow-timeout \(followTimeout) is shorter than 1s") }
         return ImportConfiguration(
             archivePath: archive, target: target, filter: filter, batchSamples: batchSamples, batchBytes: bytes,
             concurrency: concurrency, onReject: onReject.policy, rejectsPath: rejectsFile, statePath: state,
