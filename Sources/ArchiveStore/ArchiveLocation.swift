@@ -65,11 +65,9 @@ extension ArchiveLocation {
     /// The name's full form for messages.
     public func path(of name: String) -> String { name.isEmpty ? root : root + "/" + name }
 
-    /// A whole small file, refused beyond `limit` bytes before it is read.
+    /// A whole small file, refused once it passes `limit` bytes (callers that can tell the size
+    /// beforehand refuse it with their own words first).
     public func readWhole(_ name: String, limit: Int) throws -> [UInt8] {
-        if case .file(let bytes) = entry(name), bytes > limit {
-            throw ArchiveStoreError(.corrupt, "\(path(of: name)) is \(bytes) bytes, over the limit of \(limit)")
-        }
         let reader = try open(name)
         var all: [UInt8] = []
         while true {
@@ -77,7 +75,7 @@ extension ArchiveLocation {
             if chunk.isEmpty { return all }
             all += chunk
             guard all.count <= limit else {
-                throw ArchiveStoreError(.corrupt, "\(path(of: name)) grew past the limit of \(limit) bytes while it was read")
+                throw ArchiveStoreError(.corrupt, "\(path(of: name)) is over the limit of \(limit) bytes")
             }
         }
     }

@@ -33,8 +33,10 @@ public struct ArchiveArgument: ParsableArguments {
 
     public init() {}
 
-    public func validate() throws { _ = try path() }
+    public func validate() throws { _ = try resolved() }
 
-    /// The archive directory, from either spelling.
-    public func path() throws -> String { try ArchiveFlag.resolve(flag, alias: positional, aliasName: "the argument") }
+    /// The archive directory, from either spelling (`validate()` has refused both, neither and an empty one).
+    public var path: String { (try? resolved()) ?? "" }
+
+    private func resolved() throws -> String { try ArchiveFlag.resolve(flag, alias: positional, aliasName: "the argument") }
 }

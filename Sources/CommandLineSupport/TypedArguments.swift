@@ -5,9 +5,24 @@ public import PrometheusWire
 /// Options parsed when the command line is, so that a bad value is refused with the option's name
 /// before anything runs ("The value '1 hour' is invalid for '--slab <slab>': …"). Each keeps the
 /// text as given, which is what help shows and what a resumed export compares.
+///
+/// A conforming type says how to parse its text (`init(parsing:)`, throwing the reason); the rest —
+/// `ExpressibleByArgument`, the `transform:` that keeps the reason in the message, the description —
+/// comes from here.
+public protocol ParsedArgument: ExpressibleByArgument, CustomStringConvertible, Sendable {
+    var text: String { get }
+    init(parsing text: String) throws
+}
+
+extension ParsedArgument {
+    public init?(argument: String) { try? self.init(parsing: argument) }
+    /// For `@Option(transform:)`, which reports the thrown reason.
+    public static func parse(_ text: String) throws -> Self { try Self(parsing: text) }
+    public var description: String { text }
+}
 
 /// A duration: `500ms`, `30s`, `15m`, `1h`, `7d`, `2w`.
-public struct DurationArgument: ExpressibleByArgument, CustomStringConvertible, Sendable {
+public struct DurationArgument: ParsedArgument {
     public let text: String
     public let milliseconds: Int64
 
@@ -15,14 +30,10 @@ public struct DurationArgument: ExpressibleByArgument, CustomStringConvertible, 
         milliseconds = try DurationExpression.parse(text)
         self.text = text
     }
-
-    public init?(argument: String) { try? self.init(parsing: argument) }
-    public static func parse(_ text: String) throws -> Self { try Self(parsing: text) }
-    public var description: String { text }
 }
 
 /// A size in bytes: `512KiB`, `64MiB`, `4GiB`, `700MB`.
-public struct ByteSizeArgument: ExpressibleByArgument, CustomStringConvertible, Sendable {
+public struct ByteSizeArgument: ParsedArgument {
     public let text: String
     public let bytes: Int
 
@@ -30,40 +41,29 @@ public struct ByteSizeArgument: ExpressibleByArgument, CustomStringConvertible, 
         bytes = try ByteSizeExpression.parse(text)
         self.text = text
     }
-
-    public init?(argument: String) { try? self.init(parsing: argument) }
-    public static func parse(_ text: String) throws -> Self { try Self(parsing: text) }
-    public var description: String { text }
 }
 
 /// A time: RFC 3339, Unix seconds or milliseconds, or relative to now (`-30d`, `now-12h`, `now`),
 /// resolved against the moment the command line was parsed.
-public struct TimeArgument: ExpressibleByArgument, CustomStringConvertible, Sendable {
+public struct TimeArgument: ParsedArgument {
     public let text: String
     public let milliseconds: Int64
 
-    public init(parsing text: String, nowMs: Int64? = nil) throws {
-        milliseconds = try TimeExpression.parse(text, nowMs: nowMs ?? Int64(Date().timeIntervalSince1970 * 1000))
+    public init(parsing text: String) throws {
+        milliseconds = try TimeExpression.parse(text, nowMs: Int64(Date().timeIntervalSince1970 * 1000))
         self.text = text
     }
-
-    public init?(argument: String) { try? self.init(parsing: argument) }
-    public static func parse(_ text: String) throws -> Self { try Self(parsing: text) }
-    public var description: String { text }
 }
 
 /// A PromQL series selector (`up`, `{job="node",instance=~"10\\..*"}`), its regular expressions compiled.
-public struct SelectorArgument: ExpressibleByArgument, CustomStringConvertible, Sendable {
+public struct SelectorArgument: ParsedArgument {
     public let selector: SeriesSelector
+    public var text: String { selector.description }
 
     public init(parsing text: String) throws {
         selector = try SeriesSelector(parsing: text)
         _ = try SeriesFilter(selectors: [selector])  // a regular expression that cannot compile is refused here
     }
-
-    public init?(argument: String) { try? self.init(parsing: argument) }
-    public static func parse(_ text: String) throws -> Self { try Self(parsing: text) }
-    public var description: String { selector.description }
 }
 
 extension ArgumentHelp {

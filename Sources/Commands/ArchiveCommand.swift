@@ -42,7 +42,7 @@ struct Verify: ParsableCommand {
 
     @OptionGroup var location: ArchiveArgument
 
-    var archive: String { (try? location.path()) ?? "" }
+    var archive: String { location.path }
 
     @OptionGroup(title: "Reporting")
     var reporting: OutputOptions
@@ -71,7 +71,7 @@ struct Inspect: ParsableCommand {
 
     @OptionGroup var location: ArchiveArgument
 
-    var archive: String { (try? location.path()) ?? "" }
+    var archive: String { location.path }
 
     @OptionGroup(title: "Reporting")
     var reporting: OutputOptions
@@ -95,7 +95,7 @@ struct Cat: ParsableCommand {
 
     @OptionGroup var location: ArchiveArgument
 
-    var archive: String { (try? location.path()) ?? "" }
+    var archive: String { location.path }
 
     @Option(help: "openmetrics or jsonl.")
     var format: ArchiveCat.Format = .openmetrics
@@ -267,7 +267,7 @@ struct Compact: ParsableCommand {
 
     @OptionGroup var location: ArchiveArgument
 
-    var archive: String { (try? location.path()) ?? "" }
+    var archive: String { location.path }
 
     static let defaultMaxSlab = try! DurationArgument(parsing: "24h")
     @Option(name: .customLong("max-slab"), help: .text("Widest slab after joining, e.g. 24h or 7d.", default: Self.defaultMaxSlab), transform: DurationArgument.parse)

@@ -86,6 +86,7 @@ struct SlabReader: Sendable {
     }
 
     private func read(_ slab: SlabRead, archive: ArchiveDirectory, into result: inout SlabReadResult, written: inout [CompletedSlab]) async throws {
+        let dropLabels = Set(configuration.dropLabels)
         var pending = [(slab.startMs, slab.endMs)]
         var part = 0
         var committedSamples = 0
@@ -100,8 +101,8 @@ struct SlabReader: Sendable {
                         "delay.seconds": "\(String(format: "%.3f", delay))", "error": "\(error.message)"])
                     result.retries += 1
                 }) { _ in
-                    try await readOnce(startMs, endMs, slab: slab, archive: archive, part: &part, into: &result,
-                                       committed: (committedSamples, committedBytes))
+                    try await readOnce(startMs, endMs, slab: slab, archive: archive, dropLabels: dropLabels, part: &part,
+                                       into: &result, committed: (committedSamples, committedBytes))
                 }
                 written.append(done)
                 result.slabs.append(done)
@@ -129,11 +130,11 @@ struct SlabReader: Sendable {
 
     /// One attempt at reading `[startMs, endMs)` into new segment files; on any error they are removed
     /// (`part` still moves past their numbers, so names never repeat) and the error is rethrown.
-    private func readOnce(_ startMs: Int64, _ endMs: Int64, slab: SlabRead, archive: ArchiveDirectory, part: inout Int,
-                          into result: inout SlabReadResult, committed: (samples: Int, bytes: Int)) async throws -> CompletedSlab {
+    private func readOnce(_ startMs: Int64, _ endMs: Int64, slab: SlabRead, archive: ArchiveDirectory, dropLabels: Set<String>,
+                          part: inout Int, into result: inout SlabReadResult, committed: (samples: Int, bytes: Int)) async throws -> CompletedSlab {
         let writer = SlabWriter(archive: archive, ticket: slab.ticket, firstPart: part,
                                 compressionLevel: configuration.compressionLevel,
-                                segmentTargetBytes: configuration.segmentTargetBytes, dropLabels: Set(configuration.dropLabels))
+                                segmentTargetBytes: configuration.segmentTargetBytes, dropLabels: dropLabels)
         do {
             var peak = 0
             for selector in configuration.selectors {
