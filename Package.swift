@@ -39,10 +39,12 @@ let package = Package(
         .target(name: "CSnappyVersion", dependencies: ["CSnappy"]),
         .target(name: "BlockCompression", dependencies: ["CZstd", "CSnappy", "CSnappyVersion"]),
         .target(name: "PrometheusWire"),
+        // Prometheus TSDB blocks on disk, read without a server (`--source-tsdb`).
+        .target(name: "TSDBBlocks", dependencies: ["PrometheusWire"]),
         .target(name: "ArchiveFormat", dependencies: ["PrometheusWire", "BlockCompression"]),
         .target(name: "ArchiveStore", dependencies: ["ArchiveFormat", crypto, "PrometheusWire"]),
         .target(name: "RemoteStorageClient", dependencies: ["PrometheusWire", "BlockCompression", httpClient, nioCore, nioPosix, nioHTTP1, nioTLS, nioSSL, logging]),
-        .target(name: "ExportPipeline", dependencies: ["ArchiveStore", "RemoteStorageClient", logging, "ArchiveFormat", "PrometheusWire"]),
+        .target(name: "ExportPipeline", dependencies: ["ArchiveStore", "RemoteStorageClient", "TSDBBlocks", logging, "ArchiveFormat", "PrometheusWire"]),
         .target(name: "ImportPipeline", dependencies: ["ArchiveStore", "RemoteStorageClient", crypto, logging, "ArchiveFormat", "PrometheusWire"]),
         .target(name: "ArchiveTools", dependencies: ["ArchiveStore", "ArchiveFormat", "PrometheusWire", logging]),
         .target(name: "FuzzTargets", dependencies: ["PrometheusWire", "ArchiveFormat", "ArchiveTools", "BlockCompression"]),

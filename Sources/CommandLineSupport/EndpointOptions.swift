@@ -52,6 +52,15 @@ public struct EndpointOptions: ParsableArguments {
 
     public init() {}
 
+    /// The authentication, header and TLS flags given, by name: a source that is not a URL refuses them.
+    public var connectionOptionsGiven: [String] {
+        [("--basic-auth-user", basicAuthUser != nil), ("--basic-auth-password-file", basicAuthPasswordFile != nil),
+         ("--basic-auth-password-env", basicAuthPasswordEnv != nil), ("--basic-auth-password", basicAuthPassword != nil),
+         ("--bearer-token-file", bearerTokenFile != nil), ("--bearer-token-env", bearerTokenEnv != nil), ("--header", !headers.isEmpty),
+         ("--ca-file", caFile != nil), ("--client-cert", clientCert != nil), ("--client-key", clientKey != nil),
+         ("--insecure-skip-verify", insecureSkipVerify)].filter(\.1).map(\.0)
+    }
+
     /// Builds the endpoint for `url`, moving any user-info in the URL into basic auth.
     public func endpoint(url rawURL: String, flag: String) throws -> EndpointConfiguration {
         guard let components = URLComponents(string: rawURL), let scheme = components.scheme?.lowercased(),

@@ -16,7 +16,7 @@ public struct PromExport: AsyncParsableCommand {
 
     public static let configuration = CommandConfiguration(
         commandName: "prom-export",
-        abstract: "Export series from a Prometheus remote-read endpoint or a VictoriaMetrics into a zstd segment archive.",
+        abstract: "Export series from a Prometheus remote-read endpoint, a VictoriaMetrics or TSDB blocks on disk into a zstd segment archive.",
         discussion: """
         Reads [--start, --end) in consecutive slabs; each slab is written to size-bounded segment files and \
         recorded in manifest.json only once complete, with SHA256SUMS beside it. Re-running the same command \
@@ -29,6 +29,7 @@ public struct PromExport: AsyncParsableCommand {
           prom-export --source-url http://127.0.0.1:9090/api/v1/read --archive ./archive \\
               --match 'up' --match '{job="node"}' --start -7d --end now
           prom-export --source-vm http://127.0.0.1:8428 --archive ./archive --start -7d --end now
+          prom-export --source-tsdb /var/lib/prometheus/snapshots/20261206T101500Z-1a2b --archive ./archive --start 0 --end now
         """,
         version: VersionText.make(tool: "prom-export"))
 
@@ -39,6 +40,12 @@ public struct PromExport: AsyncParsableCommand {
         "Read a VictoriaMetrics instead, through its export API: a single node, e.g. http://127.0.0.1:8428, or a cluster's "
         + "vmselect with the tenant, e.g. http://vmselect:8481/select/0/prometheus (/api/v1/export is added)."))
     var sourceVM: String?
+
+    @Option(name: .customLong("source-tsdb"), help: ArgumentHelp(
+        "Read Prometheus TSDB blocks from disk instead, with no server: a data directory, a snapshot directory "
+        + "(/api/v1/admin/tsdb/snapshot) or blocks copied from a Thanos or Mimir bucket. Read-only; the WAL is not read.",
+        valueName: "dir"))
+    var sourceTSDB: String?
 
     @Option(name: [.customShort("a"), .customLong("archive")],
             help: ArgumentHelp("Archive directory (created if missing; resumed if it holds this export).", valueName: "archive"))
@@ -165,8 +172,17 @@ public struct PromExport: AsyncParsableCommand {
             throw ValidationError("--drop-label \"\(name)\": only labels other than the metric name can be dropped")
         }
         let (url, flag, kind) = try sourceChoice()
+        let source: EndpointConfiguration
+        if kind == .tsdb {
+            if let given = endpoint.connectionOptionsGiven.first {
+                throw ValidationError("\(given) applies to a URL source; --source-tsdb reads files and takes no credentials, TLS or headers")
+            }
+            source = EndpointConfiguration(url: url)
+        } else {
+            source = try endpoint.endpoint(url: url, flag: flag)
+        }
         var configuration = ExportConfiguration(
-            source: try endpoint.endpoint(url: url, flag: flag),
+            source: source,
             selectors: selectors, startMs: startMs, endMs: endMs, startArgument: start.text, endArgument: end.text,
             slabWidthMs: slabMs, maxSlabWidthMs: maxSlabMs, concurrency: concurrency, maxMemoryBytes: memoryBytes,
             segmentTargetBytes: segmentBytes, compressionLevel: compressionLevel,
@@ -182,18 +198,23 @@ public struct PromExport: AsyncParsableCommand {
         return configuration
     }
 
-    /// The source's URL, the flag that gave it, and its kind: exactly one of --source-url and --source-vm.
+    /// The source's URL (for --source-tsdb, the directory's absolute path), the flag that gave it, and
+    /// its kind: exactly one of --source-url, --source-vm and --source-tsdb.
     func sourceChoice() throws -> (url: String, flag: String, kind: SourceKind) {
-        switch (sourceURL, sourceVM) {
-        case (let url?, nil):
+        let given = [("--source-url", sourceURL), ("--source-vm", sourceVM), ("--source-tsdb", sourceTSDB)].filter { $0.1 != nil }
+        guard given.count <= 1 else {
+            throw ValidationError("\(given.map(\.0).joined(separator: " and ")) exclude each other; give one source")
+        }
+        if responseType != .auto && sourceURL == nil {
+            throw ValidationError("--response-type applies to remote read (--source-url) only")
+        }
+        if let url = sourceURL {
             if VictoriaMetricsExportClient.isExportURL(url) {
                 throw ValidationError("--source-url \(url) is a VictoriaMetrics export URL; give it as --source-vm")
             }
             return (url, "--source-url", .remoteRead)
-        case (nil, let url?):
-            guard responseType == .auto else {
-                throw ValidationError("--response-type applies to remote read only; VictoriaMetrics answers JSON lines")
-            }
+        }
+        if let url = sourceVM {
             var base = url
             while base.hasSuffix("/") { base.removeLast() }
             if base.hasSuffix("/api/v1/read") || base.hasSuffix("/api/v1/write") {
@@ -201,12 +222,22 @@ public struct PromExport: AsyncParsableCommand {
                     + "e.g. http://127.0.0.1:8428 (or --source-url for a remote-read endpoint)")
             }
             return (VictoriaMetricsExportClient.isExportURL(base) ? base : base + "/api/v1/export", "--source-vm", .victoriaMetrics)
-        case (nil, nil):
-            throw ValidationError("give the source: --source-url (remote read, e.g. http://127.0.0.1:9090/api/v1/read) or "
-                + "--source-vm (VictoriaMetrics, e.g. http://127.0.0.1:8428)")
-        case (_?, _?):
-            throw ValidationError("--source-url and --source-vm exclude each other; give one source")
         }
+        if let directory = sourceTSDB {
+            if directory.contains("://") {
+                throw ValidationError("--source-tsdb \(directory) is a URL; it takes a directory on this machine (use --source-url for a server)")
+            }
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ValidationError("--source-tsdb \(directory) is not a directory; give a Prometheus data directory, a snapshot "
+                    + "directory or a directory of blocks")
+            }
+            // The manifest records the directory; resuming from another working directory must name the same one.
+            let absolute = URL(fileURLWithPath: directory).standardizedFileURL.resolvingSymlinksInPath().path
+            return (absolute, "--source-tsdb", .tsdb)
+        }
+        throw ValidationError("give the source: --source-url (remote read, e.g. http://127.0.0.1:9090/api/v1/read), "
+            + "--source-vm (VictoriaMetrics, e.g. http://127.0.0.1:8428) or --source-tsdb (blocks on disk, e.g. a snapshot directory)")
     }
 
     public func run() async throws {

@@ -6,7 +6,7 @@ import PrometheusWire
 import RemoteStorageClient
 import Synchronization
 
-/// `source (remote read | VictoriaMetrics export) → slab planner → segment writer → manifest`.
+/// `source (remote read | VictoriaMetrics export | TSDB blocks) → slab planner → segment writer → manifest`.
 ///
 /// Up to `concurrency` slabs are read at once (`SlabReader`), each streamed into its own segment
 /// files; a slab is recorded in the manifest (atomically) only once its segments are durable and
@@ -33,6 +33,7 @@ public struct ExportPipeline: Sendable {
         let client: any SeriesSource = switch configuration.sourceKind {
         case .remoteRead: try RemoteReadClient(endpoint: configuration.source, responseTypes: configuration.responseTypes)
         case .victoriaMetrics: try VictoriaMetricsExportClient(endpoint: configuration.source)
+        case .tsdb: TSDBSeriesSource(path: configuration.source.url)
         }
         do {
             let summary = try await run(client: client)
@@ -63,6 +64,10 @@ public struct ExportPipeline: Sendable {
         let clock = ContinuousClock()
         let began = clock.now
         try await client.checkReachable()
+        for note in client.notes {
+            progress.note(note)
+            logger.warning("source note", metadata: ["note": "\(note)"])
+        }
         try archive.prepareForWriting()
         let (opened, resumedFrom) = try await resumeOrCreate(archive, client: client)
         var planner = makePlanner(opened)

@@ -26,12 +26,15 @@ public final class PrometheusServer: @unchecked Sendable {
         public var extraArguments: [String] = []
         /// A web configuration (TLS, basic-auth users), as the text of `--web.config.file`.
         public var webConfig: String?
+        /// A TSDB directory (e.g. a snapshot) whose blocks are copied into the new data directory before start.
+        public var copyBlocksFrom: String?
         public init(externalLabels: [String: String] = [:], outOfOrderWindow: String = "30d", extraArguments: [String] = [],
-                    webConfig: String? = nil) {
+                    webConfig: String? = nil, copyBlocksFrom: String? = nil) {
             self.externalLabels = externalLabels
             self.outOfOrderWindow = outOfOrderWindow
             self.extraArguments = extraArguments
             self.webConfig = webConfig
+            self.copyBlocksFrom = copyBlocksFrom
         }
     }
 
@@ -47,7 +50,11 @@ public final class PrometheusServer: @unchecked Sendable {
         let prometheus = try PeerBinary.find("prometheus")
         let directory = try TemporaryDirectory(prefix: "promferry-prometheus")
         let data = directory.path + "/data"
-        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        if let source = options.copyBlocksFrom {
+            try FileManager.default.copyItem(atPath: source, toPath: data)
+        } else {
+            try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        }
         if let openMetricsFile {
             let promtool = try PeerBinary.find("promtool")
             try Command.run(promtool, ["tsdb", "create-blocks-from", "openmetrics", openMetricsFile, data])

@@ -19,9 +19,12 @@ public enum CRC32C {
         return tables.flatMap { $0 }
     }()
 
-    public static func checksum<Bytes: Collection>(_ bytes: Bytes) -> UInt32 where Bytes.Element == UInt8 {
+    /// The checksum of `bytes`; with `continuing`, the checksum of whatever gave `continuing` followed by
+    /// `bytes` (`checksum(b, continuing: checksum(a)) == checksum(a + b)`), so a long section can be
+    /// checked piece by piece.
+    public static func checksum<Bytes: Collection>(_ bytes: Bytes, continuing previous: UInt32 = 0) -> UInt32 where Bytes.Element == UInt8 {
         let flat = table
-        var crc: UInt32 = 0xFFFF_FFFF
+        var crc: UInt32 = ~previous
         let done: Bool? = bytes.withContiguousStorageIfAvailable { buffer in
             flat.withUnsafeBufferPointer { t in
                 var i = 0

@@ -52,7 +52,12 @@ public struct SeriesFilter: Sendable {
     }
 
     func matches(_ matcher: LabelMatcher, _ labels: Labels) -> Bool {
-        let value = labels[matcher.name] ?? ""
+        matches(matcher, value: labels[matcher.name] ?? "")
+    }
+
+    /// Whether a label holding `value` satisfies `matcher`, one of this filter's selectors' matchers
+    /// (an absent label holds ""). A regular expression not among them never matches.
+    public func matches(_ matcher: LabelMatcher, value: String) -> Bool {
         switch matcher.type {
         case .equal: return value == matcher.value
         case .notEqual: return value != matcher.value

@@ -16,6 +16,8 @@ public enum ReadResponseKind: String, Sendable, Codable {
     case samples = "samples"
     /// VictoriaMetrics' `/api/v1/export` JSON lines (`VictoriaMetricsExportClient`).
     case victoriaMetricsExport = "victoriametrics-export"
+    /// Chunks read from TSDB blocks on disk (`--source-tsdb`).
+    case tsdbBlocks = "tsdb-blocks"
 }
 
 /// What one read cost: how the source answered and the most response data held in memory at once.
@@ -29,6 +31,13 @@ public struct ReadOutcome: Sendable, Equatable {
     public var bodyBytes: Int
     /// Samples handed to the caller.
     public var samples: Int
+
+    public init(kind: ReadResponseKind, peakBufferedBytes: Int, bodyBytes: Int, samples: Int) {
+        self.kind = kind
+        self.peakBufferedBytes = peakBufferedBytes
+        self.bodyBytes = bodyBytes
+        self.samples = samples
+    }
 }
 
 /// A Prometheus remote-read client (protocol 0.1.0).

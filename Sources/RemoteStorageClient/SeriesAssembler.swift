@@ -98,45 +98,16 @@ public struct SeriesAssembler {
         try switchTo(nil)
     }
 
-    /// Drops the items from `first` on that lie outside `[startMs, endMs)`, keeping the rest in
-    /// order, and notes whether they continue the strictly increasing run before them.
     private static func keepInRange<T: Timestamped>(_ items: inout [T], from first: Int, _ startMs: Int64, _ endMs: Int64, sorted: inout Bool) {
-        var stillSorted = sorted
-        let kept = items.withUnsafeMutableBufferPointer { buffer -> Int in
-            var last = first > 0 ? buffer[first - 1].timestampMs : Int64.min
-            var kept = first
-            for i in first..<buffer.count {
-                let item = buffer[i]
-                guard item.timestampMs >= startMs && item.timestampMs < endMs else { continue }
-                if item.timestampMs <= last { stillSorted = false }
-                last = item.timestampMs
-                buffer[kept] = item
-                kept += 1
-            }
-            return kept
-        }
-        items.removeSubrange(kept...)
-        sorted = stillSorted
-    }
-
-    /// `items` in timestamp order with the first of any duplicate timestamp kept.
-    private static func ordered<T: Timestamped>(_ items: [T], sorted: Bool) -> [T] {
-        // Strictly increasing: no duplicates to drop, and the buffer is handed over as it is.
-        if sorted { return items }
-        // Stable sort keeps the first of equal timestamps first.
-        let indexed = items.enumerated().sorted { ($0.element.timestampMs, $0.offset) < ($1.element.timestampMs, $1.offset) }
-        var unique: [T] = []
-        unique.reserveCapacity(items.count)
-        for (_, item) in indexed where unique.last?.timestampMs != item.timestampMs { unique.append(item) }
-        return unique
+        TimeOrdering.keep(&items, from: first, sorted: &sorted) { $0 >= startMs && $0 < endMs }
     }
 
     private mutating func switchTo(_ labels: Labels?) throws -> Series? {
         if labels == current, labels != nil { return nil }
         var done: Series?
         if let current {
-            var series = Series(labels: current, samples: Self.ordered(samples, sorted: samplesSorted),
-                                histograms: Self.ordered(histograms, sorted: histogramsSorted))
+            var series = Series(labels: current, samples: TimeOrdering.ordered(samples, sorted: samplesSorted),
+                                histograms: TimeOrdering.ordered(histograms, sorted: histogramsSorted))
             if !startTimestamps.isEmpty { series.sampleStartTimestampsMs = series.samples.map { startTimestamps[$0.timestampMs] ?? 0 } }
             if !series.samples.isEmpty || !series.histograms.isEmpty { done = series }
             finished.insert(Fingerprint(current))
@@ -157,14 +128,6 @@ public struct SeriesAssembler {
         return done
     }
 }
-
-/// What the assembler orders by.
-protocol Timestamped {
-    var timestampMs: Int64 { get }
-}
-
-extension Sample: Timestamped {}
-extension HistogramSample: Timestamped {}
 
 extension Chunk {
     /// The encoding's name as Prometheus spells it, for messages.

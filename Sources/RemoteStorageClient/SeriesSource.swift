@@ -2,8 +2,8 @@ public import Logging
 public import PrometheusWire
 
 /// Where an export reads series from: something that yields the series of a time range. A
-/// Prometheus-compatible remote-read endpoint (`RemoteReadClient`) or VictoriaMetrics' export API
-/// (`VictoriaMetricsExportClient`); the export pipeline knows only this.
+/// Prometheus-compatible remote-read endpoint (`RemoteReadClient`), VictoriaMetrics' export API
+/// (`VictoriaMetricsExportClient`) or TSDB blocks on disk; the export pipeline knows only this.
 public protocol SeriesSource: Sendable {
     /// Fails fast, with a clear message, when the source cannot be reached at all.
     func checkReachable() async throws
@@ -18,6 +18,9 @@ public protocol SeriesSource: Sendable {
     func read(startMs: Int64, endMs: Int64, matchers: [LabelMatcher], memoryBudget: Int?, logger: Logger,
               emit: (Series) async throws -> Void) async throws -> ReadOutcome
 
+    /// What an operator should know about the source once it is reachable (e.g. data it cannot read).
+    var notes: [String] { get }
+
     /// Must be called once the source is no longer needed.
     func shutdown() async throws
 }
@@ -28,6 +31,12 @@ public enum SourceKind: String, Sendable, Codable, CaseIterable {
     case remoteRead = "remote-read"
     /// VictoriaMetrics' `/api/v1/export`.
     case victoriaMetrics = "victoriametrics"
+    /// Prometheus TSDB blocks read from disk (`--source-tsdb`); the manifest's URL is the directory.
+    case tsdb = "tsdb"
+}
+
+extension SeriesSource {
+    public var notes: [String] { [] }
 }
 
 extension RemoteReadClient: SeriesSource {}

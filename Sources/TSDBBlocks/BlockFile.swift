@@ -1,0 +1,142 @@
+import Glibc
+
+/// One file of a block, opened read-only for the life of the source and read with `pread` only, so
+/// that any number of reads may share it, and a block that Prometheus deletes meanwhile (after a
+/// compaction) stays readable through the open descriptor.
+///
+/// Nothing is mapped into memory: a file truncated under the reader gives an error, not SIGBUS.
+final class BlockFile: Sendable {
+    let path: String
+    let size: Int
+    private let fd: Int32
+
+    init(path: String) throws {
+        var fd: Int32
+        repeat { fd = Glibc.open(path, O_RDONLY | O_CLOEXEC) } while fd < 0 && errno == EINTR
+        guard fd >= 0 else { throw TSDBError(.io, "cannot open \(path): \(String(cString: strerror(errno)))") }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            Glibc.close(fd)
+            throw TSDBError(.corrupt, "\(path) is not a regular file")
+        }
+        self.path = path
+        self.fd = fd
+        self.size = Int(info.st_size)
+    }
+
+    deinit { Glibc.close(fd) }
+
+    /// Exactly `count` bytes at `offset`; fewer available (the file ends, or shrank) is an error.
+    func read(at offset: Int, count: Int) throws -> [UInt8] {
+        guard offset >= 0, count >= 0, offset <= size, count <= size - offset else {
+            throw TSDBError(.corrupt, "\(path): \(count) bytes at offset \(offset) lie beyond its end (\(size) bytes); the file is truncated or corrupt")
+        }
+        var bytes = [UInt8](repeating: 0, count: count)
+        var done = 0
+        while done < count {
+            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset + done)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                throw TSDBError(n == 0 ? .corrupt : .io, "cannot read \(path) at offset \(offset + done): "
+                    + (n == 0 ? "the file ends early (did it shrink while being read?)" : String(cString: strerror(errno))))
+            }
+            done += n
+        }
+        return bytes
+    }
+}
+
+/// A forward cursor over `[position, end)` of a file through a window of at most `windowBytes`: it
+/// is how every index section is scanned, so memory never holds more than one window of a section
+/// whatever its size. Any read past `end` is a corrupt section.
+struct WindowCursor {
+    let file: BlockFile
+    private(set) var position: Int
+    let end: Int
+    private var window: [UInt8] = []
+    private var windowStart = 0
+    private let windowBytes: Int
+    /// Names the section in messages.
+    let section: String
+
+    init(file: BlockFile, from position: Int, to end: Int, section: String, windowBytes: Int = 64 << 10) {
+        self.file = file
+        self.position = position
+        self.end = min(end, file.size)
+        self.section = section
+        self.windowBytes = windowBytes
+    }
+
+    var remaining: Int { end - position }
+
+    private mutating func fill(_ count: Int) throws {
+        guard count <= end - position else {
+            throw TSDBError(.corrupt, "\(file.path): the \(section) ends early (at offset \(end), \(count) bytes wanted at \(position))")
+        }
+        if position >= windowStart && position + count <= windowStart + window.count { return }
+        let length = min(max(windowBytes, count), end - position)
+        window = try file.read(at: position, count: length)
+        windowStart = position
+    }
+
+    mutating func byte() throws -> UInt8 {
+        try fill(1)
+        defer { position += 1 }
+        return window[position - windowStart]
+    }
+
+    mutating func bytes(_ count: Int) throws -> [UInt8] {
+        try fill(count)
+        defer { position += count }
+        let from = position - windowStart
+        return Array(window[from..<from + count])
+    }
+
+    mutating func skip(_ count: Int) throws {
+        guard count <= end - position else {
+            throw TSDBError(.corrupt, "\(file.path): the \(section) ends early (at offset \(end), skipping \(count) bytes at \(position))")
+        }
+        position += count
+    }
+
+    mutating func be32() throws -> UInt32 {
+        try fill(4)
+        let i = position - windowStart
+        position += 4
+        return UInt32(window[i]) << 24 | UInt32(window[i + 1]) << 16 | UInt32(window[i + 2]) << 8 | UInt32(window[i + 3])
+    }
+
+    mutating func uvarint() throws -> UInt64 {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            let b = try byte()
+            if shift == 63 && b > 1 { throw TSDBError(.corrupt, "\(file.path): a varint in the \(section) overflows 64 bits (offset \(position))") }
+            value |= UInt64(b & 0x7f) << shift
+            if b < 0x80 { return value }
+            shift += 7
+        }
+    }
+
+    mutating func varint() throws -> Int64 {
+        let u = try uvarint()
+        return Int64(bitPattern: u >> 1) ^ -Int64(bitPattern: u & 1)
+    }
+
+    /// A uvarint that must fit `limit`, e.g. a length that cannot exceed what is left of the section.
+    mutating func length(atMost limit: Int, _ what: String) throws -> Int {
+        let value = try uvarint()
+        guard value <= UInt64(max(0, limit)) else {
+            throw TSDBError(.corrupt, "\(file.path): \(what) \(value) in the \(section) exceeds \(limit) (offset \(position))")
+        }
+        return Int(value)
+    }
+}
+
+extension BlockFile {
+    /// A big-endian u32 at `offset`.
+    func be32(at offset: Int) throws -> UInt32 {
+        let b = try read(at: offset, count: 4)
+        return UInt32(b[0]) << 24 | UInt32(b[1]) << 16 | UInt32(b[2]) << 8 | UInt32(b[3])
+    }
+}

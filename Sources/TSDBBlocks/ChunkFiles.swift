@@ -1,0 +1,84 @@
+import PrometheusWire
+
+/// A block's `chunks/` directory: segment files `000001`, `000002`, … (Prometheus'
+/// `tsdb/docs/format/chunks.md`), each opened once with its header checked.
+///
+/// A chunk reference is the segment's sequence number (0 for `000001`) in its upper 32 bits and the
+/// offset in that file in its lower 32. Every chunk read is checked against its CRC32C.
+final class ChunkFiles: Sendable {
+    static let magic: UInt32 = 0x85BD_40DD
+    static let headerBytes = 8
+    /// Prometheus cuts chunks at about 1 KiB (histograms may exceed that for a few huge samples);
+    /// anything near this is damage, not data.
+    static let maxChunkBytes = 16 << 20
+
+    let directory: String
+    private let segments: [BlockFile]
+
+    init(directory: String) throws {
+        self.directory = directory
+        guard let names = FileCheck.names(in: directory) else {
+            throw TSDBError(.corrupt, "cannot list \(directory); a block keeps its chunks there")
+        }
+        let numbered = names.compactMap { name in name.count == 6 ? Int(name).map { ($0, name) } : nil }.sorted { $0.0 < $1.0 }
+        for (i, (number, name)) in numbered.enumerated() where number != i + 1 {
+            throw TSDBError(.corrupt, "\(directory): chunk segment \(name) is out of sequence (expected \(Self.segmentName(i + 1))); "
+                + "the block is incomplete")
+        }
+        segments = try numbered.map { _, name in
+            let file = try BlockFile(path: directory + "/" + name)
+            guard file.size >= Self.headerBytes, try file.be32(at: 0) == Self.magic else {
+                throw TSDBError(.corrupt, "\(file.path) does not start with the chunks magic 0x85BD40DD")
+            }
+            let version = try file.read(at: 4, count: 1)[0]
+            guard version == 1 else {
+                throw TSDBError(.unsupported, "\(file.path) is chunks format version \(version); this reader knows version 1")
+            }
+            return file
+        }
+    }
+
+    /// `000001` for 1: how Prometheus names segment files.
+    static func segmentName(_ number: Int) -> String {
+        let digits = String(number)
+        return String(repeating: "0", count: max(0, 6 - digits.count)) + digits
+    }
+
+    /// The encoding and data of the chunk at `ref`, after its CRC32C was checked.
+    func chunk(_ ref: UInt64) throws -> (encoding: UInt8, data: [UInt8]) {
+        let sequence = Int(ref >> 32)
+        let offset = Int(ref & 0xFFFF_FFFF)
+        guard sequence < segments.count else {
+            throw TSDBError(.corrupt, "\(directory): a chunk reference names segment \(Self.segmentName(sequence + 1)), "
+                + "but the block has \(segments.count)")
+        }
+        let file = segments[sequence]
+        guard offset >= Self.headerBytes, offset < file.size else {
+            throw TSDBError(.corrupt, "\(file.path): a chunk reference points at offset \(offset), outside the file")
+        }
+        // Most chunks are far below 1 KiB: one read usually takes all of it.
+        var bytes = try file.read(at: offset, count: min(1024, file.size - offset))
+        var length = 0
+        var shift = 0
+        var header = 0
+        while true {
+            guard header < bytes.count, header < 5 else { throw TSDBError(.corrupt, "\(file.path): chunk at \(offset): bad length field") }
+            let b = bytes[header]
+            length |= Int(b & 0x7f) << shift
+            header += 1
+            if b < 0x80 { break }
+            shift += 7
+        }
+        guard length <= Self.maxChunkBytes, header + 1 + length + 4 <= file.size - offset else {
+            throw TSDBError(.corrupt, "\(file.path): the chunk at \(offset) claims \(length) bytes, more than the file holds")
+        }
+        let total = header + 1 + length + 4
+        if bytes.count < total { bytes = try file.read(at: offset, count: total) }
+        let body = bytes[header..<(header + 1 + length)]
+        let stored = bytes[(header + 1 + length)..<total].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        guard CRC32C.checksum(body) == stored else {
+            throw TSDBError(.corrupt, "\(file.path): the chunk at offset \(offset) fails its CRC32C; the block is damaged")
+        }
+        return (body[body.startIndex], Array(body.dropFirst()))
+    }
+}

@@ -1,0 +1,88 @@
+import PrometheusWire
+
+/// A Prometheus TSDB directory opened read-only, without any server: a data directory, a snapshot
+/// (`/api/v1/admin/tsdb/snapshot`), blocks copied from a Thanos or Mimir bucket, or one block.
+///
+/// Opening it finds the blocks (subdirectories with a `meta.json`; `*.tmp*` directories being written
+/// or deleted, blocks marked for deletion and blocks that a compacted block replaced are left out, as
+/// Prometheus itself does) and opens every file of each, checking headers and index checksums. The
+/// files stay open for the life of the value, so a Prometheus compacting the directory meanwhile
+/// cannot pull a block away from under a read.
+///
+/// The WAL (the head: a running server's most recent samples) is never read; `notes` says so when
+/// one is present.
+public final class TSDBDirectory: Sendable {
+    public let path: String
+    let blocks: [Block]
+    /// What an operator should know about the directory (e.g. a WAL that is not read).
+    public let notes: [String]
+
+    public init(path: String) throws {
+        self.path = path
+        guard FileCheck.isDirectory(path) else {
+            throw TSDBError(.noBlocks, "--source-tsdb \(path) is not a directory; give a Prometheus data directory, a snapshot "
+                + "directory or a directory of blocks")
+        }
+        var notes: [String] = []
+        var directories: [String]
+        if FileCheck.isRegularFile(path + "/meta.json") {
+            directories = [path]
+        } else {
+            guard let names = FileCheck.names(in: path) else {
+                throw TSDBError(.io, "cannot list \(path); check its permissions")
+            }
+            directories = []
+            for name in names where !name.contains(".tmp") && FileCheck.isDirectory(path + "/" + name)
+                && FileCheck.isRegularFile(path + "/" + name + "/meta.json") {
+                if FileCheck.isRegularFile(path + "/" + name + "/deletion-mark.json") {
+                    notes.append("block \(name) is marked for deletion (deletion-mark.json) and is not read")
+                    continue
+                }
+                directories.append(path + "/" + name)
+            }
+        }
+        let hasWAL = FileCheck.isDirectory(path + "/wal")
+        guard !directories.isEmpty else {
+            if hasWAL {
+                throw TSDBError(.noBlocks, "\(path) holds a WAL but no block: its samples are still in the head, which only the "
+                    + "Prometheus that wrote it can read. Take a snapshot (curl -XPOST http://PROMETHEUS:9090/api/v1/admin/tsdb/snapshot "
+                    + "with --web.enable-admin-api), which writes the head as a block, and give the snapshot's directory")
+            }
+            throw TSDBError(.noBlocks, "\(path) holds no TSDB block (no subdirectory with a meta.json); give a Prometheus data "
+                + "directory, a snapshot directory or a directory of blocks")
+        }
+        var opened: [Block] = []
+        for directory in directories {
+            do {
+                opened.append(try Block(directory: directory))
+            } catch let error as TSDBError {
+                throw TSDBError(error.code, "block \(directory): \(error.message)")
+            }
+        }
+        // A compacted block lists the blocks it replaced; Prometheus deletes those on start.
+        let replaced = Set(opened.flatMap { $0.meta.compaction?.parents?.map(\.ulid) ?? [] })
+        opened.removeAll { replaced.contains($0.meta.ulid) }
+        blocks = opened.sorted { ($0.meta.minTime, $0.meta.ulid) < ($1.meta.minTime, $1.meta.ulid) }
+        if hasWAL && FileCheck.bytes(in: path + "/wal") > 0 {
+            notes.append("\(path)/wal holds the head (the newest samples, typically the last 2-3 hours), which is not read; for them "
+                + "take a snapshot of the running Prometheus (POST /api/v1/admin/tsdb/snapshot) and export the snapshot instead")
+        }
+        self.notes = notes
+    }
+
+    public var blockCount: Int { blocks.count }
+    public var minTimeMs: Int64 { blocks.map(\.meta.minTime).min() ?? 0 }
+    public var maxTimeMs: Int64 { blocks.map(\.meta.maxTime).max() ?? 0 }
+
+    /// The external labels every block carries (Thanos' meta.json section): what the directory
+    /// adds to its series, like a server's external labels.
+    public var externalLabels: [String: String] {
+        guard let first = blocks.first else { return [:] }
+        var common = Dictionary(first.externalLabels.map { ($0.nameString, $0.valueString) }, uniquingKeysWith: { a, _ in a })
+        for block in blocks.dropFirst() {
+            let own = Dictionary(block.externalLabels.map { ($0.nameString, $0.valueString) }, uniquingKeysWith: { a, _ in a })
+            common = common.filter { own[$0.key] == $0.value }
+        }
+        return common
+    }
+}

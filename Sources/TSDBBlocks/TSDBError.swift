@@ -1,0 +1,26 @@
+/// Why a TSDB directory or block cannot be read. Every message names the directory, block or file,
+/// says what is wrong with it, and what to do.
+public struct TSDBError: Error, CustomStringConvertible, Sendable {
+    public enum Code: String, Sendable {
+        /// No block in the directory, or only a WAL: nothing this reader can take.
+        case noBlocks
+        /// A block this reader refuses by design: an index version it does not know, a downsampled Thanos block.
+        case unsupported
+        /// A block's files contradict themselves or their checksums: the block is damaged.
+        case corrupt
+        /// A file could not be opened or read.
+        case io
+        /// One series in the range needs more memory than the read may hold; read a narrower range.
+        case overBudget
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}

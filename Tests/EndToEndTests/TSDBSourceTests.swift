@@ -1,0 +1,177 @@
+import ArchiveFormat
+import ArchiveStore
+import ExportPipeline
+import Foundation
+import Logging
+import PeerHarness
+import PrometheusWire
+import RemoteStorageClient
+import Testing
+
+/// `--source-tsdb` against the real thing: a Prometheus 2.42 that backfilled overlapping blocks with
+/// promtool, compacted them itself (several levels), took remote writes (staleness markers, native
+/// histograms, out-of-order samples it compacted into blocks of their own), and deleted series
+/// through the admin API (tombstones), then took a snapshot. Exporting the snapshot offline must give
+/// exactly what remote read gives from a Prometheus serving that snapshot.
+@Suite(.serialized) struct TSDBSourceTests {
+    static let hour: Int64 = 3_600_000
+
+    /// Float and histogram samples of every series in an archive, keyed by labels.
+    static func contents(_ archivePath: String) throws -> [Labels: Series] {
+        let archive = ArchiveDirectory(root: archivePath)
+        var map: [Labels: Series] = [:]
+        for segment in try archive.readManifest().segments {
+            try archive.readSegment(segment) { series in
+                var merged = map[series.labels] ?? Series(labels: series.labels, samples: [])
+                merged.samples += series.samples
+                merged.histograms += series.histograms
+                map[series.labels] = merged
+            }
+        }
+        return map
+    }
+
+    static func export(source: String, kind: SourceKind, to archive: String, _ startMs: Int64, _ endMs: Int64,
+                       slab: Int64 = 3 * hour) async throws -> ExportSummary {
+        var configuration = ExportConfiguration(
+            source: EndpointConfiguration(url: source), selectors: [.everySeries], startMs: startMs, endMs: endMs,
+            startArgument: "\(startMs)", endArgument: "\(endMs)", slabWidthMs: slab, maxSlabWidthMs: 12 * hour,
+            archivePath: archive)
+        configuration.sourceKind = kind
+        return try await ExportPipeline(configuration: configuration, logger: Logger(label: "test")).run()
+    }
+
+    /// Every block's meta.json in `directory`, as JSON objects.
+    static func metas(_ directory: String) throws -> [[String: Any]] {
+        try FileManager.default.contentsOfDirectory(atPath: directory).sorted().compactMap { name in
+            guard let data = FileManager.default.contents(atPath: "\(directory)/\(name)/meta.json") else { return nil }
+            return try JSONSerialization.jsonObject(with: data) as? [String: Any]
+        }
+    }
+
+    static func level(_ meta: [String: Any]) -> Int { (meta["compaction"] as? [String: Any])?["level"] as? Int ?? 0 }
+
+    @Test func aSnapshotExportsExactlyWhatRemoteReadServes() async throws {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let end = now / Self.hour * Self.hour
+        let work = try TemporaryDirectory(prefix: "promferry-tsdb")
+        defer { work.remove() }
+        let promtool = try PeerBinary.find("promtool")
+
+        // 40 h of backfilled history (enough for an 18 h compaction level), and a second backfill that
+        // overlaps it: other timestamps of two series, and some of the same timestamps with the same values.
+        let history = SampleHistory(seriesCount: 10, startMs: end - 46 * Self.hour, endMs: end - 6 * Self.hour, intervalMs: 60_000, seed: 11)
+        let seeded = history.series()
+        let overlap = seeded.prefix(2).map { series in
+            Series(labels: series.labels, samples: series.samples.filter { $0.timestampMs < end - 40 * Self.hour }.enumerated().flatMap {
+                $0.offset % 10 == 0 ? [$0.element, Sample(timestampMs: $0.element.timestampMs + 7_000, value: 0.5)] : []
+            })
+        }
+        let data = work.path + "/seed"
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        try OpenMetricsFile.write(seeded, to: work.path + "/history.om")
+        try OpenMetricsFile.write(overlap, to: work.path + "/overlap.om")
+        try Command.run(promtool, ["tsdb", "create-blocks-from", "openmetrics", work.path + "/history.om", data])
+        try Command.run(promtool, ["tsdb", "create-blocks-from", "openmetrics", work.path + "/overlap.om", data])
+
+        // Remote writes: 5 h in order (so that the head is compacted, and with it the out-of-order head),
+        // staleness markers, native histograms, then out-of-order samples between the in-order ones.
+        let labels = { (name: String, i: Int) in Labels(sorting: [Label("__name__", name), Label("instance", "w\(i)")]) }
+        let inOrder = (0..<3).map { i in
+            Series(labels: labels("written_gauge", i), samples: stride(from: now - 5 * Self.hour, to: now - 60_000, by: 60_000).enumerated().map {
+                Sample(timestampMs: $0.element, valueBits: $0.offset % 97 == 5 ? Sample.staleNaNBits : Double($0.offset * (i + 1)).bitPattern)
+            })
+        }
+        let outOfOrder = inOrder.map { series in
+            Series(labels: series.labels, samples: series.samples.prefix(60).map { Sample(timestampMs: $0.timestampMs + 30_000, value: -1.25) })
+        }
+        let histograms = HistogramHistory(seriesCount: 6, startMs: now - 2 * Self.hour, endMs: now - 60_000).series()
+
+        let snapshot: String
+        do {
+            let server = try await PrometheusServer.start(options: .init(
+                extraArguments: ["--enable-feature=native-histograms", "--web.enable-admin-api"], copyBlocksFrom: data))
+            defer { server.stop() }
+            // Histograms have no out-of-order window in 2.42: they go in time order with the floats.
+            try await RemoteWriteSeeder.writeInTimeOrder(inOrder + histograms, to: server.writeURL)
+            try await RemoteWriteSeeder.write(outOfOrder, to: server.writeURL)
+
+            // Prometheus compacts about a minute after start: blocks of level 3 appear, and the head and
+            // out-of-order head are written as blocks.
+            let deadline = ContinuousClock.now + .seconds(180)
+            func compacted() throws -> Bool {
+                let metas = try Self.metas(server.dataDirectory)
+                return metas.contains { Self.level($0) >= 3 } && metas.contains { ($0["maxTime"] as? Int64 ?? 0) > now - 4 * Self.hour }
+            }
+            while try !compacted() {
+                guard ContinuousClock.now < deadline else { Issue.record("Prometheus compacted nothing within 180 s"); return }
+                try await Task.sleep(for: .seconds(2))
+            }
+            // Deletions now, after compaction, so that they stay tombstones in the snapshot.
+            let deleted = seeded[3].labels
+            var allowed = CharacterSet.alphanumerics
+            allowed.insert(charactersIn: "-._~")
+            let form = "match[]=\(deleted.description.addingPercentEncoding(withAllowedCharacters: allowed)!)"
+                + "&start=\(Double(end - 30 * Self.hour) / 1000)&end=\(Double(end - 28 * Self.hour) / 1000)"
+            let (status, body) = try await HTTPProbe.post(server.baseURL + "/api/v1/admin/tsdb/delete_series", body: Array(form.utf8),
+                                                          headers: [("Content-Type", "application/x-www-form-urlencoded"),
+                                                                    // Prometheus gzips its empty 204 answer, which the decompressor calls truncated.
+                                                                    ("Accept-Encoding", "identity")])
+            #expect(status == 204, "delete_series: \(status) \(body)")
+            let (snapshotStatus, snapshotBody) = try await HTTPProbe.post(server.baseURL + "/api/v1/admin/tsdb/snapshot", body: [], headers: [])
+            #expect(snapshotStatus == 200, "\(snapshotBody)")
+            let name = try #require((try JSONSerialization.jsonObject(with: Data(snapshotBody.utf8)) as? [String: Any])
+                .flatMap { $0["data"] as? [String: Any] }?["name"] as? String)
+            snapshot = work.path + "/snapshot"
+            try FileManager.default.copyItem(atPath: server.dataDirectory + "/snapshots/" + name, toPath: snapshot)
+        }
+
+        // The snapshot holds what this test is about.
+        let metas = try Self.metas(snapshot)
+        #expect(metas.contains { Self.level($0) >= 3 }, "no block of compaction level 3 in the snapshot")
+        let blocks = try FileManager.default.contentsOfDirectory(atPath: snapshot)
+        #expect(blocks.contains { (FileManager.default.contents(atPath: "\(snapshot)/\($0)/tombstones")?.count ?? 0) > 9 },
+                "no block of the snapshot has tombstones")
+
+        let (startMs, endMs) = (end - 48 * Self.hour, now)
+        let offline = work.path + "/offline"
+        let summary = try await Self.export(source: snapshot, kind: .tsdb, to: offline, startMs, endMs)
+        #expect(summary.complete)
+        let online = work.path + "/online"
+        try await PrometheusServer.with(options: .init(extraArguments: ["--enable-feature=native-histograms"], copyBlocksFrom: snapshot)) { server in
+            _ = try await Self.export(source: server.readURL, kind: .remoteRead, to: online, startMs, endMs)
+        }
+        let got = try Self.contents(offline)
+        let want = try Self.contents(online)
+        #expect(got.count == want.count)
+        for (labels, series) in want.sorted(by: { $0.key < $1.key }) {
+            let mine = try #require(got[labels], "\(labels) is missing from the offline export")
+            #expect(mine.samples == series.samples, "\(labels): \(mine.samples.count) float samples offline, \(series.samples.count) online")
+            #expect(mine.histograms == series.histograms, "\(labels): histograms differ")
+        }
+        // And what went in is there: overlaps merged, deletions applied, out-of-order samples, markers, histograms.
+        let first = try #require(got[seeded[0].labels])
+        #expect(first.samples.contains { $0.value == 0.5 })
+        #expect(Set(first.samples.map(\.timestampMs)).count == first.samples.count)
+        let thinned = try #require(got[seeded[3].labels])
+        #expect(!thinned.samples.contains { $0.timestampMs >= end - 30 * Self.hour && $0.timestampMs <= end - 28 * Self.hour })
+        #expect(thinned.samples.count < seeded[3].samples.count)
+        let written = try #require(got[inOrder[0].labels])
+        #expect(written.samples.contains { $0.value == -1.25 }, "the out-of-order samples are missing")
+        #expect(written.samples.contains { $0.valueBits == Sample.staleNaNBits })
+        #expect(got.values.filter { !$0.histograms.isEmpty }.count == histograms.count)
+
+        // The two promtool backfills overlap; Prometheus merges them when it compacts (vertically), the
+        // reader when it reads: both must give the same series.
+        let seedMetas = try Self.metas(data).compactMap { meta in (meta["minTime"] as? Int64).flatMap { a in (meta["maxTime"] as? Int64).map { (a, $0) } } }
+        #expect(seedMetas.contains { a in seedMetas.contains { b in a != b && a.0 < b.1 && b.0 < a.1 } }, "the seed blocks do not overlap")
+        let (seedStart, seedEnd) = (end - 48 * Self.hour, end - 6 * Self.hour)
+        _ = try await Self.export(source: data, kind: .tsdb, to: work.path + "/seed-offline", seedStart, seedEnd)
+        try await PrometheusServer.with(options: .init(copyBlocksFrom: data)) { server in
+            _ = try await Self.export(source: server.readURL, kind: .remoteRead, to: work.path + "/seed-online", seedStart, seedEnd)
+        }
+        let seedOffline = try Self.contents(work.path + "/seed-offline")
+        #expect(seedOffline == (try Self.contents(work.path + "/seed-online")))
+        #expect(seedOffline[seeded[0].labels]?.samples.count == seeded[0].samples.count + overlap[0].samples.count / 2)
+    }
+}
