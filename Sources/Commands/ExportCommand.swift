@@ -206,7 +206,7 @@ public struct PromExport: AsyncParsableCommand {
             throw ValidationError("\(given.map(\.0).joined(separator: " and ")) exclude each other; give one source")
         }
         if responseType != .auto && sourceURL == nil {
-            throw ValidationError("--response-type applies to remote read (--source-url) only")
+            throw ValidationError("--response-type applies to remote read only (--source-url)")
         }
         if let url = sourceURL {
             if VictoriaMetricsExportClient.isExportURL(url) {

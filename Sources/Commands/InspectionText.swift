@@ -5,10 +5,19 @@ import PrometheusWire
 
 /// The human form of `prom-archive inspect`, with a samples-per-slab chart on terminals.
 enum InspectionText {
+    static func sourceKindText(_ kind: String) -> String {
+        switch kind {
+        case "victoriametrics": "VictoriaMetrics export API"
+        case "tsdb": "TSDB blocks on disk"
+        case "remote-read": "remote read"
+        default: kind
+        }
+    }
+
     static func render(_ f: ArchiveInspection, top: Int, chart: Bool) -> String {
         var lines = [
             "archive       \(f.archive) (\(f.complete ? "complete" : "incomplete"))",
-            "source        \(f.source) (\(f.sourceKind == "victoriametrics" ? "VictoriaMetrics export API" : "remote read"))",
+            "source        \(f.source) (\(sourceKindText(f.sourceKind)))",
             "range         [\(TimestampText.rfc3339(f.rangeStartMs)), \(TimestampText.rfc3339(f.rangeEndMs)))"
                 + (f.complete ? "" : ", covered until \(TimestampText.rfc3339(f.coveredUntilMs))"),
             "samples       \(f.samples) in \(f.series) series, first \(f.firstSampleMs.map(TimestampText.rfc3339) ?? "-"), "

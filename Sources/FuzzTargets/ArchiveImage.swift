@@ -8,7 +8,8 @@ import Glibc
 ///     kind: u8   name: u8   length: u16 little-endian   content: length bytes
 ///
 /// `kind % 4` is 0 regular file, 1 symlink (content is the index byte of the name it points to),
-/// 2 directory, 3 FIFO. `name % names.count` picks from `names`, the paths the tools look at, so the
+/// 2 directory, 3 FIFO. `name % names.count` picks from `names` (an archive's, or `blockNames` for a
+/// TSDB block), the paths the tools look at, so the
 /// fuzzer spends its time on files that matter instead of on spelling. A trailing partial entry is
 /// ignored. Symlinks point only at names inside the directory: what the tools must do with one is
 /// refuse it, and a fuzzer that found a write through one must not write outside its own directory.
@@ -17,12 +18,17 @@ public enum ArchiveImage {
                                "segments/000001-0000.pfs", "segments/000002-0000.pfs", "prom-import.state", ".promferry.lock",
                                "manifest.json.tmp", "SHA256SUMS.tmp", "segments/000000-0000.pfs.tmp"]
 
+    /// The files of a Prometheus TSDB block, for the `tsdb-block` target.
+    public static let blockNames = ["meta.json", "index", "chunks", "chunks/000001", "chunks/000002", "tombstones", "wal",
+                                    "wal/00000000", "index.tmp", "chunks/000001.tmp"]
+
     enum Kind: UInt8 { case file, symlink, directory, fifo }
 
     /// Creates the entries of `data` under `root` (an empty directory). Entries that cannot be created
     /// (a file under a name that is already a file, say) are skipped, as a hostile tarball's would be.
-    public static func unpack(_ data: [UInt8], into root: String) {
-        mkdir(root + "/segments", 0o755)
+    public static func unpack(_ data: [UInt8], into root: String, names: [String] = names) {
+        let directory = names[2]
+        mkdir(root + "/" + directory, 0o755)
         var offset = 0
         while offset + 4 <= data.count {
             let kind = Kind(rawValue: data[offset] % 4)!
@@ -31,7 +37,7 @@ public enum ArchiveImage {
             let content = Array(data[(offset + 4)..<(offset + 4 + length)])
             offset += 4 + length
             let path = root + "/" + name
-            if name == "segments" || kind != .directory { removeEntry(path) }
+            if name == directory || kind != .directory { removeEntry(path) }
             switch kind {
             case .file:
                 let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o644)
@@ -40,7 +46,8 @@ public enum ArchiveImage {
                 Glibc.close(fd)
             case .symlink:
                 let target = names[Int(content.first ?? 0) % names.count]
-                _ = symlink(target.hasPrefix("segments/") && name.hasPrefix("segments/") ? String(target.dropFirst(9)) : target, path)
+                let inside = directory + "/"
+                _ = symlink(target.hasPrefix(inside) && name.hasPrefix(inside) ? String(target.dropFirst(inside.count)) : target, path)
             case .directory:
                 mkdir(path, 0o755)
             case .fifo:
@@ -50,9 +57,9 @@ public enum ArchiveImage {
     }
 
     /// The image of an existing archive's regular files: the seed a fuzzer starts from.
-    public static func pack(_ root: String) throws -> [UInt8] {
+    public static func pack(_ root: String, names: [String] = names) throws -> [UInt8] {
         var image: [UInt8] = []
-        for (index, name) in names.enumerated() where name != "segments" {
+        for (index, name) in names.enumerated() where name != names[2] {
             guard let data = FileManager.default.contents(atPath: root + "/" + name) else { continue }
             guard data.count <= Int(UInt16.max) else {
                 throw CocoaError(.fileReadTooLarge, userInfo: [NSFilePathErrorKey: root + "/" + name])

@@ -3,6 +3,7 @@ import ArchiveTools
 import BlockCompression
 import Foundation
 import PrometheusWire
+import TSDBBlocks
 
 /// The decoders that read untrusted bytes, each as a fuzz target: any input may make them throw,
 /// none may make them crash, hang or allocate without bound.
@@ -17,6 +18,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case archive          // a whole archive directory (`ArchiveImage`) through verify, inspect and cat
     case histogramChunk = "histogram-chunk"  // first byte the encoding (2-6), then a chunk: HistogramChunk or XOR2Chunk
     case victoriaMetricsLines = "vm-export-lines" // VictoriaMetrics /api/v1/export JSON lines, as `--source-vm` reads them
+    case tsdbBlock = "tsdb-block" // a TSDB block directory (`ArchiveImage.blockNames`): meta.json, index, chunks, tombstones
 
     /// Feeds one input to the target. Throwing is fine; trapping is a bug.
     public func run(_ data: [UInt8]) {
@@ -95,6 +97,11 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             guard (try? ArchiveCompaction.compact(root, options: options)) != nil else { return }
             precondition(Self.samplesAsText(root) == before, "compaction changed what the archive holds")
             precondition(!wasSound || ArchiveVerifier.verify(root).sound, "compaction made a sound archive unsound")
+        case .tsdbBlock:
+            let root = ArchiveImage.scratchDirectory()
+            defer { ArchiveImage.removeEntry(root) }
+            ArchiveImage.unpack(data, into: root, names: ArchiveImage.blockNames)
+            Self.readBlocks(root)
         case .selector:
             if let selector = try? SeriesSelector(parsing: String(decoding: data, as: UTF8.self)) {
                 // What prints must parse back to the same matchers.
@@ -155,5 +162,31 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             }
         }
         return result
+    }
+}
+
+extension FuzzTarget {
+    /// Opens `root` as a TSDB directory and reads all of it, and one metric of it: whatever the reader
+    /// emits must be a well-formed series inside the range, its samples in strictly increasing time.
+    static func readBlocks(_ root: String) {
+        guard let directory = try? TSDBDirectory(path: root) else { return }
+        let (startMs, endMs) = (Int64.min / 2, Int64.max / 2)
+        let selectors = [SeriesSelector.everySeries.matchers, [LabelMatcher("__name__", .equal, "up"), LabelMatcher("job", .notEqual, "")]]
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            defer { done.signal() }
+            for matchers in selectors {
+                _ = try? await directory.read(startMs: startMs, endMs: endMs, matchers: matchers, memoryBudget: 64 << 20) { series in
+                    precondition(Labels.isSortedAndUnique(series.labels.labels), "a series' labels are not sorted and unique")
+                    precondition(zip(series.samples, series.samples.dropFirst()).allSatisfy { $0.timestampMs < $1.timestampMs },
+                                 "float samples out of order")
+                    precondition(zip(series.histograms, series.histograms.dropFirst()).allSatisfy { $0.timestampMs < $1.timestampMs },
+                                 "histogram samples out of order")
+                    precondition((series.samples.map(\.timestampMs) + series.histograms.map(\.timestampMs)).allSatisfy { $0 >= startMs && $0 < endMs },
+                                 "a sample outside the range read")
+                }
+            }
+        }
+        done.wait()
     }
 }

@@ -12,7 +12,8 @@ final class BlockFile: Sendable {
 
     init(path: String) throws {
         var fd: Int32
-        repeat { fd = Glibc.open(path, O_RDONLY | O_CLOEXEC) } while fd < 0 && errno == EINTR
+        // O_NONBLOCK: a FIFO under a block's file name must not hang the open; it is refused below as not a regular file.
+        repeat { fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK) } while fd < 0 && errno == EINTR
         guard fd >= 0 else { throw TSDBError(.io, "cannot open \(path): \(String(cString: strerror(errno)))") }
         var info = stat()
         guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {

@@ -38,10 +38,12 @@ struct FuzzDriver {
 struct FuzzReplay {
     static func main() {
         let arguments = CommandLine.arguments.dropFirst()
-        // `promferry-fuzz pack-archive DIR OUT` writes an archive's image (ArchiveImage), a seed for the archive target.
-        if arguments.first == "pack-archive", arguments.count == 3 {
+        // `promferry-fuzz pack-archive DIR OUT` writes an archive's image (ArchiveImage), a seed for the archive target;
+        // `pack-block BLOCK-DIR OUT` a block's, for the tsdb-block target.
+        if ["pack-archive", "pack-block"].contains(arguments.first), arguments.count == 3 {
             do {
-                let image = try ArchiveImage.pack(arguments[arguments.startIndex + 1])
+                let names = arguments.first == "pack-block" ? ArchiveImage.blockNames : ArchiveImage.names
+                let image = try ArchiveImage.pack(arguments[arguments.startIndex + 1], names: names)
                 try Data(image).write(to: URL(fileURLWithPath: arguments[arguments.startIndex + 2]))
                 exit(0)
             } catch {
@@ -51,7 +53,8 @@ struct FuzzReplay {
         }
         guard let name = arguments.first, let target = FuzzTarget(rawValue: name) else {
             print("usage: promferry-fuzz TARGET FILE…   (targets: \(FuzzTarget.allCases.map(\.rawValue).joined(separator: ", ")))\n"
-                + "       promferry-fuzz pack-archive ARCHIVE-DIR OUT   (a seed for the archive target)")
+                + "       promferry-fuzz pack-archive ARCHIVE-DIR OUT   (a seed for the archive target)\n"
+                + "       promferry-fuzz pack-block BLOCK-DIR OUT       (a seed for the tsdb-block target)")
             exit(64)
         }
         for path in arguments.dropFirst() {
