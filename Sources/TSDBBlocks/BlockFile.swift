@@ -102,26 +102,16 @@ struct WindowCursor {
 
     mutating func be32() throws -> UInt32 {
         try fill(4)
+        defer { position += 4 }
         let i = position - windowStart
-        position += 4
-        return UInt32(window[i]) << 24 | UInt32(window[i + 1]) << 16 | UInt32(window[i + 2]) << 8 | UInt32(window[i + 3])
+        return BinaryDecoding.bigEndian32(window[i..<(i + 4)])
     }
 
     mutating func uvarint() throws -> UInt64 {
-        var value: UInt64 = 0
-        var shift: UInt64 = 0
-        while true {
-            let b = try byte()
-            if shift == 63 && b > 1 { throw TSDBError(.corrupt, "\(file.path): a varint in the \(section) overflows 64 bits (offset \(position))") }
-            value |= UInt64(b & 0x7f) << shift
-            if b < 0x80 { return value }
-            shift += 7
+        guard let value = try BinaryDecoding.uvarint({ try byte() }) else {
+            throw TSDBError(.corrupt, "\(file.path): a varint in the \(section) overflows 64 bits (offset \(position))")
         }
-    }
-
-    mutating func varint() throws -> Int64 {
-        let u = try uvarint()
-        return Int64(bitPattern: u >> 1) ^ -Int64(bitPattern: u & 1)
+        return value
     }
 
     /// A uvarint that must fit `limit`, e.g. a length that cannot exceed what is left of the section.
@@ -137,7 +127,6 @@ struct WindowCursor {
 extension BlockFile {
     /// A big-endian u32 at `offset`.
     func be32(at offset: Int) throws -> UInt32 {
-        let b = try read(at: offset, count: 4)
-        return UInt32(b[0]) << 24 | UInt32(b[1]) << 16 | UInt32(b[2]) << 8 | UInt32(b[3])
+        BinaryDecoding.bigEndian32(try read(at: offset, count: 4))
     }
 }

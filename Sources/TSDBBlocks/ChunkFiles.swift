@@ -58,24 +58,17 @@ final class ChunkFiles: Sendable {
         }
         // Most chunks are far below 1 KiB: one read usually takes all of it.
         var bytes = try file.read(at: offset, count: min(1024, file.size - offset))
-        var length = 0
-        var shift = 0
-        var header = 0
-        while true {
-            guard header < bytes.count, header < 5 else { throw TSDBError(.corrupt, "\(file.path): chunk at \(offset): bad length field") }
-            let b = bytes[header]
-            length |= Int(b & 0x7f) << shift
-            header += 1
-            if b < 0x80 { break }
-            shift += 7
-        }
-        guard length <= Self.maxChunkBytes, header + 1 + length + 4 <= file.size - offset else {
+        // The length is a uvarint of at most 5 bytes (Go's MaxVarintLen32).
+        var lengthField = BytesReader(bytes[..<min(5, bytes.count)], context: "\(file.path): the chunk at \(offset)")
+        let length = try lengthField.count(atMost: Self.maxChunkBytes)
+        let header = lengthField.position
+        guard header + 1 + length + 4 <= file.size - offset else {
             throw TSDBError(.corrupt, "\(file.path): the chunk at \(offset) claims \(length) bytes, more than the file holds")
         }
         let total = header + 1 + length + 4
         if bytes.count < total { bytes = try file.read(at: offset, count: total) }
         let body = bytes[header..<(header + 1 + length)]
-        let stored = bytes[(header + 1 + length)..<total].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        let stored = BinaryDecoding.bigEndian32(bytes[(header + 1 + length)..<total])
         guard CRC32C.checksum(body) == stored else {
             throw TSDBError(.corrupt, "\(file.path): the chunk at offset \(offset) fails its CRC32C; the block is damaged")
         }

@@ -46,7 +46,7 @@ final class IndexReader: Sendable {
             throw TSDBError(.corrupt, "\(path) is \(file.size) bytes, too short for an index")
         }
         let head = try file.read(at: 0, count: 5)
-        guard UInt32(head[0]) << 24 | UInt32(head[1]) << 16 | UInt32(head[2]) << 8 | UInt32(head[3]) == Self.magic else {
+        guard BinaryDecoding.bigEndian32(head[0..<4]) == Self.magic else {
             throw TSDBError(.corrupt, "\(path) does not start with the index magic 0xBAAAD700; it is not a Prometheus block index")
         }
         guard head[4] == Self.version else {
@@ -54,7 +54,7 @@ final class IndexReader: Sendable {
                 + "(what Prometheus 2.x and 3.x write). Let a current Prometheus read the block and export through --source-url")
         }
         let tocBytes = try file.read(at: file.size - Self.tocBytes, count: Self.tocBytes)
-        let stored = tocBytes[48...].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        let stored = BinaryDecoding.bigEndian32(tocBytes[48...])
         guard CRC32C.checksum(tocBytes[..<48]) == stored else {
             throw TSDBError(.corrupt, "\(path): the table of contents fails its CRC32C; the index is truncated or damaged")
         }
@@ -197,28 +197,19 @@ final class IndexReader: Sendable {
         return offsets
     }
 
-    /// The values `name` takes in this block, in order.
-    func values(of name: [UInt8]) throws -> [[UInt8]] {
-        guard let span = namesInTable[name] else { return [] }
-        var cursor = WindowCursor(file: file, from: span.lowerBound, to: span.upperBound, section: "postings offset table")
-        var values: [[UInt8]] = []
-        while cursor.remaining > 0 { values.append(try Self.postingsEntry(&cursor).value) }
-        return values
-    }
-
     /// One postings list, CRC-checked: the series references it holds, in increasing order.
     func postings(at offset: Int) throws -> [UInt32] {
         let (start, end) = try Self.checkedSection(file, at: offset, name: "postings list at \(offset)")
         let bytes = try file.read(at: start, count: end - start)
         guard bytes.count >= 4 else { throw TSDBError(.corrupt, "\(file.path): the postings list at \(offset) is too short") }
-        let count = Int(bytes[0..<4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+        let count = Int(BinaryDecoding.bigEndian32(bytes[0..<4]))
         guard bytes.count == 4 + 4 * count else {
             throw TSDBError(.corrupt, "\(file.path): the postings list at \(offset) claims \(count) entries in \(bytes.count - 4) bytes")
         }
         var refs = [UInt32](repeating: 0, count: count)
         for i in 0..<count {
             let b = 4 + 4 * i
-            refs[i] = UInt32(bytes[b]) << 24 | UInt32(bytes[b + 1]) << 16 | UInt32(bytes[b + 2]) << 8 | UInt32(bytes[b + 3])
+            refs[i] = BinaryDecoding.bigEndian32(bytes[b..<(b + 4)])
             if i > 0 && refs[i] <= refs[i - 1] {
                 throw TSDBError(.corrupt, "\(file.path): the postings list at \(offset) is not increasing")
             }
@@ -240,13 +231,13 @@ final class IndexReader: Sendable {
         guard CRC32C.checksum(body) == (try cursor.be32()) else {
             throw TSDBError(.corrupt, "\(file.path): series \(ref) fails its CRC32C; the index is damaged")
         }
-        var entry = ByteReader(bytes: body, file: file.path, ref: ref)
+        var entry = BytesReader(body[...], context: "\(file.path): series \(ref)")
         let labelCount = try entry.count(atMost: body.count / 2)
         var labels: [Label] = []
         labels.reserveCapacity(labelCount)
         for _ in 0..<labelCount {
-            let name = try symbols.string(try entry.symbol())
-            let value = try symbols.string(try entry.symbol())
+            let name = try symbols.string(try Self.symbol(&entry))
+            let value = try symbols.string(try Self.symbol(&entry))
             labels.append(Label(name: name, value: value))
         }
         guard Labels.isSortedAndUnique(labels) else {
@@ -260,11 +251,11 @@ final class IndexReader: Sendable {
             var chunk = ChunkMeta(minTimeMs: 0, maxTimeMs: 0, ref: 0)
             if i == 0 {
                 chunk.minTimeMs = try entry.varint()
-                chunk.maxTimeMs = try entry.adding(chunk.minTimeMs, try entry.uvarint())
+                chunk.maxTimeMs = try Self.adding(&entry, chunk.minTimeMs, try entry.uvarint())
                 chunk.ref = try entry.uvarint()
             } else {
-                chunk.minTimeMs = try entry.adding(previous.maxTimeMs, try entry.uvarint())
-                chunk.maxTimeMs = try entry.adding(chunk.minTimeMs, try entry.uvarint())
+                chunk.minTimeMs = try Self.adding(&entry, previous.maxTimeMs, try entry.uvarint())
+                chunk.maxTimeMs = try Self.adding(&entry, chunk.minTimeMs, try entry.uvarint())
                 let delta = try entry.varint()
                 let (next, overflow) = Int64(bitPattern: previous.ref).addingReportingOverflow(delta)
                 guard !overflow, next > Int64(bitPattern: previous.ref) else {
@@ -279,58 +270,18 @@ final class IndexReader: Sendable {
     }
 }
 
-/// Decodes one series entry's body (already CRC-checked), naming the series in every error.
-private struct ByteReader {
-    let bytes: [UInt8]
-    let file: String
-    let ref: UInt32
-    var position = 0
-
-    init(bytes: [UInt8], file: String, ref: UInt32) {
-        self.bytes = bytes
-        self.file = file
-        self.ref = ref
-    }
-
-    private func corrupt(_ what: String) -> TSDBError {
-        TSDBError(.corrupt, "\(file): series \(ref): \(what)")
-    }
-
-    mutating func uvarint() throws -> UInt64 {
-        var value: UInt64 = 0
-        var shift: UInt64 = 0
-        while true {
-            guard position < bytes.count else { throw corrupt("the entry ends inside a varint") }
-            let b = bytes[position]
-            position += 1
-            if shift == 63 && b > 1 { throw corrupt("a varint overflows 64 bits") }
-            value |= UInt64(b & 0x7f) << shift
-            if b < 0x80 { return value }
-            shift += 7
-        }
-    }
-
-    mutating func varint() throws -> Int64 {
-        let u = try uvarint()
-        return Int64(bitPattern: u >> 1) ^ -Int64(bitPattern: u & 1)
-    }
-
-    mutating func count(atMost limit: Int) throws -> Int {
-        let value = try uvarint()
-        guard value <= UInt64(limit) else { throw corrupt("a count of \(value) cannot fit the entry") }
-        return Int(value)
-    }
-
-    mutating func symbol() throws -> UInt32 {
-        let value = try uvarint()
-        guard value <= UInt64(UInt32.max) else { throw corrupt("symbol reference \(value) exceeds 32 bits") }
+extension IndexReader {
+    fileprivate static func symbol(_ entry: inout BytesReader) throws -> UInt32 {
+        let value = try entry.uvarint()
+        guard value <= UInt64(UInt32.max) else { throw entry.corrupt("symbol reference \(value) exceeds 32 bits") }
         return UInt32(value)
     }
 
-    func adding(_ base: Int64, _ delta: UInt64) throws -> Int64 {
-        guard delta <= UInt64(Int64.max) else { throw corrupt("a time delta of \(delta) overflows") }
+    /// `base + delta` of a chunk's times, refusing what overflows.
+    fileprivate static func adding(_ entry: inout BytesReader, _ base: Int64, _ delta: UInt64) throws -> Int64 {
+        guard delta <= UInt64(Int64.max) else { throw entry.corrupt("a time delta of \(delta) overflows") }
         let (sum, overflow) = base.addingReportingOverflow(Int64(delta))
-        guard !overflow else { throw corrupt("a chunk time overflows") }
+        guard !overflow else { throw entry.corrupt("a chunk time overflows") }
         return sum
     }
 }

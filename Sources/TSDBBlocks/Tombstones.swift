@@ -21,35 +21,18 @@ struct Tombstones: Sendable {
                 + "Let Prometheus apply them first (POST /api/v1/admin/tsdb/clean_tombstones), then take a snapshot")
         }
         let bytes = try file.read(at: 0, count: file.size)
-        guard bytes[0..<4].reduce(UInt32(0), { $0 << 8 | UInt32($1) }) == Self.magic else {
+        guard BinaryDecoding.bigEndian32(bytes[0..<4]) == Self.magic else {
             throw TSDBError(.corrupt, "\(path) does not start with the tombstones magic 0x0130BA30")
         }
         guard bytes[4] == 1 else { throw TSDBError(.unsupported, "\(path) is tombstones format \(bytes[4]); this reader knows 1") }
         let body = bytes[5..<(bytes.count - 4)]
-        guard CRC32C.checksum(body) == bytes[(bytes.count - 4)...].reduce(UInt32(0), { $0 << 8 | UInt32($1) }) else {
+        guard CRC32C.checksum(body) == BinaryDecoding.bigEndian32(bytes[(bytes.count - 4)...]) else {
             throw TSDBError(.corrupt, "\(path) fails its CRC32C; the block's deletions cannot be trusted")
         }
-        var position = body.startIndex
-        func uvarint() throws -> UInt64 {
-            var value: UInt64 = 0
-            var shift: UInt64 = 0
-            while true {
-                guard position < body.endIndex else { throw TSDBError(.corrupt, "\(path): an entry ends inside a varint") }
-                let b = body[position]
-                position += 1
-                if shift == 63 && b > 1 { throw TSDBError(.corrupt, "\(path): a varint overflows 64 bits") }
-                value |= UInt64(b & 0x7f) << shift
-                if b < 0x80 { return value }
-                shift += 7
-            }
-        }
-        func varint() throws -> Int64 {
-            let u = try uvarint()
-            return Int64(bitPattern: u >> 1) ^ -Int64(bitPattern: u & 1)
-        }
-        while position < body.endIndex {
-            let ref = try uvarint()
-            let (minT, maxT) = (try varint(), try varint())
+        var entries = BytesReader(body, context: path)
+        while !entries.atEnd {
+            let ref = try entries.uvarint()
+            let (minT, maxT) = (try entries.varint(), try entries.varint())
             guard ref <= UInt64(UInt32.max) else { throw TSDBError(.corrupt, "\(path): series reference \(ref) exceeds 32 bits") }
             guard minT <= maxT else { continue }
             intervals[UInt32(ref), default: []].append(minT...maxT)
