@@ -46,14 +46,14 @@ let package = Package(
         .target(name: "RemoteStorageClient", dependencies: ["PrometheusWire", "BlockCompression", httpClient, nioCore, nioPosix, nioHTTP1, nioTLS, nioSSL, logging]),
         .target(name: "ExportPipeline", dependencies: ["ArchiveStore", "RemoteStorageClient", "TSDBBlocks", logging, "ArchiveFormat", "PrometheusWire"]),
         .target(name: "ImportPipeline", dependencies: ["ArchiveStore", "RemoteStorageClient", crypto, logging, "ArchiveFormat", "PrometheusWire"]),
-        .target(name: "ArchiveTools", dependencies: ["ArchiveStore", "ArchiveFormat", "PrometheusWire", logging]),
+        .target(name: "ArchiveTools", dependencies: ["ArchiveStore", "ArchiveFormat", "PrometheusWire", "TSDBBlocks", logging]),
         .target(name: "FuzzTargets", dependencies: ["PrometheusWire", "ArchiveFormat", "ArchiveTools", "BlockCompression", "TSDBBlocks"]),
         // Shared command-line pieces only; each command's own display and summary text live with it in Commands.
         .target(name: "CommandLineSupport", dependencies: ["PrometheusWire", "BlockCompression", "ArchiveFormat", "RemoteStorageClient", argumentParser, logging]),
         .target(name: "PeerHarness", dependencies: ["PrometheusWire", "BlockCompression", "ArchiveFormat", "ArchiveStore", "RemoteStorageClient", httpClient, nioCore, logging, nioHTTP1]),
 
         // MARK: Commands (parse → configuration → pipeline.run; no logic), and the one executable
-        .target(name: "Commands", dependencies: ["ExportPipeline", "ImportPipeline", "ArchiveTools", "RemoteStorageClient",
+        .target(name: "Commands", dependencies: ["ExportPipeline", "ImportPipeline", "ArchiveTools", "RemoteStorageClient", "TSDBBlocks",
                                                  "CommandLineSupport", "PrometheusWire", argumentParser, logging]),
         .executableTarget(name: "promferry", dependencies: ["Commands"]),
         .executableTarget(name: "promferry-fuzz", dependencies: ["FuzzTargets"]),
@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(name: "RemoteStorageClientTests", dependencies: ["RemoteStorageClient", "PeerHarness", "TestSupport", logging, "BlockCompression", "PrometheusWire"]),
         .testTarget(name: "ExportPipelineTests", dependencies: ["ExportPipeline", "ArchiveStore", "ArchiveTools", "BlockCompression", "PeerHarness", "TestSupport", logging, "ArchiveFormat", "PrometheusWire", "RemoteStorageClient"]),
         .testTarget(name: "ImportPipelineTests", dependencies: ["ImportPipeline", "ExportPipeline", "ArchiveStore", "ArchiveTools", "BlockCompression", "PeerHarness", "TestSupport", logging, "ArchiveFormat", "PrometheusWire", "RemoteStorageClient"]),
-        .testTarget(name: "ArchiveToolsTests", dependencies: ["ArchiveTools", "ArchiveStore", "PeerHarness", "TestSupport", "ArchiveFormat", "PrometheusWire"]),
+        .testTarget(name: "ArchiveToolsTests", dependencies: ["ArchiveTools", "ArchiveStore", "PeerHarness", "TestSupport", "ArchiveFormat", "PrometheusWire", "TSDBBlocks"]),
         .testTarget(name: "TSDBBlocksTests", dependencies: ["TSDBBlocks", "PeerHarness", "PrometheusWire"]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "EndToEndTests", dependencies: ["ExportPipeline", "ImportPipeline", "ArchiveStore", "PeerHarness", "TestSupport", logging, "ArchiveFormat", "BlockCompression", "PrometheusWire", "RemoteStorageClient"]),

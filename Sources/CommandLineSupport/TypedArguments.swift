@@ -72,3 +72,23 @@ extension ArgumentHelp {
         ArgumentHelp(abstract + " (default: \(value))")
     }
 }
+
+/// A label pair, `NAME=VALUE`: the name as Prometheus allows them (`[a-zA-Z_][a-zA-Z0-9_]*`), any value.
+public struct LabelPairArgument: ParsedArgument {
+    public let text: String
+    public let name: String
+    public let value: String
+
+    public init(parsing text: String) throws {
+        guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
+            throw ValidationError("expected NAME=VALUE, e.g. cluster=eu1")
+        }
+        let name = String(text[..<equals])
+        guard name.first.map({ $0.isLetter || $0 == "_" }) == true, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
+            throw ValidationError("\"\(name)\" is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*)")
+        }
+        self.text = text
+        self.name = name
+        value = String(text[text.index(after: equals)...])
+    }
+}

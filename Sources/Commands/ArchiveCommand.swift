@@ -4,6 +4,7 @@ import CommandLineSupport
 import Foundation
 import Logging
 import PrometheusWire
+import TSDBBlocks
 
 public struct PromArchive: AsyncParsableCommand {
     public init() {}
@@ -14,9 +15,9 @@ public struct PromArchive: AsyncParsableCommand {
 
     public static let configuration = CommandConfiguration(
         commandName: "prom-archive",
-        abstract: "Work offline on promferry archives: verify, inspect, cat, split, merge and compact.",
+        abstract: "Work offline on promferry archives: verify, inspect, cat, split, merge, compact, and write TSDB blocks.",
         version: VersionText.make(tool: "prom-archive"),
-        subcommands: [Verify.self, Inspect.self, Cat.self, Split.self, Merge.self, Compact.self])
+        subcommands: [Verify.self, Inspect.self, Cat.self, Split.self, Merge.self, Compact.self, Blocks.self])
 
     static func now() -> String {
         let formatter = ISO8601DateFormatter()
@@ -309,6 +310,108 @@ struct Compact: ParsableCommand {
         try reporting.report(result, text: "compacted \(archive): \(result.slabsBefore) slabs into \(result.slabsAfter) "
             + "(\(result.slabsRewritten) rewritten), \(result.bytesBefore) → \(result.bytesAfter) bytes, "
             + "\(perSample(result.bytesBefore)) → \(perSample(result.bytesAfter)) bytes/sample")
+    }
+}
+
+struct Blocks: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write the archive as Prometheus TSDB blocks, to backfill Prometheus, Thanos or Mimir without remote write.",
+        discussion: """
+        Blocks cover windows of --block-duration aligned as Prometheus aligns its own (2h: 00:00, 02:00, … UTC), with \
+        index format 2, chunk files and meta.json version 1. Every float keeps its bits (staleness markers included) \
+        and every native histogram its kind, layout, buckets and reset hint; start timestamps have no place in \
+        Prometheus 2.x chunks and are counted in the summary. Each block is written under NAME.tmp-for-creation and \
+        renamed when complete; its name is derived from the archive and its window, so re-running the same command \
+        after an interruption skips the finished blocks and writes the rest. The archive must be complete.
+        Exit status: 0 done; 1 the archive or the output directory cannot be used (the message says why); 64 a bad command line.
+        """)
+
+    @Option(name: [.customShort("a"), .customLong("archive")], help: ArgumentHelp(ArchiveFlag.help, valueName: "archive"))
+    var archiveFlag: String?
+
+    static let defaultBlockDuration = try! DurationArgument(parsing: "2h")
+    @Option(name: .customLong("block-duration"), help: .text(
+        "Time each block covers, aligned to multiples of it since 1970 (Prometheus' own blocks: 2h; larger ones, e.g. 24h, "
+        + "suit Thanos and Mimir).", default: Self.defaultBlockDuration), transform: DurationArgument.parse)
+    var blockDuration = Self.defaultBlockDuration
+
+    @Option(name: .customLong("thanos-label"), help: ArgumentHelp(
+        "Write meta.json's Thanos section with this external label, NAME=VALUE (repeatable), as Thanos and Mimir uploads "
+        + "expect; series carrying the same label and value store it there instead.", valueName: "name=value"),
+            transform: LabelPairArgument.parse)
+    var thanosLabels: [LabelPairArgument] = []
+
+    @Flag(name: .customLong("thanos"), help: "Write the Thanos section even without --thanos-label (no external labels).")
+    var thanos = false
+
+    static let defaultMaxMemory = try! ByteSizeArgument(parsing: "256MiB")
+    @Option(name: .customLong("max-memory"), help: .text(
+        "Samples of chunks not yet full are held (about 64 bytes each) until a block is finished; beyond this they are "
+        + "written as shorter chunks.", default: Self.defaultMaxMemory), transform: ByteSizeArgument.parse)
+    var maxMemory = Self.defaultMaxMemory
+
+    @OptionGroup(title: "Reporting")
+    var reporting: OutputOptions
+
+    @Argument(help: ArgumentHelp("The directory for the blocks (created if missing), e.g. a stopped Prometheus' data directory.",
+                                 valueName: "out-directory"))
+    var paths: [String] = []
+
+    /// The archive and the output directory: `--archive DIR OUT_DIR`, or `ARCHIVE OUT_DIR`.
+    func locations() throws -> (archive: String, outDirectory: String) {
+        switch (archiveFlag, paths.count) {
+        case (let archive?, 1): return (try ArchiveFlag.resolve(archive, alias: nil, aliasName: "the argument"), paths[0])
+        case (nil, 2): return (try ArchiveFlag.resolve(nil, alias: paths[0], aliasName: "the argument"), paths[1])
+        default: throw ValidationError("give the archive with --archive DIR and one output directory, e.g. "
+            + "prom-archive blocks --archive ./archive ./blocks")
+        }
+    }
+
+    func validate() throws {
+        _ = try locations()
+        guard blockDuration.milliseconds >= 60_000 else {
+            throw ValidationError("--block-duration \(blockDuration) is shorter than 1m; Prometheus' own blocks cover 2h")
+        }
+        guard blockDuration.milliseconds <= 31 * 86_400_000 else {
+            throw ValidationError("--block-duration \(blockDuration) is longer than 31d; Thanos and Mimir compact to at most 14d (use e.g. 24h)")
+        }
+        var seen: [String: String] = [:]
+        for label in thanosLabels {
+            if let other = seen[label.name], other != label.value {
+                throw ValidationError("--thanos-label \(label.name) is given twice (\(other), \(label.value)); give each name once")
+            }
+            seen[label.name] = label.value
+        }
+    }
+
+    func run() throws {
+        let (archive, outDirectory) = try locations()
+        let labels = Dictionary(thanosLabels.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
+        let options = ArchiveBlocks.Options(blockDurationMs: blockDuration.milliseconds,
+                                            thanosLabels: thanos || !labels.isEmpty ? labels : nil, memoryBytes: maxMemory.bytes)
+        let result: ArchiveBlocks.Result
+        do {
+            reporting.bootstrapLogging()
+            result = try ArchiveBlocks.write(archive, to: outDirectory, options: options, logger: PromArchive.logger) { block in
+                if !reporting.quiet && !reporting.json {
+                    print("block \(block.ulid)  \(TimestampText.rfc3339(block.minTimeMs)) – \(TimestampText.rfc3339(block.maxTimeMs))  "
+                        + "\(block.series) series, \(block.samples) samples, \(block.chunks) chunks, \(block.bytes) bytes")
+                }
+            }
+        } catch {
+            throw PromArchive.fail(error)
+        }
+        var text = "wrote \(result.blocks.count) blocks to \(outDirectory) (\(result.samples) samples)"
+        if !result.blocksAlreadyWritten.isEmpty { text += "; \(result.blocksAlreadyWritten.count) written by an earlier run were kept" }
+        if result.startTimestampsDropped > 0 {
+            text += "\nnote: \(result.startTimestampsDropped) samples carry a start timestamp, which Prometheus 2.x blocks have no place for; "
+                + "the blocks hold those samples without it"
+        }
+        if result.staleMarkerBucketsDropped > 0 {
+            text += "\nnote: \(result.staleMarkerBucketsDropped) native-histogram staleness markers carried buckets; blocks keep "
+                + "a marker's time and sum only, as Prometheus reads them"
+        }
+        try reporting.report(result, text: text)
     }
 }
 

@@ -132,7 +132,7 @@ public enum XORChunk {
         -((1 << (n - 1)) - 1) <= x && x <= 1 << (n - 1)
     }
 
-    private static func writeValue(_ writer: inout BitWriter, _ x: UInt64, _ leading: inout UInt8, _ trailing: inout UInt8) {
+    static func writeValue(_ writer: inout BitWriter, _ x: UInt64, _ leading: inout UInt8, _ trailing: inout UInt8) {
         if x == 0 { writer.write(0, 1); return }
         let lz = UInt8(min(x.leadingZeroBitCount, 31))
         let tz = UInt8(x.trailingZeroBitCount)

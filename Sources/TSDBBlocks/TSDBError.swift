@@ -12,6 +12,8 @@ public struct TSDBError: Error, CustomStringConvertible, Sendable {
         case io
         /// One series in the range needs more memory than the read may hold; read a narrower range.
         case overBudget
+        /// Data that a block cannot hold as it is (samples out of time order, a histogram whose spans do not match its buckets).
+        case unwritable
     }
 
     public let code: Code

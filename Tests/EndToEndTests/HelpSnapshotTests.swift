@@ -9,7 +9,7 @@ import Testing
         ["promferry"], ["promferry", "export"], ["promferry", "import"], ["promferry", "archive"],
         ["prom-export"], ["prom-import"], ["prom-archive"],
         ["prom-archive", "verify"], ["prom-archive", "inspect"], ["prom-archive", "cat"], ["prom-archive", "split"],
-        ["prom-archive", "merge"], ["prom-archive", "compact"],
+        ["prom-archive", "merge"], ["prom-archive", "compact"], ["prom-archive", "blocks"],
     ]
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("HelpSnapshots")
 

@@ -32,10 +32,10 @@ import Testing
     }
 
     static func export(source: String, kind: SourceKind, to archive: String, _ startMs: Int64, _ endMs: Int64,
-                       slab: Int64 = 3 * hour) async throws -> ExportSummary {
+                       slab: Int64 = 3 * hour, maxSlab: Int64 = 12 * hour) async throws -> ExportSummary {
         var configuration = ExportConfiguration(
             source: EndpointConfiguration(url: source), selectors: [.everySeries], startMs: startMs, endMs: endMs,
-            startArgument: "\(startMs)", endArgument: "\(endMs)", slabWidthMs: slab, maxSlabWidthMs: 12 * hour,
+            startArgument: "\(startMs)", endArgument: "\(endMs)", slabWidthMs: slab, maxSlabWidthMs: maxSlab,
             archivePath: archive)
         configuration.sourceKind = kind
         return try await ExportPipeline(configuration: configuration, logger: Logger(label: "test")).run()

@@ -1,0 +1,40 @@
+/// Block names: ULIDs (26 characters of Crockford's base32 for 128 bits: a 48-bit time in ms, then 80
+/// bits that are random in Prometheus).
+///
+/// `prom-archive blocks` derives both parts from what the block holds (its window's start, and a
+/// name for the archive and the options), so that a re-run names each block as the first run did
+/// and can tell a finished block from one still to write.
+public enum BlockULID {
+    static let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
+
+    /// The ULID of time `timeMs` (clamped to 0...2^48-1) whose other 80 bits are a hash of `seed`.
+    public static func make(timeMs: Int64, seed: [UInt8]) -> String {
+        let time = UInt64(min(max(timeMs, 0), (1 << 48) - 1))
+        let a = fnv1a(seed, basis: 0xcbf2_9ce4_8422_2325)
+        let b = fnv1a(seed, basis: 0x6c62_272e_07bb_0142)
+        let high = time << 16 | a >> 48
+        let low = a << 16 | b & 0xFFFF
+        var characters: [UInt8] = []
+        // 26 characters of 5 bits over 128 bits: the first one takes the top 3.
+        for index in 0..<26 {
+            let shift = 125 - 5 * index
+            let value = shift >= 64 ? high >> UInt64(shift - 64) : (shift > 59 ? (high << UInt64(64 - shift)) | (low >> UInt64(shift)) : low >> UInt64(shift))
+            characters.append(alphabet[Int(value & (index == 0 ? 0x7 : 0x1F))])
+        }
+        return String(decoding: characters, as: UTF8.self)
+    }
+
+    /// Whether `name` has the form of a ULID.
+    public static func isULID(_ name: String) -> Bool {
+        name.utf8.count == 26 && name.utf8.allSatisfy { alphabet.contains($0) } && name.utf8.first! <= UInt8(ascii: "7")
+    }
+
+    private static func fnv1a(_ bytes: [UInt8], basis: UInt64) -> UInt64 {
+        var hash = basis
+        for byte in bytes {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01B3
+        }
+        return hash
+    }
+}
