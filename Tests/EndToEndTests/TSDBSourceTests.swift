@@ -10,7 +10,7 @@ import Testing
 
 /// `--source-tsdb` against the real thing: a Prometheus 2.42 that backfilled overlapping blocks with
 /// promtool, compacted them itself (several levels), took remote writes (staleness markers, native
-/// histograms), and deleted series
+/// histograms, out-of-order samples that it compacted into blocks of their own), and deleted series
 /// through the admin API (tombstones), then took a snapshot. Exporting the snapshot offline must give
 /// exactly what remote read gives from a Prometheus serving that snapshot.
 @Suite(.serialized) struct TSDBSourceTests {
@@ -75,8 +75,8 @@ import Testing
         try Command.run(promtool, ["tsdb", "create-blocks-from", "openmetrics", work.path + "/overlap.om", data])
 
         // Remote writes: 5 h in order (so that Prometheus compacts part of the head into a block), staleness
-        // markers and native histograms. (Out-of-order samples are not here: 2.42's snapshot leaves out the
-        // out-of-order head, and when Prometheus compacts that head is not up to this test.)
+        // markers, native histograms, and out-of-order samples (2.42's snapshot leaves out the out-of-order
+        // head, so they must reach a block first: they do when the in-order head is compacted).
         let labels = { (name: String, i: Int) in Labels(sorting: [Label("__name__", name), Label("instance", "w\(i)")]) }
         let inOrder = (0..<3).map { i in
             Series(labels: labels("written_gauge", i), samples: stride(from: now - 5 * Self.hour, to: now - 60_000, by: 60_000).enumerated().map {
@@ -84,20 +84,37 @@ import Testing
             })
         }
         let histograms = HistogramHistory(seriesCount: 6, startMs: now - 2 * Self.hour, endMs: now - 60_000).series()
+        let outOfOrderLabels = labels("late_gauge", 0)
+        let outOfOrderSplit = now - 5 * Self.hour / 2
+        let outOfOrderLatest = Series(labels: outOfOrderLabels, samples: [Sample(timestampMs: outOfOrderSplit - 60_000, value: 1)])
+        let outOfOrder = Series(labels: outOfOrderLabels, samples: stride(from: now - 4 * Self.hour, to: now - 3 * Self.hour, by: 30_000).map {
+            Sample(timestampMs: $0, value: Double($0 % 977))
+        })
 
         let snapshot: String
         do {
             let server = try await PrometheusServer.start(options: .init(
                 extraArguments: ["--enable-feature=native-histograms", "--web.enable-admin-api"], copyBlocksFrom: data))
             defer { server.stop() }
-            // Histograms have no out-of-order window in 2.42: they go in time order with the floats.
-            try await RemoteWriteSeeder.writeInTimeOrder(inOrder + histograms, to: server.writeURL)
+            // Histograms have no out-of-order window in 2.42: they go in time order with the floats. The
+            // out-of-order samples (a series' later sample first, then its older ones) go in before the head spans
+            // 3 h: at that point 2.42 compacts the in-order head, and the out-of-order head only together with it.
+            let written = inOrder + histograms
+            try await RemoteWriteSeeder.writeInTimeOrder(written.map { $0.restricted(to: Int64.min..<outOfOrderSplit) }.filter { $0.sampleCount > 0 },
+                                                         to: server.writeURL)
+            try await RemoteWriteSeeder.write([outOfOrderLatest], to: server.writeURL)
+            try await RemoteWriteSeeder.write([outOfOrder], to: server.writeURL)
+            try await RemoteWriteSeeder.writeInTimeOrder(written.map { $0.restricted(to: outOfOrderSplit..<Int64.max) }.filter { $0.sampleCount > 0 },
+                                                         to: server.writeURL)
             // Prometheus compacts its blocks (to level 3 and more) and part of the head, soon after start
             // and then every minute.
             let deadline = ContinuousClock.now + .seconds(180)
             func compacted() throws -> Bool {
                 let metas = try Self.metas(server.dataDirectory)
                 return metas.contains { Self.level($0) >= 3 } && metas.contains { ($0["maxTime"] as? Int64 ?? 0) > now - 4 * Self.hour }
+                    // Its out-of-order blocks are soon merged with the others (losing their meta.json hint); its log tells.
+                    && ((try? String(contentsOfFile: server.dataDirectory + "/../prometheus.log", encoding: .utf8)) ?? "")
+                        .contains("out-of-order compaction completed")
             }
             while try !compacted() {
                 guard ContinuousClock.now < deadline else { Issue.record("Prometheus compacted nothing within 180 s"); return }
@@ -155,6 +172,7 @@ import Testing
         let written = try #require(got[inOrder[0].labels])
         #expect(written.samples.contains { $0.valueBits == Sample.staleNaNBits })
         #expect(got.values.filter { !$0.histograms.isEmpty }.count == histograms.count)
+        #expect(got[outOfOrderLabels]?.samples == outOfOrder.samples + outOfOrderLatest.samples)
 
         // The two promtool backfills overlap; Prometheus merges them when it compacts (vertically), the
         // reader when it reads: both must give the same series.
