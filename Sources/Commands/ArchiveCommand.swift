@@ -375,6 +375,11 @@ struct Blocks: ParsableCommand {
         guard blockDuration.milliseconds <= 31 * 86_400_000 else {
             throw ValidationError("--block-duration \(blockDuration) is longer than 31d; Thanos and Mimir compact to at most 14d (use e.g. 24h)")
         }
+        let day: Int64 = 86_400_000
+        guard day % blockDuration.milliseconds == 0 || blockDuration.milliseconds % day == 0 else {
+            throw ValidationError("--block-duration \(blockDuration) does not divide a day (nor is it whole days), so blocks would cross "
+                + "midnight UTC, which Mimir refuses and compactors never do; use e.g. 1h, 2h, 6h or 24h")
+        }
         var seen: [String: String] = [:]
         for label in thanosLabels {
             if let other = seen[label.name], other != label.value {

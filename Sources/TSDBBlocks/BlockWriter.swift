@@ -122,6 +122,10 @@ public final class BlockWriter {
                               stats: .init(numSamples: samples, numSeries: entries.count, numChunks: segments.chunks),
                               compaction: .init(level: 1, sources: [ulid]), version: 1,
                               thanos: thanosLabels.map { MetaOutput.Thanos(labels: $0, downsample: .init(resolution: 0), source: "promferry") })
+        // An empty tombstones file, as Prometheus writes one for every block: magic, version 1, the CRC32C of no entries.
+        let tombstones = try OutputFile(path: temporaryDirectory + "/tombstones")
+        try tombstones.write([0x01, 0x30, 0xBA, 0x30, 1, 0, 0, 0, 0])
+        try tombstones.close()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let metaFile = try OutputFile(path: temporaryDirectory + "/meta.json")

@@ -122,6 +122,7 @@ import TestSupport
         try await expectUsage(["-a", archive], "one output directory")
         try await expectUsage(["-a", archive, work.path + "/out", "--block-duration", "30s"], "shorter than 1m")
         try await expectUsage(["-a", archive, work.path + "/out", "--block-duration", "60d"], "longer than 31d")
+        try await expectUsage(["-a", archive, work.path + "/out", "--block-duration", "5h"], "does not divide a day")
         try await expectUsage(["-a", archive, work.path + "/out", "--thanos-label", "cluster"], "expected NAME=VALUE")
         try await expectUsage(["-a", archive, work.path + "/out", "--thanos-label", "1x=a"], "not a valid label name")
         try await expectUsage(["-a", archive, work.path + "/out", "--thanos-label", "a=1", "--thanos-label", "a=2"], "given twice")
