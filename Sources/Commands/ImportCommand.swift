@@ -47,8 +47,9 @@ public struct PromImport: AsyncParsableCommand {
     @Option(help: "Replay only samples before this time.", transform: TimeArgument.parse)
     var end: TimeArgument?
 
-    @Option(name: .customLong("add-label"), help: "Set this label on every series, NAME=VALUE (repeatable), e.g. origin=dc1.")
-    var addLabel: [String] = []
+    @Option(name: .customLong("add-label"), help: "Set this label on every series, NAME=VALUE (repeatable), e.g. origin=dc1.",
+            transform: LabelPairArgument.parse)
+    var addLabel: [LabelPairArgument] = []
 
     @Option(name: .customLong("drop-label"), help: "Remove this label from every series (repeatable).")
     var dropLabel: [String] = []
@@ -143,17 +144,7 @@ public struct PromImport: AsyncParsableCommand {
             throw ValidationError("--end is not after --start; the range [start, end) would be empty")
         }
         let selectors = match.map(\.selector)
-        var added: [Label] = []
-        for pair in addLabel {
-            guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
-                throw ValidationError("--add-label \(pair): expected NAME=VALUE, e.g. origin=dc1")
-            }
-            let name = String(pair[..<equals])
-            guard name.first.map({ $0.isLetter || $0 == "_" }) == true, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
-                throw ValidationError("--add-label \(pair): \"\(name)\" is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*)")
-            }
-            added.append(Label(name, String(pair[pair.index(after: equals)...])))
-        }
+        let added = addLabel.map { Label($0.name, $0.value) }
         for name in dropLabel where name == "__name__" || name.isEmpty {
             throw ValidationError("--drop-label \"\(name)\": only labels other than the metric name can be dropped")
         }

@@ -57,6 +57,11 @@ struct PromferryBench: AsyncParsableCommand {
         + "exporter-shaped data, e.g. 1000x6 (series × hours)."))
     var vmSource: String?
 
+    @Option(name: .customLong("tsdb"), help: ArgumentHelp(
+        "Only the TSDB-block runs on exporter-shaped data, e.g. 1000x24 (series × hours): offline export of a Prometheus data "
+        + "directory beside remote read from that Prometheus, vmctl's snapshot import beside export + import, and prom-archive blocks."))
+    var tsdb: String?
+
     @Flag(name: .customLong("codecs-only"), help: "Only the in-process codec benchmarks, on the first size's data (no servers).")
     var codecsOnly = false
 
@@ -97,6 +102,11 @@ struct PromferryBench: AsyncParsableCommand {
         if let vmSource {
             let size = try Self.pairs(vmSource, option: "--vm-source", form: "SERIESxHOURS")[0]
             try await victoriaMetricsSourceBench(series: size.0, hours: size.1, workspace: workspace)
+            return
+        }
+        if let tsdb {
+            let size = try Self.pairs(tsdb, option: "--tsdb", form: "SERIESxHOURS")[0]
+            try await tsdbBench(series: size.0, hours: size.1, workspace: workspace)
             return
         }
         if let abAgainst {
