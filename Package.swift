@@ -53,7 +53,7 @@ let package = Package(
         .target(name: "PeerHarness", dependencies: ["PrometheusWire", "BlockCompression", "ArchiveFormat", "ArchiveStore", "RemoteStorageClient", httpClient, nioCore, logging, nioHTTP1]),
 
         // MARK: Commands (parse → configuration → pipeline.run; no logic), and the one executable
-        .target(name: "Commands", dependencies: ["ExportPipeline", "ImportPipeline", "ArchiveTools", "RemoteStorageClient", "TSDBBlocks",
+        .target(name: "Commands", dependencies: ["ExportPipeline", "ImportPipeline", "ArchiveTools", "ArchiveFormat", "RemoteStorageClient", "TSDBBlocks",
                                                  "CommandLineSupport", "PrometheusWire", argumentParser, logging]),
         .executableTarget(name: "promferry", dependencies: ["Commands"]),
         .executableTarget(name: "promferry-fuzz", dependencies: ["FuzzTargets"]),

@@ -1,3 +1,5 @@
+public import PrometheusWire
+
 /// The archive's manifest, `manifest.json`, as specified in `formats/manifest-v1.md`.
 ///
 /// It records what was asked (source, selectors, range), how the range is being cut (the slab plan),
@@ -28,6 +30,38 @@ public struct Manifest: Codable, Equatable, Sendable {
     /// Set by `prom-archive compact`: the `createdAt` of the archive as the export wrote it (compaction
     /// gives the archive a new `createdAt`, as its segments changed). Optional key.
     public var compactedFrom: String?
+    /// Set by `prom-export --shard I/N`: the archive is one part of an export job split across
+    /// workers. Optional key.
+    public var shard: ShardPart?
+
+    /// Part `index` (0-based) of `count` of one export job. `by` says how the job was split: `time`,
+    /// the job's range `[jobStartMs, jobEndMs)` cut into `count` contiguous parts on the slab grid
+    /// (`selection` holds this part's range).
+    public struct ShardPart: Codable, Equatable, Sendable {
+        public var index: Int
+        public var count: Int
+        public var by: String
+        public var jobStartMs: Int64
+        public var jobEndMs: Int64
+
+        public init(index: Int, count: Int, by: String, jobStartMs: Int64, jobEndMs: Int64) {
+            self.index = index
+            self.count = count
+            self.by = by
+            self.jobStartMs = jobStartMs
+            self.jobEndMs = jobEndMs
+        }
+
+        /// The range of part `index` of `count` of `[startMs, endMs)`, on the grid of `slabMs` from
+        /// `startMs`: each part holds a whole number of slabs, the parts differ by at most one, and the
+        /// last ends at `endMs`. Nil when the range holds fewer slabs than parts.
+        public static func timeRange(index: Int, count: Int, startMs: Int64, endMs: Int64, slabMs: Int64) -> Range<Int64>? {
+            let slabs = (endMs - startMs + slabMs - 1) / slabMs
+            guard slabs >= Int64(count) else { return nil }
+            func boundary(_ k: Int) -> Int64 { k == count ? endMs : startMs + slabs * Int64(k) / Int64(count) * slabMs }
+            return boundary(index)..<boundary(index + 1)
+        }
+    }
 
     public struct PartOf: Codable, Equatable, Sendable {
         public var archiveCreatedAt: String
@@ -271,6 +305,32 @@ public enum ArchiveNaming {
     /// prom-import's journal and rejects, kept inside the archive unless told otherwise.
     public static let importStateFile = "prom-import.state"
     public static let importRejectsFile = "prom-import.rejects.jsonl"
+
+    /// The journal of one part of a sharded import (`prom-import --shard I/N`): `prom-import.shard-I-of-N.state`,
+    /// so that N importers of one archive keep N journals.
+    public static func importStateFile(shard: Shard?) -> String {
+        shard.map { "prom-import.shard-\($0.index)-of-\($0.count).state" } ?? importStateFile
+    }
+
+    public static func importRejectsFile(shard: Shard?) -> String {
+        shard.map { "prom-import.shard-\($0.index)-of-\($0.count).rejects.jsonl" } ?? importRejectsFile
+    }
+
+    /// Whether `name` is a journal or rejects file of prom-import, sharded or not.
+    public static func isImportFile(_ name: String) -> Bool {
+        if name == importStateFile || name == importRejectsFile { return true }
+        guard name.hasPrefix("prom-import.shard-") else { return false }
+        let rest = name.dropFirst("prom-import.shard-".count)
+        let stem = rest.hasSuffix(".rejects.jsonl") ? rest.dropLast(".rejects.jsonl".count) : rest.hasSuffix(".state") ? rest.dropLast(".state".count) : nil
+        guard let stem else { return false }
+        let numbers = stem.split(separator: "-", omittingEmptySubsequences: false)
+        return numbers.count == 3 && numbers[1] == "of" && Int(numbers[0]) != nil && Int(numbers[2]) != nil
+    }
+
+    /// Whether `name` is a journal of prom-import, sharded or not.
+    public static func isImportStateFile(_ name: String) -> Bool {
+        isImportFile(name) && name.hasSuffix(".state")
+    }
 
     /// `segments/<slab, 6+ digits>-<part, 4+ digits>.pfs`.
     public static func segmentPath(slab: Int, part: Int) -> String {

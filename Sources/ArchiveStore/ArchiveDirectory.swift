@@ -36,7 +36,8 @@ public final class ArchiveDirectory {
     }
 
     /// Whether prom-import keeps its journal inside the archive (`prom-import.state`), finished or not.
-    public var holdsImportState: Bool { location.entry(ArchiveNaming.importStateFile) != nil }
+    /// The name of a prom-import journal kept inside the archive (`prom-import.state`, or a part's), if any.
+    public var importStateFile: String? { ((try? location.list("")) ?? []).sorted().first(where: ArchiveNaming.isImportStateFile) }
 
     /// Whether `prepareForWriting()` created the location itself.
     public private(set) var createdDirectory = false
@@ -69,9 +70,8 @@ public final class ArchiveDirectory {
     /// is left untouched.
     private func holdsOnlyAnUnfinishedStart(_ entries: [String]) throws -> Bool {
         // A following prom-import may have put its journal beside the manifest of an export whose first read then failed.
-        let ours: Set = [ArchiveNaming.segmentsDirectory, ArchiveNaming.manifestFile + ".tmp", ArchiveNaming.checksumsFile + ".tmp",
-                         ArchiveNaming.importStateFile, ArchiveNaming.importRejectsFile]
-        guard entries.allSatisfy(ours.contains) else { return false }
+        let ours: Set = [ArchiveNaming.segmentsDirectory, ArchiveNaming.manifestFile + ".tmp", ArchiveNaming.checksumsFile + ".tmp"]
+        guard entries.allSatisfy({ ours.contains($0) || ArchiveNaming.isImportFile($0) }) else { return false }
         guard location.entry(ArchiveNaming.segmentsDirectory) == .folder else { return !entries.contains(ArchiveNaming.segmentsDirectory) }
         return try location.list(ArchiveNaming.segmentsDirectory).allSatisfy { name in
             let path = ArchiveNaming.segmentsDirectory + "/" + name

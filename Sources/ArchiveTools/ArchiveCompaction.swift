@@ -95,9 +95,9 @@ public enum ArchiveCompaction {
             throw Failure(description: "\(path) is not complete (its export stopped at \(manifest.resumePointMs)); re-run the "
                 + "export to finish it, then compact")
         }
-        guard !archive.holdsImportState else {
-            throw Failure(description: "\(path) holds \(ArchiveNaming.importStateFile): an import of this archive, finished or not, "
-                + "would no longer match its segments; finish that import and remove the file, or compact before importing")
+        if let journal = archive.importStateFile {
+            throw Failure(description: "\(path) holds \(journal): an import of this archive, finished or not, would no longer match "
+                + "its segments; finish that import and remove the file, or compact before importing")
         }
         // What an interrupted compaction (or export) left is removed first.
         let leftovers = try archive.removeOrphans(keeping: manifest)

@@ -87,6 +87,7 @@ public enum ArchiveSplitMerge {
                 throw Failure(description: "\(archive.root) and \(inputs[0].0.root) dropped different labels; they do not merge")
             }
         }
+        try checkShardSet(inputs)
         for (previous, next) in zip(inputs, inputs.dropFirst()) {
             let end = previous.1.resumePointMs, start = next.1.selection.startMs
             if start < end {
@@ -107,6 +108,7 @@ public enum ArchiveSplitMerge {
         merged.selection.endArgument = String(merged.selection.endMs)
         merged.complete = inputs.last!.1.complete && inputs.allSatisfy { $0.1.complete || $0.1.resumePointMs == $0.1.selection.endMs }
         merged.partOf = nil
+        merged.shard = nil
         merged.segmentFormatVersion = inputs.map(\.1.segmentFormatVersion).max()!
         merged.mergedFrom = inputs.map { .init(createdAt: $0.1.createdAt, source: $0.1.source.url,
                                                startMs: $0.1.selection.startMs, endMs: $0.1.selection.endMs) }
@@ -122,6 +124,35 @@ public enum ArchiveSplitMerge {
             logger?.info("archive merged in", metadata: ["archive": "\(archive.root)", "slabs": "\(manifest.slabs.count)"])
         }
         try output.commit(merged)
+    }
+
+    /// Parts of a sharded export (`prom-export --shard`) merge only as a whole job: every part 0…N-1 of
+    /// the same job once, nothing else with them.
+    static func checkShardSet(_ inputs: [(ArchiveDirectory, Manifest)]) throws {
+        let sharded = inputs.filter { $0.1.shard != nil }
+        guard let first = sharded.first?.1.shard else { return }
+        guard sharded.count == inputs.count else {
+            let whole = inputs.first { $0.1.shard == nil }!.0.root
+            throw Failure(description: "\(sharded[0].0.root) is part \(first.index)/\(first.count) of a sharded export, \(whole) is not; "
+                + "merge the parts of one job together, then merge the result with other archives")
+        }
+        for (archive, manifest) in sharded {
+            let shard = manifest.shard!
+            guard shard.count == first.count, shard.by == first.by, shard.jobStartMs == first.jobStartMs, shard.jobEndMs == first.jobEndMs else {
+                throw Failure(description: "\(archive.root) is part \(shard.index)/\(shard.count) of another job than \(sharded[0].0.root) "
+                    + "(part \(first.index)/\(first.count)); merge the parts of one job")
+            }
+        }
+        let indices = sharded.map { $0.1.shard!.index }
+        if let twice = Dictionary(grouping: indices, by: { $0 }).first(where: { $0.value.count > 1 })?.key {
+            throw Failure(description: "part \(twice)/\(first.count) is given twice; give each part once")
+        }
+        let missing = Set(0..<first.count).subtracting(indices).sorted()
+        guard missing.isEmpty else {
+            throw Failure(description: "the job has \(first.count) parts, but part\(missing.count == 1 ? "" : "s") "
+                + "\(missing.map { "\($0)/\(first.count)" }.joined(separator: ", ")) \(missing.count == 1 ? "is" : "are") missing; "
+                + "export \(missing.count == 1 ? "it" : "them") (prom-export --shard) and merge every part")
+        }
     }
 
     /// Whether the part at `path` was completed by an earlier, interrupted run: its manifest lists

@@ -22,7 +22,7 @@ public struct ArchiveVerifier {
     }
 
     /// Files an archive may hold besides the manifest, the checksums and the listed segments.
-    static let knownExtras: Set<String> = [ArchiveNaming.lockFile, ArchiveNaming.importStateFile, ArchiveNaming.importRejectsFile]
+    static func isKnownExtra(_ name: String) -> Bool { name == ArchiveNaming.lockFile || ArchiveNaming.isImportFile(name) }
 
     /// `logger` (when given) hears each segment checked (debug) and the verdict (info).
     public static func verify(_ path: String, logger: Logger? = nil) -> Report {
@@ -129,7 +129,7 @@ public struct ArchiveVerifier {
         var warnings: [String] = []
         let top = ((try? location.list("")) ?? []).sorted()
         for name in top where ![ArchiveNaming.manifestFile, ArchiveNaming.checksumsFile, ArchiveNaming.segmentsDirectory].contains(name)
-            && !knownExtras.contains(name) {
+            && !isKnownExtra(name) {
             warnings.append("\(archive.path(of: name)): unknown file, not part of the archive")
         }
         for name in top where location.entry(name) == .link {

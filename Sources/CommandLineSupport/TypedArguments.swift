@@ -92,3 +92,18 @@ public struct LabelPairArgument: ParsedArgument {
         value = String(text[text.index(after: equals)...])
     }
 }
+
+/// `I/N`: part I of a job split N ways (`Shard`).
+public struct ShardArgument: ParsedArgument {
+    public let text: String
+    public let shard: Shard
+
+    public init(parsing text: String) throws {
+        do {
+            shard = try Shard(parsing: text)
+        } catch {
+            throw ValidationError(error.description)
+        }
+        self.text = text
+    }
+}

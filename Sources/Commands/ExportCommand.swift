@@ -1,3 +1,4 @@
+import ArchiveFormat
 import ArchiveTools
 public import ArgumentParser
 import CommandLineSupport
@@ -106,6 +107,13 @@ public struct PromExport: AsyncParsableCommand {
     @Option(name: .customLong("max-attempts"), help: "Attempts per slab before giving up on transient errors.")
     var maxAttempts: Int = 6
 
+    @Option(name: .customLong("shard"), help: ArgumentHelp(
+        "Export only part I of N of the range, e.g. 0/4: the range cut into N contiguous parts of whole --slab slabs, so that N "
+        + "workers (a Kubernetes Indexed Job: --shard $(JOB_COMPLETION_INDEX)/N) each write an archive of their part, which "
+        + "prom-archive merge joins. The manifest records the whole job and the part.", valueName: "I/N"),
+            transform: ShardArgument.parse)
+    var shard: ShardArgument?
+
     @Flag(help: ArgumentHelp("When the export is complete, join its slabs into slabs up to --max-slab wide, as prom-archive compact "
         + "does: each series is then stored once per joined slab, which makes archives of short ranges about 10% smaller. "
         + "It gives the archive a new identity, so a prom-import --follow reading it meanwhile stops."))
@@ -181,15 +189,24 @@ public struct PromExport: AsyncParsableCommand {
         } else {
             source = try endpoint.endpoint(url: url, flag: flag)
         }
+        var (partStartMs, partEndMs) = (startMs, endMs)
+        if let part = shard?.shard {
+            guard let range = Manifest.ShardPart.timeRange(index: part.index, count: part.count, startMs: startMs, endMs: endMs, slabMs: slabMs) else {
+                throw ValidationError("--shard \(part): the range holds fewer than \(part.count) slabs of --slab \(slab); give a smaller --slab "
+                    + "or fewer parts")
+            }
+            (partStartMs, partEndMs) = (range.lowerBound, range.upperBound)
+        }
         var configuration = ExportConfiguration(
             source: source,
-            selectors: selectors, startMs: startMs, endMs: endMs, startArgument: start.text, endArgument: end.text,
+            selectors: selectors, startMs: partStartMs, endMs: partEndMs, startArgument: start.text, endArgument: end.text,
             slabWidthMs: slabMs, maxSlabWidthMs: maxSlabMs, concurrency: concurrency, maxMemoryBytes: memoryBytes,
             segmentTargetBytes: segmentBytes, compressionLevel: compressionLevel,
             dropLabels: dropLabel, archivePath: archive, retry: RetryPolicy(maxAttempts: maxAttempts),
             responseTypes: responseType.types)
         configuration.repair = repair
         configuration.sourceKind = kind
+        configuration.shard = shard.map { Manifest.ShardPart(index: $0.shard.index, count: $0.shard.count, by: "time", jobStartMs: startMs, jobEndMs: endMs) }
         do {
             try configuration.checkRangeIsPast(nowMs: nowMs)
         } catch let error as ExportError {

@@ -54,6 +54,12 @@ public struct PromImport: AsyncParsableCommand {
     @Option(name: .customLong("drop-label"), help: "Remove this label from every series (repeatable).")
     var dropLabel: [String] = []
 
+    @Option(name: .customLong("shard"), help: ArgumentHelp(
+        "Deliver only part I of N of the series (by a fixed hash of their labels as sent), e.g. 0/4: N importers "
+        + "with 0/N … N-1/N feed one target in parallel, each series from exactly one of them. Each part keeps its own "
+        + "journal (prom-import.shard-I-of-N.state).", valueName: "I/N"), transform: ShardArgument.parse)
+    var shard: ShardArgument?
+
     @Option(name: .customLong("batch-samples"), help: "Samples per write request.")
     var batchSamples = ImportConfiguration.defaultBatchSamples
 
@@ -191,6 +197,7 @@ public struct PromImport: AsyncParsableCommand {
         var filter: SeriesFilter
         do {
             filter = try SeriesFilter(selectors: selectors, startMs: startMs, endMs: endMs, addLabels: added, dropLabels: Set(dropLabel))
+            filter.shard = shard?.shard
         } catch let error as SeriesSelector.ParseError {
             throw ValidationError("--match: \(error.description)")
         }

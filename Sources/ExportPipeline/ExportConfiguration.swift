@@ -1,3 +1,4 @@
+public import ArchiveFormat
 public import PrometheusWire
 public import RemoteStorageClient
 
@@ -31,6 +32,9 @@ public struct ExportConfiguration: Sendable {
     /// On resume, read again the first slab whose segment files are missing or have the wrong size,
     /// and every slab after it; without it such an archive is refused.
     public var repair = false
+    /// `--shard I/N`: this export is that part of a job; `startMs`/`endMs` are the part's range. Recorded
+    /// in the manifest, and a resume must give the same.
+    public var shard: Manifest.ShardPart?
 
     public init(source: EndpointConfiguration, selectors: [SeriesSelector], startMs: Int64, endMs: Int64,
                 startArgument: String, endArgument: String, slabWidthMs: Int64 = 3_600_000, maxSlabWidthMs: Int64? = nil,

@@ -224,6 +224,7 @@ public struct ExportPipeline: Sendable {
                                  startMs: configuration.startMs, endMs: configuration.endMs,
                                  startArgument: configuration.startArgument, endArgument: configuration.endArgument),
                 slabPlan: .init(slabDurationMs: configuration.slabWidthMs, segmentTargetBytes: configuration.segmentTargetBytes))
+            manifest.shard = configuration.shard
             try archive.commit(manifest)
         }
 
@@ -280,6 +281,13 @@ public struct ExportPipeline: Sendable {
         if manifest.source.droppedLabels != configuration.dropLabels.sorted() {
             throw refuse("dropped labels [\(manifest.source.droppedLabels.joined(separator: ","))], not "
                 + "[\(configuration.dropLabels.sorted().joined(separator: ","))]")
+        }
+        // The part, not the job's range: a relative range (--start -30d) resolves anew on every run.
+        if manifest.shard.map({ [$0.index, $0.count] }) != configuration.shard.map({ [$0.index, $0.count] }) {
+            func describe(_ shard: Manifest.ShardPart?) -> String {
+                shard.map { "part \($0.index)/\($0.count) (by \($0.by))" } ?? "a whole job (no --shard)"
+            }
+            throw refuse("\(describe(manifest.shard)), not \(describe(configuration.shard))")
         }
         let startMatches = manifest.selection.startArgument == configuration.startArgument
             || manifest.selection.startMs == configuration.startMs

@@ -23,8 +23,6 @@ public struct ImportPipeline: Sendable {
         self.logger = logger
     }
 
-    public static let defaultStateFile = ArchiveNaming.importStateFile
-    public static let defaultRejectsFile = ArchiveNaming.importRejectsFile
 
     public func run() async throws -> ImportSummary {
         let began = ContinuousClock.now
@@ -37,9 +35,10 @@ public struct ImportPipeline: Sendable {
                     + "\(initial.slabs.count) completed slabs (--follow waits for the rest)")
         }
         let counters = ImportCounters()
-        let statePath = configuration.statePath ?? archive.path(of: Self.defaultStateFile)
+        let shard = configuration.filter.shard
+        let statePath = configuration.statePath ?? archive.path(of: ArchiveNaming.importStateFile(shard: shard))
         let rejectsPath = configuration.rejectsPath
-            ?? (configuration.statePath.map { $0 + ".rejects.jsonl" } ?? archive.path(of: Self.defaultRejectsFile))
+            ?? (configuration.statePath.map { $0 + ".rejects.jsonl" } ?? archive.path(of: ArchiveNaming.importRejectsFile(shard: shard)))
 
         var journal: ImportJournal?
         var client: RemoteWriteClient?

@@ -16,6 +16,9 @@ public struct SeriesFilter: Sendable {
     public var dropLabels: Set<String>
     /// What becomes of native histograms (`--histograms`).
     public var histograms = HistogramHandling.keep
+    /// Only the series whose labels, as sent (after `dropLabels` and `addLabels`), fall to this part
+    /// (`prom-import --shard`): series that relabelling makes one stay in one part.
+    public var shard: Shard?
     private let regexes: [String: NSRegularExpression]
 
     public init(selectors: [SeriesSelector] = [], startMs: Int64? = nil, endMs: Int64? = nil,
@@ -44,11 +47,12 @@ public struct SeriesFilter: Sendable {
     }
 
     public var isIdentity: Bool {
-        selectors.isEmpty && startMs == nil && endMs == nil && addLabels.isEmpty && dropLabels.isEmpty && histograms == .keep
+        selectors.isEmpty && startMs == nil && endMs == nil && addLabels.isEmpty && dropLabels.isEmpty && histograms == .keep && shard == nil
     }
 
     public func matches(_ labels: Labels) -> Bool {
-        selectors.isEmpty || selectors.contains { selector in selector.matchers.allSatisfy { matches($0, labels) } }
+        guard selectors.isEmpty || selectors.contains(where: { selector in selector.matchers.allSatisfy { matches($0, labels) } }) else { return false }
+        return shard.map { $0.owns(relabel(labels)) } ?? true
     }
 
     func matches(_ matcher: LabelMatcher, _ labels: Labels) -> Bool {
@@ -160,6 +164,7 @@ extension SeriesFilter: CustomStringConvertible {
         if !dropLabels.isEmpty { parts.append("drop=" + dropLabels.sorted().joined(separator: ",")) }
         if !addLabels.isEmpty { parts.append("add=" + addLabels.map { "\($0.nameString)=\($0.valueString)" }.joined(separator: ",")) }
         if histograms != .keep { parts.append("histograms=\(histograms.rawValue)") }
+        if let shard { parts.append("shard=\(shard)") }
         return parts.joined(separator: " ")
     }
 }

@@ -24,6 +24,8 @@ enum Executables {
         let status: Int32
         let stdout: String
         let stderr: String
+        /// From the process' start to its exit (not counting the wait for a thread to run it on).
+        var seconds = 0.0
     }
 
     /// Runs a tool to completion with its output captured. The waiting happens on a dispatch thread, not
@@ -46,12 +48,13 @@ enum Executables {
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
+        let started = Date()
         try process.run()
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return Outcome(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                       stderr: String(decoding: stderr, as: UTF8.self))
+                       stderr: String(decoding: stderr, as: UTF8.self), seconds: Date().timeIntervalSince(started))
     }
 
     /// Starts a tool without waiting; its output is discarded, or its stderr written to `stderrPath`.

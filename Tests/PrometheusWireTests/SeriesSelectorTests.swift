@@ -37,3 +37,24 @@ import Testing
         #expect(SeriesSelector.everySeries.description == #"{__name__=~".+"}"#)
     }
 }
+
+@Suite struct ShardTests {
+    @Test func theSplitIsAFixedFunctionOfTheLabels() throws {
+        let labels = Labels(sorting: [Label("__name__", "up"), Label("job", "node")])
+        // FNV-1a 64 of "__name__\u{FF}up\u{FF}job\u{FF}node\u{FF}", fixed for every process and machine.
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in Array("__name__".utf8) + [0xFF] + Array("up".utf8) + [0xFF] + Array("job".utf8) + [0xFF] + Array("node".utf8) + [0xFF] {
+            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3
+        }
+        for count in [1, 2, 3, 7, 4096] { #expect(Shard.part(of: labels, count: count) == Int(hash % UInt64(count))) }
+        #expect(try Shard(parsing: "2/5") == Shard(index: 2, count: 5))
+        for bad in ["5/5", "1", "x/2", "-1/2", "0/0", "0/4097", "1/2/3"] {
+            #expect(throws: Shard.ParseError.self) { try Shard(parsing: bad) }
+        }
+        // A filter with a shard takes the series whose labels as sent fall to it.
+        var filter = try SeriesFilter(dropLabels: ["job"])
+        filter.shard = Shard(index: Shard.part(of: Labels(sorting: [Label("__name__", "up")]), count: 3), count: 3)
+        #expect(filter.matches(labels))
+        #expect(filter.description.hasSuffix("shard=\(filter.shard!)"))
+    }
+}

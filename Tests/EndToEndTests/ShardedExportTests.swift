@@ -1,0 +1,87 @@
+import ArchiveFormat
+import ArchiveStore
+import Foundation
+import PeerHarness
+import PrometheusWire
+import Testing
+
+/// `prom-export --shard I/N` against a real Prometheus: four workers at once, one of them SIGKILLed
+/// and re-run, each writing the archive of its part of the range; `prom-archive merge` joins the
+/// four into exactly what one whole export holds, and refuses an incomplete set.
+@Suite struct ShardedExportTests {
+    static let hour: Int64 = 3_600_000
+
+    @Test func fourPartsMergeIntoTheWholeExport() async throws {
+        let work = try TemporaryDirectory(prefix: "promferry-shard-export")
+        defer { work.remove() }
+        let end = Int64(Date().timeIntervalSince1970 * 1000) / Self.hour * Self.hour - Self.hour
+        let start = end - 10 * Self.hour
+        let history = SampleHistory(seriesCount: 200, startMs: start, endMs: end, intervalMs: 15_000, seed: 12)
+        try OpenMetricsFile.write(history.series(), to: work.path + "/history.om")
+        try await PrometheusServer.with(openMetricsFile: work.path + "/history.om") { server in
+            let common = ["--source-url", server.readURL, "--start", "\(start / 1000)", "--end", "\(end / 1000)", "--slab", "5m", "-q"]
+            // The whole job, for comparison.
+            let whole = try await Executables.run("prom-export", common + ["-a", work.path + "/whole"])
+            #expect(whole.status == 0, "\(whole.stderr)")
+
+            // Part 2 is killed once it has committed a slab; the other parts run while it is down, then it is re-run.
+            let killedArchive = work.path + "/part-2"
+            // Fixed 5 min slabs, one read at a time, for a kill between two commits.
+            let killed = try Executables.start("prom-export", common + ["-a", killedArchive, "--shard", "2/4", "--concurrency", "1",
+                                                                         "--max-slab", "5m", "--max-memory", "80MiB"])
+            // Watched from a thread of its own, which a busy test run cannot starve as it can the task pool.
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                DispatchQueue.global().async {
+                    let deadline = Date().addingTimeInterval(60)
+                    while killed.isRunning, Date() < deadline,
+                          ((try? ArchiveDirectory(root: killedArchive).readManifest().slabs.count) ?? 0) < 1 {
+                        usleep(500)
+                    }
+                    kill(killed.processIdentifier, SIGKILL)
+                    killed.waitUntilExit()
+                    done.resume()
+                }
+            }
+            let atKill = try ArchiveDirectory(root: killedArchive).readManifest()
+            #expect(!atKill.complete && atKill.slabs.count >= 1, "the kill came after \(atKill.slabs.count) slabs, complete: \(atKill.complete)")
+            let parts = try await withThrowingTaskGroup(of: Executables.Outcome.self) { group in
+                for index in [0, 1, 3] {
+                    group.addTask { try await Executables.run("prom-export", common + ["-a", work.path + "/part-\(index)", "--shard", "\(index)/4"]) }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            for outcome in parts { #expect(outcome.status == 0, "\(outcome.stderr)") }
+            let rerun = try await Executables.run("prom-export", common + ["-a", killedArchive, "--shard", "2/4"])
+            #expect(rerun.status == 0, "\(rerun.stderr)")
+
+            // Each part holds its part of the range on the 5 min grid (10 h in 4 parts of 2.5 h) and records the job.
+            var starts: [Int64] = []
+            for index in 0..<4 {
+                let manifest = try ArchiveDirectory(root: work.path + "/part-\(index)").readManifest()
+                #expect(manifest.complete)
+                #expect(manifest.shard == Manifest.ShardPart(index: index, count: 4, by: "time", jobStartMs: start, jobEndMs: end))
+                #expect((manifest.selection.startMs - start) % 300_000 == 0)
+                starts.append(manifest.selection.startMs)
+            }
+            #expect(starts == [start, start + 5 * Self.hour / 2, start + 5 * Self.hour, start + 15 * Self.hour / 2])
+
+            // A resume as another part is refused.
+            let other = try await Executables.run("prom-export", common + ["-a", work.path + "/part-1", "--shard", "3/4"])
+            #expect(other.status != 0 && other.stderr.contains("part 1/4"), "\(other.stderr)")
+            let tooMany = try await Executables.run("prom-export", common + ["-a", work.path + "/x", "--shard", "0/121"])
+            #expect(tooMany.status == 64 && tooMany.stderr.contains("fewer than 121 slabs"), "\(tooMany.stderr)")
+        }
+
+        // An incomplete set is refused, naming what is missing; the whole set merges into the whole export.
+        let incomplete = try await Executables.run("prom-archive", ["merge", "-a", work.path + "/part-0", "-a", work.path + "/part-1",
+                                                                    "-a", work.path + "/part-3", work.path + "/partial"])
+        #expect(incomplete.status != 0 && incomplete.stderr.contains("part 2/4 is missing"), "\(incomplete.stderr)")
+        let merge = try await Executables.run("prom-archive", ["merge"] + (0..<4).flatMap { ["-a", work.path + "/part-\($0)"] } + [work.path + "/merged"])
+        #expect(merge.status == 0, "\(merge.stderr)")
+        let merged = try ArchiveDirectory(root: work.path + "/merged").readManifest()
+        #expect(merged.complete && merged.shard == nil)
+        #expect(try TSDBSourceTests.contents(work.path + "/merged") == (try TSDBSourceTests.contents(work.path + "/whole")))
+        let verify = try await Executables.run("prom-archive", ["verify", "-a", work.path + "/merged"])
+        #expect(verify.status == 0, "\(verify.stdout)")
+    }
+}
