@@ -4,13 +4,19 @@ import Foundation
 public enum PeerBinary {
     /// The Debian package that provides each binary this harness runs.
     static let packages = ["prometheus": "prometheus", "promtool": "prometheus", "victoria-metrics": "victoria-metrics",
-                           "unshare": "util-linux", "openssl": "openssl"]
+                           "unshare": "util-linux", "openssl": "openssl", "vmctl": "victoria-metrics", "script": "bsdutils"]
+    /// The tools that come from PyPI instead.
+    static let pipPackages: Set = ["kubernetes-validate"]
 
     public static func find(_ name: String) throws -> String {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        for directory in path.split(separator: ":") + ["/usr/bin", "/usr/local/bin"] {
+        // Strings, not the split's substrings: `split(...) + [literals]` makes arrays of characters of both.
+        for directory in path.split(separator: ":").map(String.init) + ["/usr/bin", "/usr/local/bin"] {
             let candidate = "\(directory)/\(name)"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        if pipPackages.contains(name) {
+            throw PeerHarnessError("\(name) is not installed; install it with: python3 -m pip install \(name) (or run scripts/deps)")
         }
         let package = packages[name] ?? name
         throw PeerHarnessError("\(name) is not installed; install it with: sudo apt-get install -y \(package) "
