@@ -36,20 +36,29 @@ public struct Manifest: Codable, Equatable, Sendable {
 
     /// Part `index` (0-based) of `count` of one export job. `by` says how the job was split: `time`,
     /// the job's range `[jobStartMs, jobEndMs)` cut into `count` contiguous parts on the slab grid
-    /// (`selection` holds this part's range).
+    /// (`selection` holds this part's range); `series`, the metric names split by `Shard`'s hash of
+    /// `{__name__="name"}`, the names of this part listed in `metricNames` (the whole range each).
     public struct ShardPart: Codable, Equatable, Sendable {
         public var index: Int
         public var count: Int
         public var by: String
         public var jobStartMs: Int64
         public var jobEndMs: Int64
+        /// `by` `series` only: the metric names this part exports, sorted, as listed when it began.
+        public var metricNames: [String]?
 
-        public init(index: Int, count: Int, by: String, jobStartMs: Int64, jobEndMs: Int64) {
+        public init(index: Int, count: Int, by: String, jobStartMs: Int64, jobEndMs: Int64, metricNames: [String]? = nil) {
             self.index = index
             self.count = count
             self.by = by
             self.jobStartMs = jobStartMs
             self.jobEndMs = jobEndMs
+            self.metricNames = metricNames
+        }
+
+        /// The part a metric name falls to when a job is split by series.
+        public static func part(ofMetric name: String, count: Int) -> Int {
+            Shard.part(of: Labels(sorted: [Label("__name__", name)]), count: count)
         }
 
         /// The range of part `index` of `count` of `[startMs, endMs)`, on the grid of `slabMs` from

@@ -88,6 +88,10 @@ public enum ArchiveSplitMerge {
             }
         }
         try checkShardSet(inputs)
+        if inputs[0].1.shard?.by == "series" {
+            try mergeSeriesParts(inputs, into: output, createdAt: createdAt, logger: logger)
+            return
+        }
         for (previous, next) in zip(inputs, inputs.dropFirst()) {
             let end = previous.1.resumePointMs, start = next.1.selection.startMs
             if start < end {
@@ -124,6 +128,63 @@ public enum ArchiveSplitMerge {
             logger?.info("archive merged in", metadata: ["archive": "\(archive.root)", "slabs": "\(manifest.slabs.count)"])
         }
         try output.commit(merged)
+    }
+
+    /// The parts of a job split by series (`prom-export --shard-by series`): each read the whole range
+    /// in the same fixed slabs, so slab k of the result holds the segments of slab k of every part,
+    /// renumbered, never re-encoded. The parts' series are disjoint (each metric name is in one part).
+    static func mergeSeriesParts(_ inputs: [(ArchiveDirectory, Manifest)], into output: String, createdAt: String, logger: Logger?) throws {
+        let parts = inputs.sorted { $0.1.shard!.index < $1.1.shard!.index }
+        let first = parts[0]
+        for (archive, manifest) in parts {
+            guard manifest.complete else {
+                throw Failure(description: "\(archive.root) (part \(manifest.shard!.index)/\(manifest.shard!.count)) is not complete; "
+                    + "re-run its export to finish it, then merge")
+            }
+            guard manifest.selection.selectors == first.1.selection.selectors, manifest.source.droppedLabels == first.1.source.droppedLabels,
+                  manifest.source.url == first.1.source.url else {
+                throw Failure(description: "\(archive.root) and \(first.0.root) are parts of exports with other sources, selectors or "
+                    + "dropped labels; merge the parts of one job")
+            }
+            let grid = { (m: Manifest) in m.slabs.map { [$0.startMs, $0.endMs] } }
+            guard grid(manifest) == grid(first.1) else {
+                throw Failure(description: "the slabs of \(archive.root) do not line up with those of \(first.0.root) (a slab read was "
+                    + "split to stay within --max-memory); merge them by time instead: export each part again with a larger --max-memory")
+            }
+        }
+        var merged = first.1
+        merged.createdAt = createdAt
+        merged.updatedAt = createdAt
+        merged.shard = nil
+        merged.partOf = nil
+        merged.segmentFormatVersion = parts.map(\.1.segmentFormatVersion).max()!
+        merged.mergedFrom = parts.map { .init(createdAt: $0.1.createdAt, source: $0.1.source.url,
+                                              startMs: $0.1.selection.startMs, endMs: $0.1.selection.endMs) }
+        merged.slabs = []
+        let destination = ArchiveDirectory(root: output)
+        try destination.prepareForWriting()
+        guard !destination.hasManifest else { throw Failure(description: "\(destination.root) already holds an archive; choose a new directory") }
+        try destination.removeOrphans(keeping: nil)
+        for (k, slab) in first.1.slabs.enumerated() {
+            var entry = Manifest.SlabEntry(index: k, startMs: slab.startMs, endMs: slab.endMs, series: 0, samples: 0, segments: [])
+            for (archive, manifest) in parts {
+                let own = manifest.slabs[k]
+                for segment in own.segments {
+                    try archive.verifyChecksum(segment)
+                    var placed = segment
+                    placed.file = ArchiveNaming.segmentPath(slab: k, part: entry.segments.count)
+                    try destination.placeSegment(segment.file, from: archive, as: placed.file)
+                    entry.segments.append(placed)
+                }
+                entry.series += own.series
+                entry.samples += own.samples
+            }
+            merged.slabs.append(entry)
+        }
+        for (archive, manifest) in parts {
+            logger?.info("archive merged in", metadata: ["archive": "\(archive.root)", "slabs": "\(manifest.slabs.count)"])
+        }
+        try destination.commit(merged)
     }
 
     /// Parts of a sharded export (`prom-export --shard`) merge only as a whole job: every part 0…N-1 of

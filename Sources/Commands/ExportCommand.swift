@@ -108,11 +108,22 @@ public struct PromExport: AsyncParsableCommand {
     var maxAttempts: Int = 6
 
     @Option(name: .customLong("shard"), help: ArgumentHelp(
-        "Export only part I of N of the range, e.g. 0/4: the range cut into N contiguous parts of whole --slab slabs, so that N "
-        + "workers (a Kubernetes Indexed Job: --shard $(JOB_COMPLETION_INDEX)/N) each write an archive of their part, which "
-        + "prom-archive merge joins. The manifest records the whole job and the part.", valueName: "I/N"),
+        "Export only part I of N of the job, e.g. 0/4 (parts counted from 0; how the job is cut: --shard-by), so that N workers "
+        + "(a Kubernetes Indexed Job: --shard $(JOB_COMPLETION_INDEX)/N) each write an archive of their part, which prom-archive "
+        + "merge joins. Every worker gives the same --start, --end and --slab; the manifest records the whole job and the part.",
+        valueName: "I/N"),
             transform: ShardArgument.parse)
     var shard: ShardArgument?
+
+    enum ShardBy: String, ExpressibleByArgument, CaseIterable {
+        case time, series
+    }
+
+    @Option(name: .customLong("shard-by"), help: ArgumentHelp(
+        "How --shard splits the job: time (contiguous parts of the range, of whole --slab slabs) or series (the metric names, listed once through the "
+        + "source's /api/v1/label/__name__/values or from the blocks, split by a fixed hash; each part reads the whole range in "
+        + "fixed --slab slabs, so that prom-archive merge can join the parts slab by slab)."))
+    var shardBy = ShardBy.time
 
     @Flag(help: ArgumentHelp("When the export is complete, join its slabs into slabs up to --max-slab wide, as prom-archive compact "
         + "does: each series is then stored once per joined slab, which makes archives of short ranges about 10% smaller. "
@@ -190,7 +201,15 @@ public struct PromExport: AsyncParsableCommand {
             source = try endpoint.endpoint(url: url, flag: flag)
         }
         var (partStartMs, partEndMs) = (startMs, endMs)
-        if let part = shard?.shard {
+        var effectiveMaxSlabMs = maxSlabMs
+        if shard == nil && shardBy != .time { throw ValidationError("--shard-by applies to a sharded export; add --shard I/N") }
+        if shardBy == .series {
+            guard maxSlab.text == Self.defaultMaxSlab.text || maxSlabMs == slabMs else {
+                throw ValidationError("--shard-by series reads fixed slabs of --slab, so that the parts' slabs line up for merge; "
+                    + "drop --max-slab, or give the same value as --slab")
+            }
+            effectiveMaxSlabMs = slabMs
+        } else if let part = shard?.shard {
             guard let range = Manifest.ShardPart.timeRange(index: part.index, count: part.count, startMs: startMs, endMs: endMs, slabMs: slabMs) else {
                 throw ValidationError("--shard \(part): the range holds fewer than \(part.count) slabs of --slab \(slab); give a smaller --slab "
                     + "or fewer parts")
@@ -200,13 +219,14 @@ public struct PromExport: AsyncParsableCommand {
         var configuration = ExportConfiguration(
             source: source,
             selectors: selectors, startMs: partStartMs, endMs: partEndMs, startArgument: start.text, endArgument: end.text,
-            slabWidthMs: slabMs, maxSlabWidthMs: maxSlabMs, concurrency: concurrency, maxMemoryBytes: memoryBytes,
+            slabWidthMs: slabMs, maxSlabWidthMs: effectiveMaxSlabMs, concurrency: concurrency, maxMemoryBytes: memoryBytes,
             segmentTargetBytes: segmentBytes, compressionLevel: compressionLevel,
             dropLabels: dropLabel, archivePath: archive, retry: RetryPolicy(maxAttempts: maxAttempts),
             responseTypes: responseType.types)
         configuration.repair = repair
         configuration.sourceKind = kind
-        configuration.shard = shard.map { Manifest.ShardPart(index: $0.shard.index, count: $0.shard.count, by: "time", jobStartMs: startMs, jobEndMs: endMs) }
+        configuration.shard = shard.map { Manifest.ShardPart(index: $0.shard.index, count: $0.shard.count, by: shardBy.rawValue,
+                                                             jobStartMs: startMs, jobEndMs: endMs) }
         do {
             try configuration.checkRangeIsPast(nowMs: nowMs)
         } catch let error as ExportError {

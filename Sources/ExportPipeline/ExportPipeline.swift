@@ -70,6 +70,8 @@ public struct ExportPipeline: Sendable {
         }
         try archive.prepareForWriting()
         let (opened, resumedFrom) = try await resumeOrCreate(archive, client: client)
+        var readConfiguration = configuration
+        if let names = opened.shard?.metricNames { readConfiguration.selectors = Self.selectors(configuration.selectors, restrictedTo: names) }
         var planner = makePlanner(opened)
         var state = ExportProgressState(
             rangeStartMs: opened.selection.startMs, rangeEndMs: opened.selection.endMs,
@@ -91,7 +93,7 @@ public struct ExportPipeline: Sendable {
         let inFlight = InFlightCounters()
         let committed = Mutex((samples: 0, bytes: 0))
         let liveState = Mutex(state)
-        let reader = SlabReader(client: client, archiveRoot: archive.root, configuration: configuration, progress: progress,
+        let reader = SlabReader(client: client, archiveRoot: archive.root, configuration: readConfiguration, progress: progress,
                                 inFlight: inFlight, onSamples: { [progress] in
                                     var live = liveState.withLock { $0 }
                                     let (samples, bytes, reads) = inFlight.totals
@@ -225,10 +227,27 @@ public struct ExportPipeline: Sendable {
                                  startArgument: configuration.startArgument, endArgument: configuration.endArgument),
                 slabPlan: .init(slabDurationMs: configuration.slabWidthMs, segmentTargetBytes: configuration.segmentTargetBytes))
             manifest.shard = configuration.shard
+            if let shard = configuration.shard, shard.by == "series" {
+                // The names are listed once, when the part begins; a resume reads the same names.
+                let names = try await client.metricNames(startMs: configuration.startMs, endMs: configuration.endMs,
+                                                         selectors: configuration.selectors, logger: logger)
+                manifest.shard?.metricNames = names.filter { Manifest.ShardPart.part(ofMetric: $0, count: shard.count) == shard.index }
+                progress.note("part \(shard.index)/\(shard.count): \(manifest.shard!.metricNames!.count) of the \(names.count) metric names")
+            }
             try archive.commit(manifest)
         }
 
         return (manifest, resumedFrom)
+    }
+
+    /// `selectors`, each narrowed to `names` by one more matcher on the metric name; none when `names` is
+    /// empty (the part has no metric, and reads nothing).
+    static func selectors(_ selectors: [SeriesSelector], restrictedTo names: [String]) -> [SeriesSelector] {
+        guard !names.isEmpty else { return [] }
+        let alternatives = names.map { name in
+            String(name.flatMap { "\\.+*?()|[]{}^$".contains($0) ? ["\\", $0] : [$0] })
+        }.joined(separator: "|")
+        return selectors.map { SeriesSelector(matchers: $0.matchers + [LabelMatcher("__name__", .regexMatch, alternatives)]) }
     }
 
     /// The slab planner; a resumed export continues at the width its last run had reached.
@@ -283,7 +302,7 @@ public struct ExportPipeline: Sendable {
                 + "[\(configuration.dropLabels.sorted().joined(separator: ","))]")
         }
         // The part, not the job's range: a relative range (--start -30d) resolves anew on every run.
-        if manifest.shard.map({ [$0.index, $0.count] }) != configuration.shard.map({ [$0.index, $0.count] }) {
+        if manifest.shard.map({ "\($0.index)/\($0.count) \($0.by)" }) != configuration.shard.map({ "\($0.index)/\($0.count) \($0.by)" }) {
             func describe(_ shard: Manifest.ShardPart?) -> String {
                 shard.map { "part \($0.index)/\($0.count) (by \($0.by))" } ?? "a whole job (no --shard)"
             }

@@ -35,6 +35,10 @@ final class TSDBSeriesSource: SeriesSource {
 
     var notes: [String] { (try? directory().notes) ?? [] }
 
+    func metricNames(startMs: Int64, endMs: Int64, selectors: [SeriesSelector], logger: Logger) async throws -> [String] {
+        try directory().metricNames(startMs: startMs, endMs: endMs, selectors: selectors)
+    }
+
     @discardableResult
     func read(startMs: Int64, endMs: Int64, matchers: [LabelMatcher], memoryBudget: Int?, logger: Logger,
               emit: (Series) async throws -> Void) async throws -> ReadOutcome {

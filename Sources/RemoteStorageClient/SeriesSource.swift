@@ -18,6 +18,10 @@ public protocol SeriesSource: Sendable {
     func read(startMs: Int64, endMs: Int64, matchers: [LabelMatcher], memoryBudget: Int?, logger: Logger,
               emit: (Series) async throws -> Void) async throws -> ReadOutcome
 
+    /// The metric names that `selectors` select in `[startMs, endMs)`, sorted (a superset is allowed:
+    /// reads still apply the selectors). `prom-export --shard-by series` splits a job by them.
+    func metricNames(startMs: Int64, endMs: Int64, selectors: [SeriesSelector], logger: Logger) async throws -> [String]
+
     /// What an operator should know about the source once it is reachable (e.g. data it cannot read).
     var notes: [String] { get }
 

@@ -165,6 +165,12 @@ extension VictoriaMetricsExportClient: SeriesSource {
     /// VictoriaMetrics has no external labels.
     public func externalLabels(logger: Logger) async -> [String: String] { [:] }
 
+    public func metricNames(startMs: Int64, endMs: Int64, selectors: [SeriesSelector], logger: Logger) async throws -> [String] {
+        let base = try MetricNamesQuery.apiBase(of: endpoint.url, suffix: "/api/v1/export", redacted: endpoint.redactedURL)
+        return try await MetricNamesQuery.fetch(client: client, apiBase: base, endpoint: endpoint, startMs: startMs, endMs: endMs,
+                                                selectors: selectors, logger: logger)
+    }
+
     public func read(startMs: Int64, endMs: Int64, matchers: [LabelMatcher], memoryBudget: Int?, logger: Logger,
                      emit: (Series) async throws -> Void) async throws -> ReadOutcome {
         try await stream(startMs: startMs, endMs: endMs, selector: "{" + matchers.map(\.description).joined(separator: ",") + "}",

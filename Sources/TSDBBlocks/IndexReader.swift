@@ -197,6 +197,15 @@ final class IndexReader: Sendable {
         return offsets
     }
 
+    /// Every value `name` has in the block, in order.
+    func values(of name: [UInt8]) throws -> [[UInt8]] {
+        guard let span = namesInTable[name] else { return [] }
+        var cursor = WindowCursor(file: file, from: span.lowerBound, to: span.upperBound, section: "postings offset table")
+        var values: [[UInt8]] = []
+        while cursor.remaining > 0 { values.append(try Self.postingsEntry(&cursor).value) }
+        return values
+    }
+
     /// One postings list, CRC-checked: the series references it holds, in increasing order.
     func postings(at offset: Int) throws -> [UInt32] {
         let (start, end) = try Self.checkedSection(file, at: offset, name: "postings list at \(offset)")

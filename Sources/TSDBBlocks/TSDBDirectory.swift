@@ -1,4 +1,4 @@
-import PrometheusWire
+public import PrometheusWire
 
 /// A Prometheus TSDB directory opened read-only, without any server: a data directory, a snapshot
 /// (`/api/v1/admin/tsdb/snapshot`), blocks copied from a Thanos or Mimir bucket, or one block.
@@ -73,6 +73,28 @@ public final class TSDBDirectory: Sendable {
     public var blockCount: Int { blocks.count }
     public var minTimeMs: Int64 { blocks.map(\.meta.minTime).min() ?? 0 }
     public var maxTimeMs: Int64 { blocks.map(\.meta.maxTime).max() ?? 0 }
+
+    /// The metric names of the blocks that overlap `[startMs, endMs)` that some selector's metric-name
+    /// matchers accept (its other matchers are left to the reads), sorted.
+    public func metricNames(startMs: Int64, endMs: Int64, selectors: [SeriesSelector]) throws -> [String] {
+        let filter: SeriesFilter
+        do {
+            filter = try SeriesFilter(selectors: selectors)
+        } catch {
+            throw TSDBError(.unsupported, "a selector of \(selectors) has an invalid regular expression")
+        }
+        var names = Set<String>()
+        for block in blocks where block.overlaps(startMs: startMs, endMs: endMs) {
+            for value in try block.index.values(of: Array("__name__".utf8)) {
+                let name = String(decoding: value, as: UTF8.self)
+                let accepted = selectors.isEmpty || selectors.contains { selector in
+                    selector.matchers.filter { $0.name == "__name__" }.allSatisfy { filter.matches($0, value: name) }
+                }
+                if accepted { names.insert(name) }
+            }
+        }
+        return names.sorted()
+    }
 
     /// The external labels every block carries (Thanos' meta.json section): what the directory
     /// adds to its series, like a server's external labels.

@@ -85,3 +85,52 @@ import Testing
         #expect(verify.status == 0, "\(verify.stdout)")
     }
 }
+
+/// `prom-export --shard I/N --shard-by series`: three parts by metric name (one of them owning none), from a real Prometheus
+/// through remote read and from its data directory offline, each merged into exactly the whole export.
+@Suite struct SeriesShardedExportTests {
+    static let hour: Int64 = 3_600_000
+
+    @Test func threePartsByMetricNameMergeIntoTheWholeExport() async throws {
+        let work = try TemporaryDirectory(prefix: "promferry-shard-series")
+        defer { work.remove() }
+        let end = Int64(Date().timeIntervalSince1970 * 1000) / Self.hour * Self.hour - Self.hour
+        let start = end - 6 * Self.hour
+        let history = SampleHistory(seriesCount: 40, startMs: start, endMs: end, intervalMs: 30_000, seed: 21)
+        let names = Set(history.series().compactMap(\.labels.metricName))
+        let byPart = Dictionary(grouping: names, by: { Manifest.ShardPart.part(ofMetric: $0, count: 3) })
+        // Five names in three parts: two parts own names, one owns none (and exports an empty archive).
+        #expect(byPart.count == 2, "\(byPart)")
+        try OpenMetricsFile.write(history.series(), to: work.path + "/history.om")
+        try await PrometheusServer.with(openMetricsFile: work.path + "/history.om") { server in
+            for (label, source) in [("remote", ["--source-url", server.readURL]), ("tsdb", ["--source-tsdb", server.dataDirectory])] {
+                let common = source + ["--start", "\(start / 1000)", "--end", "\(end / 1000)", "--slab", "1h", "-q"]
+                let whole = try await Executables.run("prom-export", common + ["-a", work.path + "/\(label)-whole"])
+                #expect(whole.status == 0, "\(whole.stderr)")
+                for index in 0..<3 {
+                    let part = try await Executables.run("prom-export", common + ["-a", work.path + "/\(label)-part-\(index)",
+                                                                                 "--shard", "\(index)/3", "--shard-by", "series"])
+                    #expect(part.status == 0, "\(label) part \(index): \(part.stderr)")
+                    let manifest = try ArchiveDirectory(root: work.path + "/\(label)-part-\(index)").readManifest()
+                    #expect(manifest.shard?.by == "series" && manifest.shard?.metricNames == (byPart[index] ?? []).sorted(), "\(String(describing: manifest.shard))")
+                    #expect(manifest.selection.startMs == start && manifest.selection.endMs == end)
+                    let partNames = Set(try TSDBSourceTests.contents(work.path + "/\(label)-part-\(index)").keys.compactMap(\.metricName))
+                    #expect(partNames == Set(byPart[index] ?? []), "\(label) part \(index) holds \(partNames)")
+                }
+                // A resume by time of a part by series is refused.
+                let other = try await Executables.run("prom-export", common + ["-a", work.path + "/\(label)-part-0", "--shard", "0/3"])
+                #expect(other.status != 0 && other.stderr.contains("part 0/3 (by series)"), "\(other.stderr)")
+                let merge = try await Executables.run("prom-archive", ["merge"] + (0..<3).flatMap { ["-a", work.path + "/\(label)-part-\($0)"] }
+                                                      + [work.path + "/\(label)-merged"])
+                #expect(merge.status == 0, "\(merge.stderr)")
+                #expect(try TSDBSourceTests.contents(work.path + "/\(label)-merged") == (try TSDBSourceTests.contents(work.path + "/\(label)-whole")))
+                let verify = try await Executables.run("prom-archive", ["verify", "-a", work.path + "/\(label)-merged"])
+                #expect(verify.status == 0, "\(verify.stdout)")
+            }
+            let usage = try await Executables.run("prom-export", ["--source-url", server.readURL, "--start", "\(start / 1000)", "--end",
+                                                                  "\(end / 1000)", "-a", work.path + "/x", "--shard", "0/3", "--shard-by", "series",
+                                                                  "--slab", "1h", "--max-slab", "6h"])
+            #expect(usage.status == 64 && usage.stderr.contains("fixed slabs"), "\(usage.stderr)")
+        }
+    }
+}
