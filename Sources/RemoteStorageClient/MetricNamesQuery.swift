@@ -14,24 +14,12 @@ enum MetricNamesQuery {
 
     static func fetch(client: HTTPClient, apiBase: String, endpoint: EndpointConfiguration, startMs: Int64, endMs: Int64,
                       selectors: [SeriesSelector], logger: Logger) async throws -> [String] {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        let encode = { (text: String) in text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text }
         let url = apiBase + "/api/v1/label/__name__/values?start=" + OpenMetricsText.seconds(startMs) + "&end=" + OpenMetricsText.seconds(endMs - 1)
-            + selectors.map { "&match%5B%5D=" + encode($0.description) }.joined()
-        var request = HTTPClientRequest(url: url)
-        request.method = .GET
-        for (name, value) in endpoint.headers { request.headers.add(name: name, value: value) }
-        request.headers.replaceOrAdd(name: "User-Agent", value: RemoteReadClient.userAgent)
-        if let authorization = endpoint.authorizationHeader { request.headers.replaceOrAdd(name: "Authorization", value: authorization) }
+            + selectors.map { "&match%5B%5D=" + VictoriaMetricsExportClient.percentEncoded($0.description) }.joined()
         let shown = EndpointConfiguration(url: apiBase).redactedURL + "/api/v1/label/__name__/values"
-        let timedOut = RemoteStorageError(.timeout, "\(shown): no answer within \(Int(endpoint.requestTimeoutSeconds)) s (--request-timeout)")
-        let response: HTTPClientResponse
-        do {
-            response = try await client.execute(request, timeout: .milliseconds(Int64(endpoint.requestTimeoutSeconds * 1000)), logger: logger)
-        } catch {
-            throw RemoteReadClient.classify(error, url: shown, requestTimedOut: timedOut)
-        }
+        let response = try await endpoint.execute(endpoint.getRequest(url), on: client, shown: shown,
+                                                  timedOut: RemoteStorageError(.timeout, "\(shown): no answer within "
+                                                      + "\(Int(endpoint.requestTimeoutSeconds)) s (--request-timeout)"), logger: logger)
         let status = Int(response.status.code)
         guard status == 200 else {
             let text = await ServerMessage.read(response)

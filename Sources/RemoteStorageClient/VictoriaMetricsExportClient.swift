@@ -53,22 +53,13 @@ public final class VictoriaMetricsExportClient: Sendable {
         let query = "match%5B%5D=" + Self.percentEncoded(selector) + "&start=" + OpenMetricsText.seconds(startMs)
             + "&end=" + OpenMetricsText.seconds(endMs - 1)
         let separator = endpoint.url.contains("?") ? "&" : "?"
-        var request = HTTPClientRequest(url: endpoint.url + separator + query)
-        request.method = .GET
-        for (name, value) in endpoint.headers { request.headers.add(name: name, value: value) }
-        request.headers.replaceOrAdd(name: "User-Agent", value: RemoteReadClient.userAgent)
-        if let authorization = endpoint.authorizationHeader { request.headers.replaceOrAdd(name: "Authorization", value: authorization) }
+        let request = endpoint.getRequest(endpoint.url + separator + query)
         let url = endpoint.redactedURL
         let budget = memoryBudget ?? Int.max
         let timedOut = RemoteStorageError(.timeout, "\(url): the export took longer than \(Int(endpoint.requestTimeoutSeconds)) s "
             + "in all (--request-timeout); use a shorter --slab or a longer --request-timeout")
         var outcome = ReadOutcome(kind: .victoriaMetricsExport, peakBufferedBytes: 0, bodyBytes: 0, samples: 0)
-        let response: HTTPClientResponse
-        do {
-            response = try await client.execute(request, timeout: .milliseconds(Int64(endpoint.requestTimeoutSeconds * 1000)), logger: logger)
-        } catch {
-            throw RemoteReadClient.classify(error, url: url, requestTimedOut: timedOut)
-        }
+        let response = try await endpoint.execute(request, on: client, shown: url, timedOut: timedOut, logger: logger)
         let status = Int(response.status.code)
         guard status == 200 else {
             let text = await ServerMessage.read(response)
@@ -142,9 +133,7 @@ public final class VictoriaMetricsExportClient: Sendable {
     /// any failure is ignored, as this only shortens the delay before new data shows.
     public func flush(logger: Logger) async {
         guard let range = endpoint.url.range(of: "/api/v1/export") else { return }
-        var request = HTTPClientRequest(url: String(endpoint.url[..<range.lowerBound]) + "/internal/force_flush")
-        request.method = .GET
-        if let authorization = endpoint.authorizationHeader { request.headers.replaceOrAdd(name: "Authorization", value: authorization) }
+        let request = endpoint.getRequest(String(endpoint.url[..<range.lowerBound]) + "/internal/force_flush")
         if let response = try? await client.execute(request, timeout: .seconds(30), logger: logger) {
             _ = try? await response.body.collect(upTo: 1 << 20)
         }
