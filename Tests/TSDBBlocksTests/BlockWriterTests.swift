@@ -139,3 +139,104 @@ import TSDBBlocks
         #expect(BlockULID.make(timeMs: 0, seed: []).hasPrefix("0000000000"))
     }
 }
+
+/// The histogram chunk encoder on samples drawn at random: every field over its whole range (counts,
+/// bucket deltas and float bits of any value, NaN payloads, zero thresholds of both forms, custom
+/// bounds, spans of any offset, empty spans), every reset hint, staleness markers, and layouts kept
+/// for runs of samples so that chunks hold many. Written as a block and read back, every sample must
+/// be the same.
+@Suite struct RandomHistogramRoundTripTests {
+    struct Generator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+        mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
+        /// Small values mostly, any 64 bits sometimes.
+        mutating func integer() -> Int64 { chance(80) ? Int64(below(2001)) - 1000 : Int64(bitPattern: next()) }
+        mutating func floatBits() -> UInt64 {
+            switch below(5) {
+            case 0: return next()
+            case 1: return 0x7FF8_0000_0000_0000 | (next() & 0xF_FFFF)
+            default: return Double(below(100_000)).bitPattern
+            }
+        }
+    }
+
+    static func layout(_ g: inout Generator, float: Bool, hint: HistogramSample.ResetHint) -> HistogramSample {
+        let schema: Int32 = g.chance(15) ? HistogramSample.customBucketsSchema : Int32(g.below(13)) - 4
+        let threshold: UInt64 = switch g.below(3) {
+        case 0: 0
+        case 1: (UInt64(1023 + g.below(260) - 250) << 52)
+        default: g.floatBits()
+        }
+        func spans() -> [HistogramSample.Span] {
+            (0..<g.below(4)).map { _ in HistogramSample.Span(offset: Int32(g.below(41)) - 20, length: UInt32(g.below(6))) }
+        }
+        let positive = spans(), negative = schema == HistogramSample.customBucketsSchema ? [] : spans()
+        let p = HistogramSample.bucketCount(positive), n = HistogramSample.bucketCount(negative)
+        let counts: HistogramSample.Counts = float
+            ? .float(countBits: 0, zeroCountBits: 0, positiveBits: Array(repeating: 0, count: p), negativeBits: Array(repeating: 0, count: n))
+            : .integer(count: 0, zeroCount: 0, positiveDeltas: Array(repeating: 0, count: p), negativeDeltas: Array(repeating: 0, count: n))
+        return HistogramSample(timestampMs: 0, resetHint: hint, schema: schema, zeroThresholdBits: threshold, sumBits: 0,
+                               positiveSpans: positive, negativeSpans: negative, counts: counts,
+                               customValueBits: schema == HistogramSample.customBucketsSchema ? (0..<g.below(6)).map { _ in g.floatBits() } : [])
+    }
+
+    static func series(_ seed: UInt64) -> Series {
+        var g = Generator(state: seed)
+        var samples: [HistogramSample] = []
+        var t = Int64(1_764_892_800_000) + Int64(g.below(1000))
+        let float = g.chance(50)
+        var shape = layout(&g, float: float, hint: .unknown)
+        for _ in 0..<(50 + g.below(400)) {
+            t += g.chance(95) ? 15_000 + Int64(g.below(7)) - 3 : Int64(g.below(1 << 30)) + 1
+            let hint: HistogramSample.ResetHint = g.chance(85) ? (shape.resetHint == .gauge ? .gauge : .no)
+                : [.unknown, .yes, .no, .gauge][g.below(4)]
+            if g.chance(4) {
+                samples.append({ var m = HistogramSample.staleMarker(timestampMs: t, float: float); m.resetHint = hint; return m }())
+                continue
+            }
+            if g.chance(8) { shape = layout(&g, float: float, hint: hint) }
+            var sample = shape
+            sample.timestampMs = t
+            sample.resetHint = hint
+            sample.sumBits = g.floatBits()
+            switch shape.counts {
+            case .integer(_, _, let p, let n):
+                sample.counts = .integer(count: g.chance(80) ? UInt64(g.below(1 << 20)) : g.next(), zeroCount: UInt64(g.below(1000)),
+                                         positiveDeltas: p.map { _ in g.integer() }, negativeDeltas: n.map { _ in g.integer() })
+            case .float(_, _, let p, let n):
+                sample.counts = .float(countBits: g.floatBits(), zeroCountBits: g.floatBits(),
+                                       positiveBits: p.map { _ in g.floatBits() }, negativeBits: n.map { _ in g.floatBits() })
+            }
+            samples.append(sample)
+        }
+        return Series(labels: Labels(sorting: [Label("__name__", "random_histogram"), Label("seed", "\(seed)")]), samples: [], histograms: samples)
+    }
+
+    @Test func randomHistogramsReadBackExactly() async throws {
+        let all = (0..<300).map { Self.series(UInt64($0) &* 7919) }
+        let (got, summary, out) = try await BlockWriterTests.writeAndRead(all, pieces: 5)
+        defer { out.remove() }
+        #expect(summary.samples == all.reduce(0) { $0 + $1.histograms.count })
+        var mismatches = 0
+        for series in all {
+            let read = got[series.labels]?.histograms ?? []
+            if read != series.histograms {
+                mismatches += 1
+                if mismatches <= 3, let i = zip(read, series.histograms).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset {
+                    Issue.record("\(series.labels) sample \(i): wrote \(series.histograms[i]), read \(read[i])")
+                } else if mismatches <= 3 {
+                    Issue.record("\(series.labels): wrote \(series.histograms.count) samples, read \(read.count)")
+                }
+            }
+        }
+        #expect(mismatches == 0)
+    }
+}
