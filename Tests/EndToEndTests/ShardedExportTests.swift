@@ -134,3 +134,59 @@ import Testing
         }
     }
 }
+
+/// The whole split migration on this machine: four export workers by series against one Prometheus,
+/// the parts merged, then four import workers at once into one VictoriaMetrics and four into a second
+/// Prometheus; both targets end with every sample of the source.
+@Suite(.serialized) struct SplitMigrationTests {
+    static let hour: Int64 = 3_600_000
+
+    @Test func fourExportersAndFourImportersMoveEverySample() async throws {
+        let work = try TemporaryDirectory(prefix: "promferry-split-migration")
+        defer { work.remove() }
+        let end = Int64(Date().timeIntervalSince1970 * 1000) / Self.hour * Self.hour - Self.hour
+        let start = end - 4 * Self.hour
+        let series = SampleHistory(seriesCount: 60, startMs: start, endMs: end, intervalMs: 30_000, seed: 31).series()
+        try OpenMetricsFile.write(series, to: work.path + "/history.om")
+        let expected = Dictionary(uniqueKeysWithValues: series.map { ($0.labels, $0.samples) })
+        try await PrometheusServer.with(openMetricsFile: work.path + "/history.om") { source in
+            let common = ["--source-url", source.readURL, "--start", "\(start / 1000)", "--end", "\(end / 1000)", "--slab", "1h", "-q"]
+            let exports = try await withThrowingTaskGroup(of: Executables.Outcome.self) { group in
+                for index in 0..<4 {
+                    group.addTask {
+                        try await Executables.run("prom-export", common + ["-a", work.path + "/part-\(index)", "--shard", "\(index)/4", "--shard-by", "series"])
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            for outcome in exports { #expect(outcome.status == 0, "\(outcome.stderr)") }
+        }
+        let merged = work.path + "/merged"
+        let merge = try await Executables.run("prom-archive", ["merge"] + (0..<4).flatMap { ["-a", work.path + "/part-\($0)"] } + [merged])
+        #expect(merge.status == 0, "\(merge.stderr)")
+
+        try await VictoriaMetricsServer.with { victoria in
+            try await PrometheusServer.with { prometheus in
+                let imports = try await withThrowingTaskGroup(of: Executables.Outcome.self) { group in
+                    for (target, name) in [(victoria.writeURL, "vm"), (prometheus.writeURL, "prom")] {
+                        for index in 0..<4 {
+                            group.addTask {
+                                try await Executables.run("prom-import", ["-a", merged, "--target-url", target, "--shard", "\(index)/4", "-q",
+                                                                         "--state", work.path + "/\(name)-\(index).state"])
+                            }
+                        }
+                    }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+                for outcome in imports { #expect(outcome.status == 0, "\(outcome.stderr)") }
+                let (_, vmDifferences) = try await victoria.readBack(expected: VictoriaMetricsServer.storable(expected), startMs: start, endMs: end)
+                #expect(vmDifferences.isEmpty, "VictoriaMetrics: \(vmDifferences.prefix(5))")
+                let stored = try await SeriesComparison.remoteContents(url: prometheus.readURL, startMs: start, endMs: end,
+                                                                       responseTypes: [.streamedXORChunks])
+                let differences = SeriesComparison.differences(expected: expected, actual: stored)
+                #expect(differences.isEmpty, "Prometheus: \(differences.prefix(5))")
+                #expect(SeriesComparison.sampleCount(stored) == SeriesComparison.sampleCount(expected))
+            }
+        }
+    }
+}
