@@ -1,4 +1,4 @@
-import ArchiveFormat
+public import ArchiveFormat
 import ArchiveStore
 import PrometheusWire
 
@@ -51,6 +51,8 @@ public struct ArchiveInspection: Codable, Sendable {
     public var topMetricsBySeries: [MetricFigures]
     public var topMetricsBySamples: [MetricFigures]
     public var labelCardinalities: [LabelFigures]
+    /// The part of a split export this archive is (`prom-export --shard`), when it is one.
+    public var shard: Manifest.ShardPart?
 }
 
 public enum ArchiveInspector {
@@ -121,6 +123,7 @@ public enum ArchiveInspector {
             topMetricsBySeries: ranking(by: metricSeries),
             topMetricsBySamples: ranking(by: metricSamples),
             labelCardinalities: labelValues.map { .init(name: $0.key, distinctValues: $0.value.count) }
-                .sorted { $0.distinctValues != $1.distinctValues ? $0.distinctValues > $1.distinctValues : $0.name < $1.name })
+                .sorted { $0.distinctValues != $1.distinctValues ? $0.distinctValues > $1.distinctValues : $0.name < $1.name },
+            shard: manifest.shard)
     }
 }

@@ -1,3 +1,4 @@
+import ArchiveFormat
 import ArchiveTools
 import CommandLineSupport
 import Foundation
@@ -29,6 +30,11 @@ enum InspectionText {
             "slabs         \(f.slabs.count)" + (f.emptySlabs.isEmpty ? "" : ", \(f.emptySlabs.count) without samples (gaps): "
                 + f.emptySlabs.prefix(20).map(String.init).joined(separator: ", ") + (f.emptySlabs.count > 20 ? ", …" : "")),
         ]
+        if let shard = f.shard {
+            let job = "[\(TimestampText.rfc3339(shard.jobStartMs)), \(TimestampText.rfc3339(shard.jobEndMs)))"
+            lines.insert("part          \(shard.index)/\(shard.count) of a job split by \(shard.by) over \(job)"
+                + (shard.metricNames.map { ": \($0.count) metric names" } ?? "") + "; prom-archive merge joins every part", at: 3)
+        }
         if chart && !f.slabs.isEmpty { lines.append("samples/slab  " + sparkline(f.slabs.map(\.samples), width: 60)) }
         lines.append("top metrics by series:")
         for m in f.topMetricsBySeries { lines.append(String(format: "  %8d series %12d samples  %@", m.series, m.samples, m.name)) }

@@ -65,6 +65,9 @@ import Testing
             }
             #expect(starts == [start, start + 5 * Self.hour / 2, start + 5 * Self.hour, start + 15 * Self.hour / 2])
 
+            let inspect = try await Executables.run("prom-archive", ["inspect", "-a", work.path + "/part-1"])
+            #expect(inspect.stdout.contains("part          1/4 of a job split by time over ["), "\(inspect.stdout)")
+
             // A resume as another part is refused.
             let other = try await Executables.run("prom-export", common + ["-a", work.path + "/part-1", "--shard", "3/4"])
             #expect(other.status != 0 && other.stderr.contains("part 1/4"), "\(other.stderr)")
