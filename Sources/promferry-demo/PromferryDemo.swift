@@ -28,10 +28,13 @@ struct PromferryDemo: AsyncParsableCommand {
         let endMs = (nowMs / hourMs - 1) * hourMs
         let startMs = endMs - Int64(hours) * hourMs
         let history = SampleHistory(seriesCount: series, startMs: startMs, endMs: endMs)
-        // Native histograms cannot be backfilled into Prometheus 2.42 (no out-of-order histograms), so
-        // they cover the time since the blocks end, up to the last whole minute.
+        // Native histograms cannot be backfilled into Prometheus 2.42 (no out-of-order histograms): they
+        // cover the last 45 minutes up to the last whole minute, after the blocks end. (2.42 refuses a
+        // histogram more than an hour older than its newest sample, and prom-import's senders may run that
+        // far apart on longer histogram history.)
         let exportEndMs = (nowMs / 60_000 - 1) * 60_000
-        let histograms = HistogramHistory(seriesCount: 12, startMs: endMs, endMs: exportEndMs, gaugesGoDown: false).series()
+        let histograms = HistogramHistory(seriesCount: 12, startMs: max(endMs, exportEndMs - 45 * 60_000), endMs: exportEndMs,
+                                          gaugesGoDown: false).series()
         let archivePath = archive ?? workspace.path + "/archive"
         say("1/7 generating \(series) series × \(hours) h of history and loading it into Prometheus with promtool")
         let openMetrics = workspace.path + "/history.om"
