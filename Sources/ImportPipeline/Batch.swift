@@ -41,15 +41,15 @@ struct Batcher {
     }
 
     static func shard(of labels: Labels, among shards: Int) -> Int {
-        // FNV-1a over the label bytes: stable across processes (Swift's Hasher is seeded per process).
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        // Stable across processes, so that a resumed import cuts the same batches.
+        var hash = FNV1a()
         for label in labels.labels {
-            for byte in label.name { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-            hash = (hash ^ 0xff) &* 0x100_0000_01b3
-            for byte in label.value { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-            hash = (hash ^ 0xfe) &* 0x100_0000_01b3
+            hash.add(label.name)
+            hash.add(0xff)
+            hash.add(label.value)
+            hash.add(0xfe)
         }
-        return Int(hash % UInt64(shards))
+        return Int(hash.value % UInt64(shards))
     }
 
     /// Adds a series; returns the batches it completed.

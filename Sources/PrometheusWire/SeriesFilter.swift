@@ -51,8 +51,12 @@ public struct SeriesFilter: Sendable {
     }
 
     public func matches(_ labels: Labels) -> Bool {
-        guard selectors.isEmpty || selectors.contains(where: { selector in selector.matchers.allSatisfy { matches($0, labels) } }) else { return false }
-        return shard.map { $0.owns(relabel(labels)) } ?? true
+        selected(labels) && shard.map { $0.owns(relabel(labels)) } ?? true
+    }
+
+    /// Whether some selector matches `labels` (the shard aside).
+    private func selected(_ labels: Labels) -> Bool {
+        selectors.isEmpty || selectors.contains { selector in selector.matchers.allSatisfy { matches($0, labels) } }
     }
 
     func matches(_ matcher: LabelMatcher, _ labels: Labels) -> Bool {
@@ -73,7 +77,10 @@ public struct SeriesFilter: Sendable {
 
     /// The series as it is to be sent, or nil when nothing of it is selected.
     public func apply(_ series: Series) -> Series? {
-        guard matches(series.labels) else { return nil }
+        // Relabelled once: the shard is a function of the labels as sent.
+        guard selected(series.labels) else { return nil }
+        let labels = relabel(series.labels)
+        guard shard.map({ $0.owns(labels) }) ?? true else { return nil }
         var samples = series.samples, starts = series.sampleStartTimestampsMs
         let dropHistograms = self.histograms == .drop
         var histograms = dropHistograms ? [] : series.histograms
@@ -84,7 +91,7 @@ public struct SeriesFilter: Sendable {
             histograms = histograms.filter { $0.timestampMs >= lower && $0.timestampMs < upper }
             if samples.isEmpty && histograms.isEmpty { return nil }
         }
-        return Series(labels: relabel(series.labels), samples: samples, histograms: histograms, sampleStartTimestampsMs: starts)
+        return Series(labels: labels, samples: samples, histograms: histograms, sampleStartTimestampsMs: starts)
     }
 
     /// How many native histograms of `series` `apply` leaves out under `.drop` (those of a selected

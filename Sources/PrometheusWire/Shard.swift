@@ -38,18 +38,14 @@ public struct Shard: Hashable, Sendable, CustomStringConvertible {
 
     /// The part `labels` fall to.
     public static func part(of labels: Labels, count: Int) -> Int {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        @inline(__always) func add(_ byte: UInt8) {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01B3
-        }
+        var hash = FNV1a()
         for label in labels.labels {
-            for byte in label.name { add(byte) }
-            add(0xFF)
-            for byte in label.value { add(byte) }
-            add(0xFF)
+            hash.add(label.name)
+            hash.add(0xFF)
+            hash.add(label.value)
+            hash.add(0xFF)
         }
-        return Int(hash % UInt64(count))
+        return Int(hash.value % UInt64(count))
     }
 
     public func owns(_ labels: Labels) -> Bool { Self.part(of: labels, count: count) == index }

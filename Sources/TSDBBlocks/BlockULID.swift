@@ -1,3 +1,5 @@
+import PrometheusWire
+
 /// Block names: ULIDs (26 characters of Crockford's base32 for 128 bits: a 48-bit time in ms, then 80
 /// bits that are random in Prometheus).
 ///
@@ -10,8 +12,10 @@ public enum BlockULID {
     /// The ULID of time `timeMs` (clamped to 0...2^48-1) whose other 80 bits are a hash of `seed`.
     public static func make(timeMs: Int64, seed: [UInt8]) -> String {
         let time = UInt64(min(max(timeMs, 0), (1 << 48) - 1))
-        let a = fnv1a(seed, basis: 0xcbf2_9ce4_8422_2325)
-        let b = fnv1a(seed, basis: 0x6c62_272e_07bb_0142)
+        var first = FNV1a(), second = FNV1a(basis: 0x6c62_272e_07bb_0142)
+        first.add(seed)
+        second.add(seed)
+        let (a, b) = (first.value, second.value)
         let high = time << 16 | a >> 48
         let low = a << 16 | b & 0xFFFF
         var characters: [UInt8] = []
@@ -27,14 +31,5 @@ public enum BlockULID {
     /// Whether `name` has the form of a ULID.
     public static func isULID(_ name: String) -> Bool {
         name.utf8.count == 26 && name.utf8.allSatisfy { alphabet.contains($0) } && name.utf8.first! <= UInt8(ascii: "7")
-    }
-
-    private static func fnv1a(_ bytes: [UInt8], basis: UInt64) -> UInt64 {
-        var hash = basis
-        for byte in bytes {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01B3
-        }
-        return hash
     }
 }

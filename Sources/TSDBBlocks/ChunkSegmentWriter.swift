@@ -17,17 +17,14 @@ final class ChunkSegmentWriter {
 
     /// Writes one chunk and returns its reference (segment sequence << 32 | offset).
     func append(encoding: Chunk.Encoding, data: [UInt8]) throws -> UInt64 {
-        var record: [UInt8] = []
-        record.reserveCapacity(data.count + 10)
-        var length = UInt64(data.count)
-        while length >= 0x80 { record.append(UInt8(length & 0x7F) | 0x80); length >>= 7 }
-        record.append(UInt8(length))
-        let bodyStart = record.count
-        record.append(UInt8(encoding.rawValue))
-        record += data
-        let crc = CRC32C.checksum(record[bodyStart...])
-        record += [UInt8(crc >> 24), UInt8(crc >> 16 & 0xFF), UInt8(crc >> 8 & 0xFF), UInt8(crc & 0xFF)]
-        if file == nil || file!.position + record.count > Self.segmentBytes {
+        var record = BinaryEncoder()
+        record.bytes.reserveCapacity(data.count + 10)
+        record.uvarint(UInt64(data.count))
+        let bodyStart = record.bytes.count
+        record.bytes.append(UInt8(encoding.rawValue))
+        record.bytes += data
+        record.be32(CRC32C.checksum(record.bytes[bodyStart...]))
+        if file == nil || file!.position + record.bytes.count > Self.segmentBytes {
             try file?.close()
             sequence += 1
             let next = try OutputFile(path: directory + "/" + ChunkFiles.segmentName(sequence + 1))
@@ -35,7 +32,7 @@ final class ChunkSegmentWriter {
             file = next
         }
         let ref = UInt64(sequence) << 32 | UInt64(file!.position)
-        try file!.write(record)
+        try file!.write(record.bytes)
         chunks += 1
         return ref
     }

@@ -37,7 +37,7 @@ enum IndexWriter {
         var symbolNumber: [[UInt8]: UInt32] = [:]
         symbolNumber.reserveCapacity(symbols.count)
         let symbolsOffset = file.position
-        var body = Encoder()
+        var body = BinaryEncoder()
         body.be32(UInt32(symbols.count))
         for (i, symbol) in symbols.enumerated() {
             body.uvarint(UInt64(symbol.count))
@@ -60,7 +60,7 @@ enum IndexWriter {
             }
             let ref = UInt32(file.position / 16)
             all.append(ref)
-            var entryBody = Encoder()
+            var entryBody = BinaryEncoder()
             entryBody.uvarint(UInt64(entry.labels.count))
             for label in entry.labels.labels {
                 entryBody.uvarint(UInt64(symbolNumber[label.name]!))
@@ -80,7 +80,7 @@ enum IndexWriter {
                     (previousMax, previousRef) = (chunk.maxTimeMs, chunk.ref)
                 }
             }
-            var record = Encoder()
+            var record = BinaryEncoder()
             record.uvarint(UInt64(entryBody.bytes.count))
             record.bytes += entryBody.bytes
             record.be32(CRC32C.checksum(entryBody.bytes))
@@ -94,10 +94,10 @@ enum IndexWriter {
         func writePostings(_ name: [UInt8], _ value: [UInt8], _ refs: [UInt32]) throws {
             try file.pad(to: 4)
             table.append((name, value, file.position))
-            var list = Encoder()
+            var list = BinaryEncoder()
             list.be32(UInt32(refs.count))
             for ref in refs { list.be32(ref) }
-            var record = Encoder()
+            var record = BinaryEncoder()
             record.be32(UInt32(list.bytes.count))
             record.bytes += list.bytes
             record.be32(CRC32C.checksum(list.bytes))
@@ -111,7 +111,7 @@ enum IndexWriter {
 
         // The postings offset table.
         let tableOffset = file.position
-        var tableBody = Encoder()
+        var tableBody = BinaryEncoder()
         tableBody.be32(UInt32(table.count))
         for entry in table {
             tableBody.uvarint(2)
@@ -124,7 +124,7 @@ enum IndexWriter {
         try writeSection(tableBody.bytes, to: file, what: "postings offset table", path: path)
 
         // Table of contents: symbols, series, label indices, label offset table, postings, postings offset table.
-        var toc = Encoder()
+        var toc = BinaryEncoder()
         for offset in [symbolsOffset, seriesOffset, postingsOffset, postingsOffset, postingsOffset, tableOffset] {
             toc.be64(UInt64(offset))
         }
@@ -138,34 +138,10 @@ enum IndexWriter {
         guard body.count <= Int(UInt32.max) else {
             throw TSDBError(.unwritable, "\(path): the \(what) outgrows the 4 GiB its 32-bit length field allows; write shorter blocks (--block-duration)")
         }
-        var section = Encoder()
+        var section = BinaryEncoder()
         section.be32(UInt32(body.count))
         section.bytes += body
         section.be32(CRC32C.checksum(body))
         try file.write(section.bytes)
-    }
-
-    /// Go's `encoding/binary` forms, appended to bytes.
-    struct Encoder {
-        var bytes: [UInt8] = []
-
-        mutating func uvarint(_ value: UInt64) {
-            var v = value
-            while v >= 0x80 { bytes.append(UInt8(v & 0x7F) | 0x80); v >>= 7 }
-            bytes.append(UInt8(v))
-        }
-
-        mutating func varint(_ value: Int64) {
-            uvarint(UInt64(bitPattern: (value << 1) ^ (value >> 63)))
-        }
-
-        mutating func be32(_ value: UInt32) {
-            bytes += [UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)]
-        }
-
-        mutating func be64(_ value: UInt64) {
-            be32(UInt32(value >> 32))
-            be32(UInt32(value & 0xFFFF_FFFF))
-        }
     }
 }
