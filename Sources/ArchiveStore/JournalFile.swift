@@ -10,7 +10,8 @@ import Glibc
 /// append starts on a fresh line.
 public final class JournalFile {
     public let path: String
-    private let fd: Int32
+    /// -1 once closed.
+    private var fd: Int32
 
     /// Opens (creating if needed) and locks the file.
     /// - Throws: `ArchiveStoreError` with `.locked` when another process holds it, `.io` when it cannot be
@@ -24,7 +25,15 @@ public final class JournalFile {
         }
     }
 
-    deinit { FileIO.close(fd) }
+    deinit { close() }
+
+    /// Closes the file, releasing its lock at once (not whenever the last reference goes). No
+    /// `SyncHandle` may be in use, and nothing may be read or written afterwards.
+    public func close() {
+        guard fd >= 0 else { return }
+        FileIO.close(fd)
+        fd = -1
+    }
 
     /// Every complete line in the file.
     public func lines() throws -> [String] {

@@ -1,7 +1,8 @@
 import ArchiveStore
 import Foundation
 
-/// The durable record of what the target acknowledged (`formats/import-state-v1.md`).
+/// The durable record of what the target acknowledged (`formats/import-state-v2.md`; version-1
+/// journals still resume, cutting their batches as version 1 did).
 ///
 /// JSON lines: a header naming the import (archive, target, filter, batching), then one line per
 /// acknowledged batch, one per finished segment, and a final `complete` line. Each line is fsynced
@@ -15,7 +16,8 @@ import Foundation
 actor ImportJournal {
     struct Header: Codable, Equatable {
         var journal = "promferry-import-state"
-        var version = 1
+        /// 2 since histogram windows span a slab's segments (they spanned one segment in version 1).
+        var version = 2
         /// `createdAt` of the archive's manifest: tells archives apart without hashing them.
         var archiveCreatedAt: String
         var archiveSource: String
@@ -47,6 +49,8 @@ actor ImportJournal {
     /// which call each waiter is.
     private var writesWaiting = 0
     private var syncing = false
+    /// `close()` calls waiting for the fsync under way to finish.
+    private var waitingForIdle: [CheckedContinuation<Void, Never>] = []
     private var waitingForSync: [(line: Int, continuation: CheckedContinuation<Void, any Error>)] = []
     private static let syncQueue = DispatchQueue(label: "promferry.import-journal.fsync")
     /// Whether the journal held progress from an earlier run.
@@ -183,6 +187,16 @@ actor ImportJournal {
             for waiter in ready { waiter.continuation.resume(with: result) }
         }
         syncing = false
+        let idle = waitingForIdle
+        waitingForIdle = []
+        for waiter in idle { waiter.resume() }
+    }
+
+    /// Closes the journal once no fsync runs, so its lock is free when the import returns or throws:
+    /// a second import started at once (by a script, or in the same process) must not find it held.
+    func close() async {
+        if syncing { await withCheckedContinuation { waitingForIdle.append($0) } }
+        file?.close()
     }
 
     /// How many segments, from the first in manifest order, are done without a gap.

@@ -24,7 +24,25 @@ public struct ImportPipeline: Sendable {
     }
 
 
+    /// Runs the import. Its journal is closed (its lock released) before this returns or throws.
     public func run() async throws -> ImportSummary {
+        let opened = OpenedJournal()
+        do {
+            let summary = try await run(keepingJournalIn: opened)
+            await opened.journal?.close()
+            return summary
+        } catch {
+            await opened.journal?.close()
+            throw error
+        }
+    }
+
+    /// The journal a run opened, so that `run()` closes it however the run ends.
+    private final class OpenedJournal: @unchecked Sendable {
+        var journal: ImportJournal?
+    }
+
+    private func run(keepingJournalIn opened: OpenedJournal) async throws -> ImportSummary {
         let began = ContinuousClock.now
         let archive = ArchiveDirectory(root: configuration.archivePath)
         let initial = try await firstManifest(of: archive)
@@ -48,6 +66,7 @@ public struct ImportPipeline: Sendable {
         }
         if !configuration.dryRun {
             journal = try openJournal(statePath: statePath, manifest: initial)
+            opened.journal = journal
             if let metric, let readURL = configuration.targetReadURL {
                 let done = try await metric.read(from: configuration.target.with(url: readURL), logger: logger)
                 if done > 0 {
@@ -92,7 +111,7 @@ public struct ImportPipeline: Sendable {
             let run = ImportRun(configuration: configuration, progress: progress, logger: logger, journal: journal,
                                 queues: (0..<shards).map { _ in BoundedQueue<Batch>(capacity: ImportConfiguration.queuedBatchesPerSender) },
                                 batchSamples: batchSamples, batchBytes: batchBytes, counters: counters, skipped: skipped,
-                                stop: FirstError(), report: report)
+                                stop: FirstError(), deliveries: DeliveryBarrier(), report: report)
             try await transfer(run, latest: latest, client: client, metric: metric, rejectsPath: rejectsPath)
         } catch {
             try? await client?.shutdown()
@@ -177,6 +196,7 @@ public struct ImportPipeline: Sendable {
     private func transfer(_ run: ImportRun, latest: LatestManifest, client: RemoteWriteClient?, metric: ProgressMetric?,
                           rejectsPath: String) async throws {
         let (queues, journal, counters, report, sendFailure) = (run.queues, run.journal, run.counters, run.report, run.stop)
+        let deliveries = run.deliveries
         let sender = client.map {
             BatchSender(client: $0, policy: configuration.onReject, retry: configuration.retry,
                         rateLimiter: configuration.rateLimit.map { RateLimiter(samplesPerSecond: $0) },
@@ -208,10 +228,12 @@ public struct ImportPipeline: Sendable {
                             } else {
                                 counters.update { $0.batchesSent += 1 }
                             }
+                            await deliveries.deliveredOne()
                             report()
                         }
                     } catch {
                         await sendFailure.record(error)
+                        await deliveries.release()
                         await finishAll()
                     }
                 }
@@ -243,20 +265,26 @@ public struct ImportPipeline: Sendable {
     }
 
     /// Prometheus before 3.0 refuses a histogram more than an hour older than its newest sample of
-    /// any series, and a segment holds one series after another, each over the whole slab. So a
-    /// segment that holds histograms is delivered in windows of this width, every series' part of one
-    /// window before the next: the target's newest sample is then never far ahead of what follows.
+    /// any series, and a segment holds one series after another, each over the whole slab. So a slab
+    /// whose segments hold histograms is delivered in windows of this width: every series' part of one
+    /// window, in every segment of the slab, lands before the next window is read. The target's newest
+    /// sample is then never far ahead of what follows.
     static let histogramWindowMs: Int64 = 30 * 60_000
 
-    /// The time windows a segment is delivered in, in order: one unbounded window unless it holds
-    /// histograms over more than `histogramWindowMs`.
-    static func deliveryWindows(_ segment: Manifest.SegmentEntry) -> [Range<Int64>] {
-        guard (segment.histograms ?? 0) > 0, segment.maxTimestampMs - segment.minTimestampMs >= histogramWindowMs else {
+    /// The time windows `segments` (a slab's, or with a version-1 journal a single segment) are
+    /// delivered in, in order: one unbounded window unless one of them holds histograms and together
+    /// they span at least `histogramWindowMs`. The grid starts at their earliest sample, so it depends
+    /// only on the manifest: a resumed import cuts the same batches.
+    static func deliveryWindows(_ all: [Manifest.SegmentEntry]) -> [Range<Int64>] {
+        let segments = all.filter { $0.samples > 0 }  // an empty segment's times are 0
+        guard segments.contains(where: { ($0.histograms ?? 0) > 0 }),
+              let first = segments.map(\.minTimestampMs).min(), let last = segments.map(\.maxTimestampMs).max(),
+              last - first >= histogramWindowMs else {
             return [Int64.min..<Int64.max]
         }
-        return stride(from: segment.minTimestampMs, through: segment.maxTimestampMs, by: Int(histogramWindowMs)).map { start in
+        return stride(from: first, through: last, by: Int(histogramWindowMs)).map { start in
             let end = start + histogramWindowMs
-            return start..<(end > segment.maxTimestampMs ? Int64.max : end)
+            return start..<(end > last ? Int64.max : end)
         }
     }
 

@@ -27,9 +27,4 @@ public enum BlockULID {
         }
         return String(decoding: characters, as: UTF8.self)
     }
-
-    /// Whether `name` has the form of a ULID.
-    public static func isULID(_ name: String) -> Bool {
-        name.utf8.count == 26 && name.utf8.allSatisfy { alphabet.contains($0) } && name.utf8.first! <= UInt8(ascii: "7")
-    }
 }

@@ -107,9 +107,6 @@ public final class BlockWriter {
         heldSamples = 0
     }
 
-    /// Whether anything was added.
-    public var isEmpty: Bool { samples == 0 }
-
     /// Cuts the open chunks, writes the index and meta.json, makes everything durable and renames
     /// the block into place.
     public func finish() throws -> Summary {

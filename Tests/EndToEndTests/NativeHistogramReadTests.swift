@@ -85,7 +85,8 @@ import TestSupport
     /// Histograms and floats from one Prometheus 2.42 through an archive into another, and `--verify`.
     /// Compared by meaning (`HistogramSample.canonicalForm`): 2.42 re-lays out and re-flags what it stores.
     /// One slab holds all three hours: series after series, which 2.42 takes only in time windows
-    /// (it refuses a histogram an hour older than its newest sample; `ImportPipeline.deliveryWindows`).
+    /// (it refuses a histogram an hour older than its newest sample; `ImportPipeline.deliveryWindows`,
+    /// `DeliveryBarrier`).
     @Test func roundTripThroughAnArchiveIntoAnotherPrometheus() async throws {
         let now = Int64(Date().timeIntervalSince1970) * 1000
         let startMs = now - 3 * Self.hour, endMs = now - 60_000
@@ -113,8 +114,11 @@ import TestSupport
             #expect(floats[switching] == sent.last!.samples)
 
             try await PrometheusServer.with(options: .init(extraArguments: flags)) { target in
+                // Small batches over several senders: each window must land whole before the next is read,
+                // or one sender runs an hour ahead of another and 2.42 refuses the late one.
                 let outcome = try await Executables.run("prom-import", ["--quiet", "-a", archive, "--target-url", target.writeURL,
                                                                         "--verify", "--target-read-url", target.readURL,
+                                                                        "--concurrency", "4", "--batch-samples", "100",
                                                                         "--state", dir.path + "/state"])
                 #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)")
                 #expect(outcome.stdout.contains("verification    passed"), "\(outcome.stdout)")

@@ -235,6 +235,77 @@ let totalSamples = dataset.reduce(0) { $0 + $1.samples.count }
         #expect(decoded == refusedAt)
     }
 
+    /// Prometheus 2.x refuses a histogram more than an hour older than its newest sample. One sender is
+    /// slow here, so the others would run hours ahead of it; every window must land before the next.
+    @Test func histogramWindowsLandInOrderWhenOneSenderLags() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let histograms = HistogramHistory(seriesCount: 12, startMs: t0, endMs: t0 + 4 * hour, gaugesGoDown: false).series()
+        try TestArchive.write(histograms, at: dir.path + "/archive", startMs: t0, slabMs: 4 * hour, slabs: 1)
+        let slow = histograms[0].labels
+        let newest = Mutex(Int64(0))
+        let server = try await ScriptedHTTPServer { request, _ in
+            guard let body = try? Snappy.decompress(request.body, maxOutputBytes: 64 << 20), let write = try? WriteRequest.decode(body) else {
+                return .respond(status: 400, headers: [], body: Array("undecodable".utf8))
+            }
+            let times = write.timeseries.flatMap { $0.histograms.map(\.timestampMs) }
+            let late = newest.withLock { newest in
+                guard !times.contains(where: { $0 < newest - hour }) else { return true }
+                newest = max(newest, times.max() ?? newest)
+                return false
+            }
+            if late { return .respond(status: 400, headers: [], body: Array("out of bounds".utf8)) }
+            let reply = ScriptedReply.respond(status: 204, headers: [], body: [])
+            return write.timeseries.contains { $0.labels == slow } ? .delay(milliseconds: 40, then: reply) : reply
+        }
+        let summary = try await importing(dir.path, server.baseURL + "/api/v1/write") {
+            $0.batchSamples = 40
+            $0.concurrency = 4
+        }
+        try await server.shutdown()
+        #expect(summary.samplesSent == histograms.reduce(0) { $0 + $1.histograms.count })
+    }
+
+    /// One grid for all of a slab's segments, from the earliest sample of any, whatever each segment spans.
+    @Test func histogramWindowsFollowOneGridOverTheSlab() {
+        func entry(_ min: Int64, _ max: Int64, histograms: Int, samples: Int = 10) -> Manifest.SegmentEntry {
+            var summary = SegmentSummary()
+            (summary.samples, summary.minTimestampMs, summary.maxTimestampMs, summary.histogramSamples) = (samples, min, max, histograms)
+            return Manifest.SegmentEntry(file: "segments/000000-0000.pfs", bytes: 1, sha256: "", summary: summary)
+        }
+        let floats = entry(t0, t0 + 2 * hour - 1, histograms: 0), late = entry(t0 + 50 * 60_000, t0 + 70 * 60_000, histograms: 5)
+        #expect(ImportPipeline.deliveryWindows([floats]) == [Int64.min..<Int64.max])
+        #expect(ImportPipeline.deliveryWindows([late]) == [Int64.min..<Int64.max])
+        let half = ImportPipeline.histogramWindowMs
+        #expect(ImportPipeline.deliveryWindows([floats, late, entry(0, 0, histograms: 0, samples: 0)])
+                == [t0..<t0 + half, t0 + half..<t0 + 2 * half, t0 + 2 * half..<t0 + 3 * half, t0 + 3 * half..<Int64.max])
+    }
+
+    /// A journal of version 1 resumes: its header is kept, and the archive is delivered in full.
+    @Test func aVersion1JournalResumes() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let histograms = HistogramHistory(seriesCount: 6, startMs: t0, endMs: t0 + 2 * hour, gaugesGoDown: false).series()
+        try TestArchive.write(histograms, at: dir.path + "/archive", startMs: t0, slabMs: 2 * hour, slabs: 1)
+        let target = FakeRemoteWriteTarget()
+        let server = try await ScriptedHTTPServer { request, _ in target.handle(request) }
+        let manifest = try ArchiveDirectory(root: dir.path + "/archive").readManifest()
+        // The header `importing` would write, but of version 1.
+        let settings = ImportConfiguration(archivePath: "", target: EndpointConfiguration(url: server.baseURL + "/api/v1/write"),
+                                           batchSamples: 500, concurrency: 3)
+        var old = ImportJournal.Header(archiveCreatedAt: manifest.createdAt, archiveSource: manifest.source.url,
+                                       target: settings.target.redactedURL, filter: SeriesFilter.all.description,
+                                       batchSamples: 500, batchBytes: settings.effectiveBatchBytes, concurrency: 3)
+        old.version = 1
+        try (String(decoding: try JSONEncoder.sorted.encode(old), as: UTF8.self) + "\n").write(toFile: dir.path + "/archive/prom-import.state",
+                                                                                              atomically: true, encoding: .utf8)
+        let summary = try await importing(dir.path, server.baseURL + "/api/v1/write")
+        try await server.shutdown()
+        #expect(summary.samplesSent == histograms.reduce(0) { $0 + $1.histograms.count })
+        let first = try String(contentsOfFile: dir.path + "/archive/prom-import.state", encoding: .utf8).split(separator: "\n")[0]
+        #expect(first.contains(#""version":1"#), "\(first)")
+    }
+
     @Test func aFlippedByteStopsTheImportBeforeAnythingOfThatSegmentIsSent() async throws {
         try await withTarget { dir, url, target, _ in
             let manifest = try ArchiveDirectory(root: dir + "/archive").readManifest()

@@ -133,7 +133,9 @@ import TSDBBlocks
         let a = BlockULID.make(timeMs: 1_764_892_800_000, seed: Array("x".utf8))
         #expect(a == BlockULID.make(timeMs: 1_764_892_800_000, seed: Array("x".utf8)))
         #expect(a != BlockULID.make(timeMs: 1_764_892_800_000, seed: Array("y".utf8)))
-        #expect(BlockULID.isULID(a))
+        // A ULID: 26 characters of Crockford's base 32, the first at most "7" (128 bits).
+        let crockford = Set("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+        #expect(a.count == 26 && a.allSatisfy(crockford.contains) && a.first! <= "7", "\(a)")
         // The first ten characters are the time: 1764892800000 ms.
         #expect(a.hasPrefix("01KBNWXX00"), "\(a)")
         #expect(BlockULID.make(timeMs: 0, seed: []).hasPrefix("0000000000"))
