@@ -42,14 +42,17 @@ let package = Package(
         // Prometheus TSDB blocks on disk, read without a server (`--source-tsdb`).
         .target(name: "TSDBBlocks", dependencies: ["PrometheusWire"]),
         .target(name: "ArchiveFormat", dependencies: ["PrometheusWire", "BlockCompression"]),
-        .target(name: "ArchiveStore", dependencies: ["ArchiveFormat", crypto, "PrometheusWire"]),
+        // A small S3 client (SigV4 over AsyncHTTPClient): what a bucket archive location needs, no SDK.
+        .target(name: "ObjectStorage", dependencies: ["PrometheusWire", crypto, httpClient, nioCore, nioHTTP1]),
+        // Archive locations: a directory, or a prefix of an S3 bucket.
+        .target(name: "ArchiveStore", dependencies: ["ArchiveFormat", crypto, "PrometheusWire", "ObjectStorage"]),
         .target(name: "RemoteStorageClient", dependencies: ["PrometheusWire", "BlockCompression", httpClient, nioCore, nioPosix, nioHTTP1, nioTLS, nioSSL, logging]),
         .target(name: "ExportPipeline", dependencies: ["ArchiveStore", "RemoteStorageClient", "TSDBBlocks", logging, "ArchiveFormat", "PrometheusWire"]),
         .target(name: "ImportPipeline", dependencies: ["ArchiveStore", "RemoteStorageClient", crypto, logging, "ArchiveFormat", "PrometheusWire"]),
         .target(name: "ArchiveTools", dependencies: ["ArchiveStore", "ArchiveFormat", "PrometheusWire", "TSDBBlocks", logging]),
         .target(name: "FuzzTargets", dependencies: ["PrometheusWire", "ArchiveFormat", "ArchiveTools", "BlockCompression", "TSDBBlocks"]),
         // Shared command-line pieces only; each command's own display and summary text live with it in Commands.
-        .target(name: "CommandLineSupport", dependencies: ["PrometheusWire", "BlockCompression", "ArchiveFormat", "RemoteStorageClient", argumentParser, logging]),
+        .target(name: "CommandLineSupport", dependencies: ["PrometheusWire", "BlockCompression", "ArchiveFormat", "RemoteStorageClient", "ObjectStorage", "ArchiveStore", argumentParser, logging]),
         .target(name: "PeerHarness", dependencies: ["PrometheusWire", "BlockCompression", "ArchiveFormat", "ArchiveStore", "RemoteStorageClient", httpClient, nioCore, logging, nioHTTP1]),
 
         // MARK: Commands (parse → configuration → pipeline.run; no logic), and the one executable
@@ -73,6 +76,7 @@ let package = Package(
         .testTarget(name: "ExportPipelineTests", dependencies: ["ExportPipeline", "ArchiveStore", "ArchiveTools", "BlockCompression", "PeerHarness", "TestSupport", logging, "ArchiveFormat", "PrometheusWire", "RemoteStorageClient"]),
         .testTarget(name: "ImportPipelineTests", dependencies: ["ImportPipeline", "ExportPipeline", "ArchiveStore", "ArchiveTools", "BlockCompression", "PeerHarness", "TestSupport", logging, "ArchiveFormat", "PrometheusWire", "RemoteStorageClient"]),
         .testTarget(name: "ArchiveToolsTests", dependencies: ["ArchiveTools", "ArchiveStore", "PeerHarness", "TestSupport", "ArchiveFormat", "PrometheusWire", "TSDBBlocks"]),
+        .testTarget(name: "ObjectStorageTests", dependencies: ["ObjectStorage"]),
         .testTarget(name: "TSDBBlocksTests", dependencies: ["TSDBBlocks", "PeerHarness", "PrometheusWire"]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "EndToEndTests", dependencies: ["ExportPipeline", "ImportPipeline", "ArchiveStore", "PeerHarness", "TestSupport", logging, "ArchiveFormat", "BlockCompression", "PrometheusWire", "RemoteStorageClient"]),

@@ -18,8 +18,8 @@ public final class ArchiveDirectory {
 
     public init(location: any ArchiveLocation) { self.location = location }
 
-    /// The archive in the directory at `root`.
-    public convenience init(root: String) { self.init(location: LocalDirectory(root: root)) }
+    /// The archive at `root`: a directory path, or `s3://BUCKET/PREFIX`.
+    public convenience init(root: String) { self.init(location: ArchiveLocations.location(for: root)) }
 
     public var root: String { location.root }
     public var manifestPath: String { path(of: ArchiveNaming.manifestFile) }
@@ -31,8 +31,10 @@ public final class ArchiveDirectory {
 
     /// Whether the archive holds a manifest.
     public var hasManifest: Bool {
-        if case .file = location.entry(ArchiveNaming.manifestFile) { return true }
-        return false
+        get throws {
+            if case .file = try location.entry(ArchiveNaming.manifestFile) { return true }
+            return false
+        }
     }
 
     /// Whether prom-import keeps its journal inside the archive (`prom-import.state`), finished or not.
@@ -72,7 +74,7 @@ public final class ArchiveDirectory {
         // A following prom-import may have put its journal beside the manifest of an export whose first read then failed.
         let ours: Set = [ArchiveNaming.segmentsDirectory, ArchiveNaming.manifestFile + ".tmp", ArchiveNaming.checksumsFile + ".tmp"]
         guard entries.allSatisfy({ ours.contains($0) || ArchiveNaming.isImportFile($0) }) else { return false }
-        guard location.entry(ArchiveNaming.segmentsDirectory) == .folder else { return !entries.contains(ArchiveNaming.segmentsDirectory) }
+        guard try location.entry(ArchiveNaming.segmentsDirectory) == .folder else { return !entries.contains(ArchiveNaming.segmentsDirectory) }
         return try location.list(ArchiveNaming.segmentsDirectory).allSatisfy { name in
             let path = ArchiveNaming.segmentsDirectory + "/" + name
             return ArchiveNaming.isValidSegmentPath(path) || (name.hasSuffix(".tmp") && ArchiveNaming.isValidSegmentPath(String(path.dropLast(4))))
@@ -82,7 +84,7 @@ public final class ArchiveDirectory {
     /// The text of `SHA256SUMS`, read like every archive file: never through a link, and bounded (it
     /// lists one line per segment, so the manifest's limit is ample); nil when it is missing.
     public func readChecksums() throws -> String? {
-        guard let entry = location.entry(ArchiveNaming.checksumsFile) else { return nil }
+        guard let entry = try location.entry(ArchiveNaming.checksumsFile) else { return nil }
         if case .file(let size) = entry, size > Self.maxManifestBytes {
             throw ArchiveStoreError(.corrupt, "\(checksumsPath) is over \(Self.maxManifestBytes >> 20) MiB; the archive is damaged or not from promferry")
         }
@@ -95,7 +97,7 @@ public final class ArchiveDirectory {
 
     /// Reads and validates `manifest.json`.
     public func readManifest() throws -> Manifest {
-        guard case .file(let size) = location.entry(ArchiveNaming.manifestFile) else {
+        guard case .file(let size) = try location.entry(ArchiveNaming.manifestFile) else {
             throw ArchiveStoreError(.missing, "\(manifestPath) is missing; \(root) is not a promferry archive")
         }
         if size > Self.maxManifestBytes {
@@ -124,7 +126,7 @@ public final class ArchiveDirectory {
     /// Makes `manifest` the archive's state: writes `manifest.json`, then `SHA256SUMS`.
     public func commit(_ manifest: Manifest) throws {
         try manifest.validate()
-        if !hasManifest { createdManifest = true }
+        if try !hasManifest { createdManifest = true }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let json = Array(try encoder.encode(manifest)) + [0x0A]
@@ -151,14 +153,14 @@ public final class ArchiveDirectory {
         for name in try location.list(ArchiveNaming.segmentsDirectory).sorted() {
             let relative = ArchiveNaming.segmentsDirectory + "/" + name
             if listed.contains(relative) { continue }
-            guard case .file = location.entry(relative) else {
+            guard case .file = try location.entry(relative) else {
                 throw ArchiveStoreError(.corrupt, "\(path(of: relative)) is not a regular file; remove it by hand")
             }
             try location.remove(relative)
             removed.append(relative)
         }
         for leftover in [ArchiveNaming.manifestFile + ".tmp", ArchiveNaming.checksumsFile + ".tmp"] {
-            if case .file = location.entry(leftover) { try location.remove(leftover) }
+            if case .file = try location.entry(leftover) { try location.remove(leftover) }
         }
         return removed
     }
@@ -169,11 +171,11 @@ public final class ArchiveDirectory {
             throw ArchiveStoreError(.corrupt, "segment path \"\(relativePath)\" is not inside \(segmentsPath)")
         }
         // A link in place of the folder would lead every read outside the archive.
-        guard location.entry(ArchiveNaming.segmentsDirectory) == .folder else {
+        guard try location.entry(ArchiveNaming.segmentsDirectory) == .folder else {
             throw ArchiveStoreError(.corrupt, "\(segmentsPath) is not a directory (symlinks are refused)")
         }
         let full = path(of: relativePath)
-        guard let entry = location.entry(relativePath) else {
+        guard let entry = try location.entry(relativePath) else {
             throw ArchiveStoreError(.missing, "\(full) is missing; the archive is incomplete (copy it again)")
         }
         guard case .file = entry else {
@@ -183,8 +185,8 @@ public final class ArchiveDirectory {
     }
 
     /// The size of a listed file, when it is a regular file.
-    public func size(of relativePath: String) -> Int? {
-        if case .file(let bytes) = location.entry(relativePath) { return bytes }
+    public func size(of relativePath: String) throws -> Int? {
+        if case .file(let bytes) = try location.entry(relativePath) { return bytes }
         return nil
     }
 
@@ -240,7 +242,7 @@ extension ArchiveDirectory {
     /// Removes one file of the archive that no committed manifest lists yet.
     public func removeFile(_ relativePath: String) throws {
         guard ArchiveNaming.isValidSegmentPath(relativePath) else { return }
-        if location.entry(relativePath) != nil { try location.remove(relativePath) }
+        if try location.entry(relativePath) != nil { try location.remove(relativePath) }
     }
 }
 
@@ -281,11 +283,11 @@ extension ArchiveDirectory {
     /// The first slab (by position in `manifest.slabs`) one of whose segment files is missing, is not a
     /// regular file, or does not have the size the manifest records, with what is wrong. Sizes only:
     /// cheap enough for every resume.
-    public func firstSegmentProblem(_ manifest: Manifest) -> (slab: Int, problem: String)? {
+    public func firstSegmentProblem(_ manifest: Manifest) throws -> (slab: Int, problem: String)? {
         for (position, slab) in manifest.slabs.enumerated() {
             for segment in slab.segments {
                 let full = path(of: segment.file)
-                switch location.entry(segment.file) {
+                switch try location.entry(segment.file) {
                 case nil:
                     return (position, "\(full) is missing")
                 case .file(let size):

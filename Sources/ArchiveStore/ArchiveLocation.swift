@@ -23,8 +23,8 @@ public protocol LocationWriter: AnyObject {
 }
 
 /// Where an archive's files are kept, by relative name (`manifest.json`, `SHA256SUMS`,
-/// `segments/000001-0000.pfs`): a directory (`LocalDirectory`), and an object-store prefix is meant
-/// to plug in the same way. `ArchiveDirectory` holds the archive's rules (what a manifest must say,
+/// `segments/000001-0000.pfs`): a directory (`LocalDirectory`) or a prefix of an S3 bucket
+/// (`S3Location`). `ArchiveDirectory` holds the archive's rules (what a manifest must say,
 /// the commit order, orphans, checksums) once, written against this.
 ///
 /// A location's duties:
@@ -41,7 +41,7 @@ public protocol ArchiveLocation: AnyObject {
     func create() throws -> Bool
     /// Removes the location itself when it is empty (what `create()` made, given up).
     func removeIfEmpty()
-    func entry(_ name: String) -> LocationEntry?
+    func entry(_ name: String) throws -> LocationEntry?
     /// Names directly inside `folder` ("" for the top), in no particular order.
     func list(_ folder: String) throws -> [String]
     func makeFolder(_ name: String) throws
@@ -59,6 +59,13 @@ public protocol ArchiveLocation: AnyObject {
     var holdsLock: Bool { get }
     /// Whether another process holds the writers' lock, without taking it; nil where that cannot be told.
     func writerHoldsLock() -> Bool?
+}
+
+/// The location an archive argument names: `s3://BUCKET/PREFIX` a bucket, anything else a directory.
+public enum ArchiveLocations {
+    public static func location(for root: String) -> any ArchiveLocation {
+        S3Location.isS3(root) ? S3Location(url: root) : LocalDirectory(root: root)
+    }
 }
 
 extension ArchiveLocation {

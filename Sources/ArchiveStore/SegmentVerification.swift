@@ -14,7 +14,7 @@ public struct SegmentReader {
     init(archive: ArchiveDirectory, entry: Manifest.SegmentEntry) throws {
         self.entry = entry
         fullPath = archive.path(of: entry.file)
-        if let size = archive.size(of: entry.file), size != entry.bytes {
+        if let size = try archive.size(of: entry.file), size != entry.bytes {
             throw ArchiveStoreError(.corrupt, "\(fullPath) has \(size) bytes, manifest.json says \(entry.bytes); "
                 + "the file is truncated or altered (copy it again or re-export its slab)")
         }

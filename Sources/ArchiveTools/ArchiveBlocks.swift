@@ -60,7 +60,7 @@ public enum ArchiveBlocks {
     public static func write(_ path: String, to outDirectory: String, options: Options, logger: Logger? = nil,
                              note: (BlockWriter.Summary) -> Void = { _ in }) throws -> Result {
         let archive = ArchiveDirectory(root: path)
-        guard archive.hasManifest else {
+        guard try archive.hasManifest else {
             throw Failure(description: "\(path) holds no \(ArchiveNaming.manifestFile); give the directory of a promferry archive")
         }
         let manifest = try archive.readManifest()

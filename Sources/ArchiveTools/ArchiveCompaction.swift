@@ -86,7 +86,7 @@ public enum ArchiveCompaction {
     /// Compacts the archive at `path`, taking the writers' lock; `note` receives one line per run rewritten.
     public static func compact(_ path: String, options: Options, logger: Logger? = nil, note: (String) -> Void = { _ in }) throws -> Result {
         let archive = ArchiveDirectory(root: path)
-        guard archive.hasManifest else {
+        guard try archive.hasManifest else {
             throw Failure(description: "\(path) holds no \(ArchiveNaming.manifestFile); give the directory of a promferry archive")
         }
         try archive.prepareForWriting()

@@ -120,7 +120,7 @@ public enum ArchiveSplitMerge {
         merged.slabs = []
         let output = ArchiveDirectory(root: output)
         try output.prepareForWriting()
-        guard !output.hasManifest else { throw Failure(description: "\(output.root) already holds an archive; choose a new directory") }
+        guard try !output.hasManifest else { throw Failure(description: "\(output.root) already holds an archive; choose a new directory") }
         // What an interrupted merge left (segments without a manifest) is removed; the merge starts over.
         try output.removeOrphans(keeping: nil)
         for (archive, manifest) in inputs {
@@ -163,7 +163,7 @@ public enum ArchiveSplitMerge {
         merged.slabs = []
         let destination = ArchiveDirectory(root: output)
         try destination.prepareForWriting()
-        guard !destination.hasManifest else { throw Failure(description: "\(destination.root) already holds an archive; choose a new directory") }
+        guard try !destination.hasManifest else { throw Failure(description: "\(destination.root) already holds an archive; choose a new directory") }
         try destination.removeOrphans(keeping: nil)
         for (k, slab) in first.1.slabs.enumerated() {
             var entry = Manifest.SlabEntry(index: k, startMs: slab.startMs, endMs: slab.endMs, series: 0, samples: 0, segments: [])
@@ -220,7 +220,7 @@ public enum ArchiveSplitMerge {
     /// exactly these slabs' segments (by SHA-256). A part holding anything else is refused.
     static func finished(_ path: String, holding slabs: [Manifest.SlabEntry]) throws -> Bool {
         let part = ArchiveDirectory(root: path)
-        guard part.hasManifest else { return false }
+        guard try part.hasManifest else { return false }
         let manifest = try part.readManifest()
         guard manifest.complete, manifest.slabs.map({ $0.segments.map(\.sha256) }) == slabs.map({ $0.segments.map(\.sha256) }) else {
             throw Failure(description: "\(path) holds other slabs than this split puts there (an earlier split with another "

@@ -1,4 +1,6 @@
 public import ArgumentParser
+import ArchiveStore
+import Foundation
 
 /// `--archive`/`-a`: the archive's location, spelled the same in every command.
 ///
@@ -6,18 +8,46 @@ public import ArgumentParser
 /// spellings still work for this release as hidden aliases (absent from `--help`), and each command
 /// resolves its alias here, so that giving both, or neither, reads the same everywhere.
 public enum ArchiveFlag {
-    public static let help = "The archive directory."
+    public static let help = "The archive: a directory, or s3://BUCKET/PREFIX on object storage."
 
     /// The archive path from `--archive` or the command's former spelling `aliasName`.
     public static func resolve(_ flag: String?, alias: String?, aliasName: String) throws -> String {
         switch (flag, alias) {
         case (let path?, nil), (nil, let path?):
             guard !path.isEmpty else { throw ValidationError("--archive: give a directory path, not an empty string") }
+            try checkLocation(path)
             return path
         case (let path?, let other?):
             throw ValidationError("--archive \(path) and \(aliasName) \(other) both name the archive; give it once, as --archive")
         case (nil, nil):
             throw ValidationError("give the archive directory with --archive DIR")
+        }
+    }
+}
+
+extension ArchiveFlag {
+    /// Refuses a URL other than a well-formed `s3://BUCKET/PREFIX` at parse time (a directory is
+    /// checked when it is opened).
+    public static func checkLocation(_ path: String) throws {
+        if S3Location.isS3(path) {
+            do {
+                _ = try S3Location.parse(path)
+            } catch let error as ArchiveStoreError {
+                throw ValidationError(error.message)
+            }
+        } else if let scheme = path.range(of: "://") {
+            throw ValidationError("\(path): \(path[..<scheme.lowerBound]):// is not an archive location; give a directory "
+                + "or s3://BUCKET/PREFIX")
+        }
+    }
+}
+
+extension ArchiveFlag {
+    /// The output of split, merge and blocks is written to a directory only: refuses a bucket URL.
+    public static func checkDirectoryOutput(_ path: String) throws {
+        guard !S3Location.isS3(path) && !path.contains("://") else {
+            throw ValidationError("\(path): this command writes its output to a directory only; write it to a local directory, "
+                + "then copy it with: aws s3 cp --recursive DIR \(path)")
         }
     }
 }

@@ -48,6 +48,9 @@ struct Verify: ParsableCommand {
     @OptionGroup(title: "Reporting")
     var reporting: OutputOptions
 
+    @OptionGroup(title: "Object storage (s3:// archives)")
+    var objectStorage: S3Options
+
     func run() throws {
         reporting.bootstrapLogging()
         let report = ArchiveVerifier.verify(archive, logger: PromArchive.logger)
@@ -76,6 +79,9 @@ struct Inspect: ParsableCommand {
 
     @OptionGroup(title: "Reporting")
     var reporting: OutputOptions
+
+    @OptionGroup(title: "Object storage (s3:// archives)")
+    var objectStorage: S3Options
 
     @Option(help: "How many metrics and labels to list.")
     var top = 10
@@ -127,6 +133,9 @@ struct Cat: ParsableCommand {
 
     @Option(name: .customLong("log-level"), help: "Diagnostics on stderr: debug (each segment written), info (the counts at the end), warning, ….")
     var logLevel: Logger.Level = .warning
+
+    @OptionGroup(title: "Object storage (s3:// archives)")
+    var objectStorage: S3Options
 
     @Option(name: .customLong("log-format"), help: "text, or json: one JSON object per line.")
     var logFormat: LogFormat = .text
@@ -184,6 +193,9 @@ struct Split: ParsableCommand {
     @OptionGroup(title: "Reporting")
     var reporting: OutputOptions
 
+    @OptionGroup(title: "Object storage (s3:// archives)")
+    var objectStorage: S3Options
+
     /// The output directory, after the archive in the former spelling (`split ARCHIVE … OUT_DIR`), kept for one release.
     @Argument(help: ArgumentHelp("An empty or new directory for part-001, part-002, …", valueName: "out-directory"))
     var paths: [String] = []
@@ -198,7 +210,7 @@ struct Split: ParsableCommand {
         }
     }
 
-    func validate() throws { _ = try locations() }
+    func validate() throws { try ArchiveFlag.checkDirectoryOutput(try locations().outDirectory) }
 
     func run() throws {
         let (archive, outDirectory) = try locations()
@@ -226,6 +238,9 @@ struct Merge: ParsableCommand {
     @OptionGroup(title: "Reporting")
     var reporting: OutputOptions
 
+    @OptionGroup(title: "Object storage (s3:// archives)")
+    var objectStorage: S3Options
+
     /// The output directory last; in the former spelling (`merge A B OUT_DIR`) the archives before it, kept for one release.
     @Argument(help: ArgumentHelp("The new output directory.", valueName: "out-directory"))
     var paths: [String] = []
@@ -240,7 +255,7 @@ struct Merge: ParsableCommand {
         return (all, output)
     }
 
-    func validate() throws { _ = try locations() }
+    func validate() throws { try ArchiveFlag.checkDirectoryOutput(try locations().output) }
 
     func run() throws {
         let (inputs, output) = try locations()
@@ -285,6 +300,9 @@ struct Compact: ParsableCommand {
 
     @OptionGroup(title: "Reporting")
     var reporting: OutputOptions
+
+    @OptionGroup(title: "Object storage (s3:// archives)")
+    var objectStorage: S3Options
 
     func validate() throws {
         guard maxSlab.milliseconds >= Bounds.shortestSlabMs else { throw ValidationError("--max-slab \(maxSlab) is shorter than 1s; use e.g. 24h") }
@@ -353,6 +371,9 @@ struct Blocks: ParsableCommand {
     @OptionGroup(title: "Reporting")
     var reporting: OutputOptions
 
+    @OptionGroup(title: "Object storage (s3:// archives)")
+    var objectStorage: S3Options
+
     @Argument(help: ArgumentHelp("The directory for the blocks (created if missing), e.g. a stopped Prometheus' data directory.",
                                  valueName: "out-directory"))
     var paths: [String] = []
@@ -368,7 +389,7 @@ struct Blocks: ParsableCommand {
     }
 
     func validate() throws {
-        _ = try locations()
+        try ArchiveFlag.checkDirectoryOutput(try locations().outDirectory)
         guard blockDuration.milliseconds >= 60_000 else {
             throw ValidationError("--block-duration \(blockDuration) is shorter than 1m; Prometheus' own blocks cover 2h")
         }

@@ -137,6 +137,9 @@ public struct PromExport: AsyncParsableCommand {
     @OptionGroup(title: "Reporting")
     var reporting: OutputOptions
 
+    @OptionGroup(title: "Object storage (s3:// archives)")
+    var objectStorage: S3Options
+
     @OptionGroup(title: "Source authentication, TLS and timeouts")
     var endpoint: EndpointOptions
 

@@ -133,6 +133,9 @@ public struct PromImport: AsyncParsableCommand {
     @OptionGroup(title: "Reporting")
     var reporting: OutputOptions
 
+    @OptionGroup(title: "Object storage (s3:// archives)")
+    var objectStorage: S3Options
+
     @OptionGroup(title: "Target authentication, TLS and timeouts")
     var endpoint: EndpointOptions
 

