@@ -53,7 +53,7 @@ let package = Package(
         .target(name: "FuzzTargets", dependencies: ["PrometheusWire", "ArchiveFormat", "ArchiveTools", "BlockCompression", "TSDBBlocks"]),
         // Shared command-line pieces only; each command's own display and summary text live with it in Commands.
         .target(name: "CommandLineSupport", dependencies: ["PrometheusWire", "BlockCompression", "ArchiveFormat", "RemoteStorageClient", "ObjectStorage", "ArchiveStore", argumentParser, logging]),
-        .target(name: "PeerHarness", dependencies: ["PrometheusWire", "BlockCompression", "ArchiveFormat", "ArchiveStore", "RemoteStorageClient", httpClient, nioCore, logging, nioHTTP1]),
+        .target(name: "PeerHarness", dependencies: ["PrometheusWire", "BlockCompression", "ArchiveFormat", "ArchiveStore", "ObjectStorage", "RemoteStorageClient", httpClient, nioCore, logging, nioHTTP1]),
 
         // MARK: Commands (parse → configuration → pipeline.run; no logic), and the one executable
         .target(name: "Commands", dependencies: ["ExportPipeline", "ImportPipeline", "ArchiveTools", "ArchiveFormat", "RemoteStorageClient", "TSDBBlocks",
@@ -66,7 +66,7 @@ let package = Package(
         .executableTarget(name: "promferry-demo", dependencies: ["ExportPipeline", "ArchiveStore", "PeerHarness", "CommandLineSupport", argumentParser, logging, "PrometheusWire"]),
 
         // MARK: Tests
-        .target(name: "TestSupport", dependencies: ["PrometheusWire", "BlockCompression", "ArchiveFormat", "ArchiveStore", nioCore, nioPosix, nioHTTP1], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["PrometheusWire", "BlockCompression", "ArchiveFormat", "ArchiveStore", httpClient, nioCore, nioPosix, nioHTTP1], path: "Tests/TestSupport"),
         .testTarget(name: "BlockCompressionTests", dependencies: ["BlockCompression"]),
         .testTarget(name: "PrometheusWireTests", dependencies: ["PrometheusWire", "BlockCompression"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ArchiveFormatTests", dependencies: ["ArchiveFormat", "ArchiveStore", "BlockCompression", "PrometheusWire", "PeerHarness"]),
@@ -76,10 +76,10 @@ let package = Package(
         .testTarget(name: "ExportPipelineTests", dependencies: ["ExportPipeline", "ArchiveStore", "ArchiveTools", "BlockCompression", "PeerHarness", "TestSupport", logging, "ArchiveFormat", "PrometheusWire", "RemoteStorageClient"]),
         .testTarget(name: "ImportPipelineTests", dependencies: ["ImportPipeline", "ExportPipeline", "ArchiveStore", "ArchiveTools", "BlockCompression", "PeerHarness", "TestSupport", logging, "ArchiveFormat", "PrometheusWire", "RemoteStorageClient"]),
         .testTarget(name: "ArchiveToolsTests", dependencies: ["ArchiveTools", "ArchiveStore", "PeerHarness", "TestSupport", "ArchiveFormat", "PrometheusWire", "TSDBBlocks"]),
-        .testTarget(name: "ObjectStorageTests", dependencies: ["ObjectStorage"]),
+        .testTarget(name: "ObjectStorageTests", dependencies: ["ObjectStorage", "ArchiveStore", "ArchiveFormat", "PeerHarness", "TestSupport"]),
         .testTarget(name: "TSDBBlocksTests", dependencies: ["TSDBBlocks", "PeerHarness", "PrometheusWire"]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["ExportPipeline", "ImportPipeline", "ArchiveStore", "PeerHarness", "TestSupport", logging, "ArchiveFormat", "BlockCompression", "PrometheusWire", "RemoteStorageClient"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["ExportPipeline", "ObjectStorage", "ImportPipeline", "ArchiveStore", "PeerHarness", "TestSupport", logging, "ArchiveFormat", "BlockCompression", "PrometheusWire", "RemoteStorageClient"]),
     ]
 )
 

@@ -1,6 +1,6 @@
 import ArchiveFormat
 import Foundation
-import ObjectStorage
+public import ObjectStorage
 
 /// An archive location under a prefix of an S3 bucket: `s3://BUCKET/PREFIX`, each archive file one
 /// object `PREFIX/NAME`.
@@ -28,6 +28,8 @@ public final class S3Location: ArchiveLocation {
     /// Without leading or trailing `/`; empty for the bucket's top.
     public let prefix: String
     private var resolved: S3Client?
+    /// Settings given by the caller instead of the process' AWS environment.
+    private let givenSettings: S3Settings?
     private var lock: LeaseLock?
 
     static let partBytes = 8 << 20
@@ -62,8 +64,10 @@ public final class S3Location: ArchiveLocation {
         return (bucket, String(prefix))
     }
 
-    /// A location for `url`; nothing is checked until the first call (which then fails with the reason).
-    public init(url: String) {
+    /// A location for `url`, reached with `settings` (default: resolved from the AWS environment);
+    /// nothing is checked until the first call, which then fails with the reason.
+    public init(url: String, settings: S3Settings? = nil) {
+        givenSettings = settings
         let parsed = try? Self.parse(url)
         bucket = parsed?.bucket ?? ""
         prefix = parsed?.prefix ?? ""
@@ -76,7 +80,7 @@ public final class S3Location: ArchiveLocation {
     func client() throws -> S3Client {
         if let resolved { return resolved }
         _ = try Self.parse(root)
-        let client = try Self.mapped { S3Client(settings: try S3Settings.resolve(), bucket: bucket) }
+        let client = try Self.mapped { S3Client(settings: try givenSettings ?? S3Settings.resolve(), bucket: bucket) }
         try Self.mapped { try client.checkBucket() }
         resolved = client
         return client
@@ -208,11 +212,14 @@ public final class S3Location: ArchiveLocation {
 }
 
 /// Reads an object in 8 MiB range requests, all of the version first seen.
+///
+/// An object replaced before its first byte was read (a manifest rewritten by the export a follower
+/// reads) is simply read in its new version; replaced later, the read fails.
 final class S3Reader: LocationReader {
     let client: S3Client
     let key: String
-    let size: Int
-    let etag: String
+    private(set) var size: Int
+    private(set) var etag: String
     private var offset = 0
     private var buffer: [UInt8] = []
     private var position = 0
@@ -224,8 +231,21 @@ final class S3Reader: LocationReader {
     func read(_ count: Int) throws -> [UInt8] {
         if position == buffer.count {
             guard offset < size else { return [] }
-            let length = min(max(count, S3Location.partBytes), size - offset)
-            buffer = try S3Location.mapped { try client.get(key, offset: offset, length: length, ifMatch: etag.isEmpty ? nil : etag) }
+            var length = min(max(count, S3Location.partBytes), size - offset)
+            var replaced = 0
+            while true {
+                do {
+                    buffer = try S3Location.mapped { try client.get(key, offset: offset, length: length, ifMatch: etag.isEmpty ? nil : etag) }
+                    break
+                } catch let error as ArchiveStoreError where error.code == .locked && offset == 0 && replaced < 5 {
+                    // `.locked` is how a failed If-Match arrives here: the object was replaced since it was opened.
+                    replaced += 1
+                    guard let current = try S3Location.mapped({ try client.head(key) }) else { throw error }
+                    (size, etag) = current
+                    guard size > 0 else { return [] }
+                    length = min(max(count, S3Location.partBytes), size)
+                }
+            }
             guard buffer.count == length else {
                 throw ArchiveStoreError(.io, "\(client.url(key)): asked for \(length) bytes at \(offset), the store sent \(buffer.count); "
                     + "the object changed or the store is faulty (run the command again)")

@@ -1,6 +1,9 @@
 import ArchiveFormat
 import ArchiveStore
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 public import Logging
 import PrometheusWire
 public import TSDBBlocks
@@ -68,7 +71,13 @@ public enum ArchiveBlocks {
             throw Failure(description: "\(path) is not complete (its export stopped at \(manifest.resumePointMs)); re-run the export "
                 + "to finish it, then write blocks")
         }
-        try prepare(outDirectory)
+        // Blocks for a bucket are written to a local staging directory, then uploaded one by one, meta.json last
+        // (what Thanos and Mimir take as the mark of a complete block), and removed locally.
+        let bucket = S3Location.isS3(outDirectory) ? ArchiveLocations.location(for: outDirectory) : nil
+        let staging = try bucket.map { _ in try stagingDirectory() }
+        defer { if let staging { try? FileManager.default.removeItem(atPath: staging) } }
+        let blockDirectory = staging ?? outDirectory
+        if let bucket { _ = try bucket.exists() } else { try prepare(outDirectory) }
         let duration = options.blockDurationMs
         let identity = Array("\(manifest.createdAt)|\(manifest.source.url)|\(duration)|".utf8)
             + Array((options.thanosLabels ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",").utf8)
@@ -86,7 +95,15 @@ public enum ArchiveBlocks {
             if skipped.contains(start) { return nil }
             let ulid = BlockULID.make(timeMs: start, seed: identity + Array("|\(start)".utf8))
             let existing = outDirectory + "/" + ulid
-            if FileManager.default.fileExists(atPath: existing) {
+            if let bucket {
+                // A block whose meta.json is there was uploaded whole; one without it is uploaded again, over what was there.
+                if try bucket.entry(ulid + "/meta.json") != nil {
+                    skipped.insert(start)
+                    result.blocksAlreadyWritten.append(ulid)
+                    logger?.info("block already written", metadata: ["block": "\(ulid)", "window.start": "\(start)"])
+                    return nil
+                }
+            } else if FileManager.default.fileExists(atPath: existing) {
                 guard FileManager.default.fileExists(atPath: existing + "/meta.json") else {
                     throw Failure(description: "\(existing) exists but holds no meta.json, so it is no block this command finished; "
                         + "remove it and re-run")
@@ -96,7 +113,7 @@ public enum ArchiveBlocks {
                 logger?.info("block already written", metadata: ["block": "\(ulid)", "window.start": "\(start)"])
                 return nil
             }
-            let writer = try BlockWriter(outDirectory: outDirectory, ulid: ulid, thanosLabels: options.thanosLabels)
+            let writer = try BlockWriter(outDirectory: blockDirectory, ulid: ulid, thanosLabels: options.thanosLabels)
             open[start] = writer
             return writer
         }
@@ -104,6 +121,7 @@ public enum ArchiveBlocks {
             for start in open.keys.sorted() where start + duration <= limit {
                 let writer = open.removeValue(forKey: start)!
                 let summary = try writer.finish()
+                if let bucket, let staging { try upload(summary.ulid, from: staging, to: bucket) }
                 result.blocks.append(summary)
                 note(summary)
                 logger?.info("block written", metadata: [
@@ -148,6 +166,26 @@ public enum ArchiveBlocks {
             throw error
         }
         return result
+    }
+
+    /// A new, empty directory under the system's temporary directory (`TMPDIR`).
+    static func stagingDirectory() throws -> String {
+        var template = Array((NSTemporaryDirectory() + "/promferry-blocks-XXXXXX").utf8CString)
+        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+            throw Failure(description: "cannot create a staging directory under \(NSTemporaryDirectory()) for the blocks; set TMPDIR "
+                + "to a writable directory with room for one block")
+        }
+        return String(cString: made)
+    }
+
+    /// Uploads the finished block `ulid` of `staging` under the bucket prefix, meta.json last, then removes it locally.
+    static func upload(_ ulid: String, from staging: String, to bucket: any ArchiveLocation) throws {
+        let local = LocalDirectory(root: staging)
+        let chunks = try local.list(ulid + "/chunks").map { "chunks/" + $0 }
+        for name in chunks + ["index", "tombstones", "meta.json"] {
+            try bucket.place(ulid + "/" + name, from: local, as: ulid + "/" + name)
+        }
+        try FileManager.default.removeItem(atPath: staging + "/" + ulid)
     }
 
     /// The output directory, created when missing; anything else at its path is refused.

@@ -35,14 +35,15 @@ public enum ArchiveSplitMerge {
         groups.removeAll { $0.isEmpty }
         let partNames = groups.indices.map { "part-" + String(format: "%03d", $0 + 1) }
         // A directory holding only parts of this split (a re-run after an interruption) is taken up again.
-        if FileManager.default.fileExists(atPath: outDirectory) {
-            let entries = (try? FileManager.default.contentsOfDirectory(atPath: outDirectory)) ?? []
-            if let stranger = entries.sorted().first(where: { !partNames.contains($0) }) {
+        // A directory, or a bucket prefix (whose parts are prefixes under it).
+        let folder = ArchiveLocations.location(for: outDirectory)
+        if try folder.exists() {
+            if let stranger = try folder.list("").first(where: { !partNames.contains($0) }) {
                 throw Failure(description: "\(outDirectory) holds \(stranger), which is not a part of this split; choose an empty "
                     + "or new directory for the parts")
             }
         }
-        try FileManager.default.createDirectory(atPath: outDirectory, withIntermediateDirectories: true)
+        if folder is LocalDirectory { try FileManager.default.createDirectory(atPath: outDirectory, withIntermediateDirectories: true) }
         var paths: [String] = []
         for (number, slabs) in groups.enumerated() {
             let path = outDirectory + "/" + partNames[number]

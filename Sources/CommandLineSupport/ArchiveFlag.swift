@@ -42,16 +42,6 @@ extension ArchiveFlag {
     }
 }
 
-extension ArchiveFlag {
-    /// The output of split, merge and blocks is written to a directory only: refuses a bucket URL.
-    public static func checkDirectoryOutput(_ path: String) throws {
-        guard !S3Location.isS3(path) && !path.contains("://") else {
-            throw ValidationError("\(path): this command writes its output to a directory only; write it to a local directory, "
-                + "then copy it with: aws s3 cp --recursive DIR \(path)")
-        }
-    }
-}
-
 /// The archive of a `prom-archive` command: `--archive DIR`, or as the former positional argument.
 public struct ArchiveArgument: ParsableArguments {
     @Option(name: [.customShort("a"), .customLong("archive")], help: ArgumentHelp(ArchiveFlag.help, valueName: "archive"))

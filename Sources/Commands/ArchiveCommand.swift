@@ -197,7 +197,7 @@ struct Split: ParsableCommand {
     var objectStorage: S3Options
 
     /// The output directory, after the archive in the former spelling (`split ARCHIVE … OUT_DIR`), kept for one release.
-    @Argument(help: ArgumentHelp("An empty or new directory for part-001, part-002, …", valueName: "out-directory"))
+    @Argument(help: ArgumentHelp("An empty or new directory (or s3://BUCKET/PREFIX) for part-001, part-002, …", valueName: "out-directory"))
     var paths: [String] = []
 
     /// The archive and the output directory, from either spelling.
@@ -210,7 +210,7 @@ struct Split: ParsableCommand {
         }
     }
 
-    func validate() throws { try ArchiveFlag.checkDirectoryOutput(try locations().outDirectory) }
+    func validate() throws { _ = try locations() }
 
     func run() throws {
         let (archive, outDirectory) = try locations()
@@ -242,7 +242,7 @@ struct Merge: ParsableCommand {
     var objectStorage: S3Options
 
     /// The output directory last; in the former spelling (`merge A B OUT_DIR`) the archives before it, kept for one release.
-    @Argument(help: ArgumentHelp("The new output directory.", valueName: "out-directory"))
+    @Argument(help: ArgumentHelp("The new output directory, or s3://BUCKET/PREFIX (parts in one bucket are copied inside it).", valueName: "out-directory"))
     var paths: [String] = []
 
     /// The archives and the output directory, from either spelling.
@@ -255,7 +255,7 @@ struct Merge: ParsableCommand {
         return (all, output)
     }
 
-    func validate() throws { try ArchiveFlag.checkDirectoryOutput(try locations().output) }
+    func validate() throws { _ = try locations() }
 
     func run() throws {
         let (inputs, output) = try locations()
@@ -374,7 +374,8 @@ struct Blocks: ParsableCommand {
     @OptionGroup(title: "Object storage (s3:// archives)")
     var objectStorage: S3Options
 
-    @Argument(help: ArgumentHelp("The directory for the blocks (created if missing), e.g. a stopped Prometheus' data directory.",
+    @Argument(help: ArgumentHelp("The directory for the blocks (created if missing), e.g. a stopped Prometheus' data directory; or "
+                                 + "s3://BUCKET/PREFIX, e.g. a Thanos bucket (each block staged in TMPDIR, uploaded meta.json last).",
                                  valueName: "out-directory"))
     var paths: [String] = []
 
@@ -389,7 +390,7 @@ struct Blocks: ParsableCommand {
     }
 
     func validate() throws {
-        try ArchiveFlag.checkDirectoryOutput(try locations().outDirectory)
+        _ = try locations()
         guard blockDuration.milliseconds >= 60_000 else {
             throw ValidationError("--block-duration \(blockDuration) is shorter than 1m; Prometheus' own blocks cover 2h")
         }

@@ -1,4 +1,5 @@
 import Foundation
+public import ObjectStorage
 
 /// A real S3-compatible store: SeaweedFS (`weed mini`: master, volume, filer and S3 gateway in one
 /// process) on 127.0.0.1 and free ports, with its own data directory and an identities file, so
@@ -17,6 +18,12 @@ public final class SeaweedServer: @unchecked Sendable {
         ["AWS_ACCESS_KEY_ID": Self.accessKey, "AWS_SECRET_ACCESS_KEY": Self.secretKey, "AWS_REGION": "us-east-1",
          "AWS_ENDPOINT_URL": endpoint, "AWS_CONFIG_FILE": directory.path + "/no-aws-config",
          "AWS_SHARED_CREDENTIALS_FILE": directory.path + "/no-aws-credentials"]
+    }
+
+    /// The same, for an in-process client.
+    public var settings: S3Settings {
+        S3Settings(credentials: S3Credentials(accessKeyID: Self.accessKey, secretAccessKey: Self.secretKey), region: "us-east-1",
+                   endpoint: endpoint, pathStyle: true)
     }
 
     private init(port: Int, directory: TemporaryDirectory, process: ManagedProcess) {

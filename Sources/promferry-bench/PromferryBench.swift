@@ -62,6 +62,11 @@ struct PromferryBench: AsyncParsableCommand {
         + "directory beside remote read from that Prometheus, vmctl's snapshot import beside export + import, and prom-archive blocks."))
     var tsdb: String?
 
+    @Option(name: .customLong("bucket"), help: ArgumentHelp(
+        "Only archives on object storage against local disk on exporter-shaped data, e.g. 1000x24 (series × hours): export "
+        + "into a SeaweedFS bucket beside a directory, and import from each into VictoriaMetrics."))
+    var bucket: String?
+
     @Flag(name: .customLong("codecs-only"), help: "Only the in-process codec benchmarks, on the first size's data (no servers).")
     var codecsOnly = false
 
@@ -107,6 +112,11 @@ struct PromferryBench: AsyncParsableCommand {
         if let tsdb {
             let size = try Self.pairs(tsdb, option: "--tsdb", form: "SERIESxHOURS")[0]
             try await tsdbBench(series: size.0, hours: size.1, workspace: workspace)
+            return
+        }
+        if let bucket {
+            let size = try Self.pairs(bucket, option: "--bucket", form: "SERIESxHOURS")[0]
+            try await bucketBench(series: size.0, hours: size.1, workspace: workspace)
             return
         }
         if let abAgainst {

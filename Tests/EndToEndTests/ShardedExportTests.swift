@@ -4,6 +4,7 @@ import Foundation
 import PeerHarness
 import PrometheusWire
 import Testing
+import TestSupport
 
 /// `prom-export --shard I/N` against a real Prometheus: four workers at once, one of them SIGKILLed
 /// and re-run, each writing the archive of its part of the range; `prom-archive merge` joins the
@@ -138,13 +139,16 @@ import Testing
     }
 }
 
-/// The whole split migration on this machine: four export workers by series against one Prometheus,
-/// the parts merged, then four import workers at once into one VictoriaMetrics and four into a second
-/// Prometheus; both targets end with every sample of the source.
+/// The whole split migration on this machine, through a bucket: four export workers against one
+/// Prometheus write their parts to SeaweedFS (`s3://archives/job-BY/shard-I`), one of them SIGKILLed
+/// and re-run; the parts are merged inside the store (server-side copies, seen through a proxy);
+/// then four import workers read the merged archive from the bucket into one VictoriaMetrics and
+/// four into a second Prometheus, and both targets end with every sample of the source.
 @Suite(.serialized) struct SplitMigrationTests {
     static let hour: Int64 = 3_600_000
 
-    @Test func fourExportersAndFourImportersMoveEverySample() async throws {
+    @Test(arguments: ["series", "time"])
+    func fourExportersAndFourImportersMoveEverySampleThroughABucket(by: String) async throws {
         let work = try TemporaryDirectory(prefix: "promferry-split-migration")
         defer { work.remove() }
         let end = Int64(Date().timeIntervalSince1970 * 1000) / Self.hour * Self.hour - Self.hour
@@ -152,43 +156,87 @@ import Testing
         let series = SampleHistory(seriesCount: 60, startMs: start, endMs: end, intervalMs: 30_000, seed: 31).series()
         try OpenMetricsFile.write(series, to: work.path + "/history.om")
         let expected = Dictionary(uniqueKeysWithValues: series.map { ($0.labels, $0.samples) })
-        try await PrometheusServer.with(openMetricsFile: work.path + "/history.om") { source in
-            let common = ["--source-url", source.readURL, "--start", "\(start / 1000)", "--end", "\(end / 1000)", "--slab", "1h", "-q"]
-            let exports = try await withThrowingTaskGroup(of: Executables.Outcome.self) { group in
-                for index in 0..<4 {
-                    group.addTask {
-                        try await Executables.run("prom-export", common + ["-a", work.path + "/part-\(index)", "--shard", "\(index)/4", "--shard-by", "series"])
+        try await SeaweedServer.with { store in
+            try store.makeBucket("archives")
+            let env = store.environment.merging(["PROMFERRY_S3_LOCK_LEASE": "3"]) { $1 }
+            let job = "s3://archives/job-\(by)"
+            try await PrometheusServer.with(openMetricsFile: work.path + "/history.om") { source in
+                let common = ["--source-url", source.readURL, "--start", "\(start / 1000)", "--end", "\(end / 1000)", "--slab", "5m",
+                              "--max-slab", "5m", "--concurrency", "1", "-q", "--shard-by", by]
+                // One worker is SIGKILLed once its first slab is committed, while the others run; then it is re-run.
+                // By series, it is the one owning the most metric names (another may own none and finish at once).
+                let names = Dictionary(grouping: Set(series.compactMap(\.labels.metricName)), by: { Manifest.ShardPart.part(ofMetric: $0, count: 4) })
+                let victim = by == "time" ? 2 : names.max { $0.value.count < $1.value.count }!.key
+                // It reaches the store through a proxy that delays each request by 25 ms, so that it is still at work
+                // when its first slab is committed, however quick its part and however busy the machine.
+                let slow = try await ScriptedHTTPServer { _, _ in .delay(milliseconds: 25, then: .forward(baseURL: store.endpoint, cutAfter: nil)) }
+                let killed = try Executables.start("prom-export", common + ["-a", job + "/shard-\(victim)", "--shard", "\(victim)/4",
+                                                                             "--s3-endpoint", slow.baseURL], environment: env)
+                // Watched in-process (a request takes milliseconds; awscli most of a second), from a thread of its own,
+                // which the busy workers cannot starve as they can the task pool.
+                let (settings, victimArchive) = (store.settings, job + "/shard-\(victim)")
+                async let killedMidway: Bool = withCheckedContinuation { done in
+                    DispatchQueue.global().async {
+                        let watched = S3Location(url: victimArchive, settings: settings)
+                        let deadline = Date().addingTimeInterval(60)
+                        while killed.isRunning, Date() < deadline, (try? watched.entry("manifest.json")) == nil { usleep(1000) }
+                        let running = killed.isRunning
+                        kill(killed.processIdentifier, SIGKILL)
+                        killed.waitUntilExit()
+                        done.resume(returning: running)
                     }
                 }
-                return try await group.reduce(into: []) { $0.append($1) }
-            }
-            for outcome in exports { #expect(outcome.status == 0, "\(outcome.stderr)") }
-        }
-        let merged = work.path + "/merged"
-        let merge = try await Executables.run("prom-archive", ["merge"] + (0..<4).flatMap { ["-a", work.path + "/part-\($0)"] } + [merged])
-        #expect(merge.status == 0, "\(merge.stderr)")
-
-        try await VictoriaMetricsServer.with { victoria in
-            try await PrometheusServer.with { prometheus in
-                let imports = try await withThrowingTaskGroup(of: Executables.Outcome.self) { group in
-                    for (target, name) in [(victoria.writeURL, "vm"), (prometheus.writeURL, "prom")] {
-                        for index in 0..<4 {
-                            group.addTask {
-                                try await Executables.run("prom-import", ["-a", merged, "--target-url", target, "--shard", "\(index)/4", "-q",
-                                                                         "--state", work.path + "/\(name)-\(index).state"])
-                            }
+                let exports = try await withThrowingTaskGroup(of: Executables.Outcome.self) { group in
+                    for index in (0..<4).filter({ $0 != victim }) {
+                        group.addTask {
+                            try await Executables.run("prom-export", common + ["-a", job + "/shard-\(index)", "--shard", "\(index)/4"], environment: env)
                         }
                     }
                     return try await group.reduce(into: []) { $0.append($1) }
                 }
-                for outcome in imports { #expect(outcome.status == 0, "\(outcome.stderr)") }
-                let (_, vmDifferences) = try await victoria.readBack(expected: VictoriaMetricsServer.storable(expected), startMs: start, endMs: end)
-                #expect(vmDifferences.isEmpty, "VictoriaMetrics: \(vmDifferences.prefix(5))")
-                let stored = try await SeriesComparison.remoteContents(url: prometheus.readURL, startMs: start, endMs: end,
-                                                                       responseTypes: [.streamedXORChunks])
-                let differences = SeriesComparison.differences(expected: expected, actual: stored)
-                #expect(differences.isEmpty, "Prometheus: \(differences.prefix(5))")
-                #expect(SeriesComparison.sampleCount(stored) == SeriesComparison.sampleCount(expected))
+                for outcome in exports { #expect(outcome.status == 0, "\(outcome.stderr)") }
+                let wasRunning = await killedMidway
+                try await slow.shutdown()
+                print("\(by): worker \(victim) \(wasRunning ? "SIGKILLed mid-export" : "had finished before the kill")")
+                #expect(wasRunning)
+                let rerun = try await Executables.run("prom-export", common + ["-a", job + "/shard-\(victim)", "--shard", "\(victim)/4"], environment: env)
+                #expect(rerun.status == 0, "\(rerun.stderr)")
+            }
+            // The merge reaches the store through a proxy that records what it is asked: segments are copied
+            // inside the store (x-amz-copy-source), never uploaded again.
+            let proxy = try await ScriptedHTTPServer { _, _ in .forward(baseURL: store.endpoint, cutAfter: nil) }
+            let merged = job + "/merged"
+            let merge = try await Executables.run("prom-archive", ["merge"] + (0..<4).flatMap { ["-a", job + "/shard-\($0)"] }
+                                                  + ["--s3-endpoint", proxy.baseURL, merged], environment: env)
+            try await proxy.shutdown()
+            #expect(merge.status == 0, "\(merge.stderr)")
+            let puts = proxy.received.filter { $0.method == "PUT" }
+            let copies = puts.filter { $0.header("x-amz-copy-source") != nil }
+            #expect(!copies.isEmpty && puts.allSatisfy { $0.header("x-amz-copy-source") != nil || !$0.uri.contains("/segments/") },
+                    "\(puts.map(\.uri))")
+
+            try await VictoriaMetricsServer.with { victoria in
+                try await PrometheusServer.with { prometheus in
+                    let imports = try await withThrowingTaskGroup(of: Executables.Outcome.self) { group in
+                        for (target, name) in [(victoria.writeURL, "vm"), (prometheus.writeURL, "prom")] {
+                            for index in 0..<4 {
+                                group.addTask {
+                                    try await Executables.run("prom-import", ["-a", merged, "--target-url", target, "--shard", "\(index)/4", "-q",
+                                                                             "--state", work.path + "/\(name)-\(index).state"], environment: env)
+                                }
+                            }
+                        }
+                        return try await group.reduce(into: []) { $0.append($1) }
+                    }
+                    for outcome in imports { #expect(outcome.status == 0, "\(outcome.stderr)") }
+                    let (_, vmDifferences) = try await victoria.readBack(expected: VictoriaMetricsServer.storable(expected), startMs: start, endMs: end)
+                    #expect(vmDifferences.isEmpty, "VictoriaMetrics: \(vmDifferences.prefix(5))")
+                    let stored = try await SeriesComparison.remoteContents(url: prometheus.readURL, startMs: start, endMs: end,
+                                                                           responseTypes: [.streamedXORChunks])
+                    let differences = SeriesComparison.differences(expected: expected, actual: stored)
+                    #expect(differences.isEmpty, "Prometheus: \(differences.prefix(5))")
+                    #expect(SeriesComparison.sampleCount(stored) == SeriesComparison.sampleCount(expected))
+                }
             }
         }
     }

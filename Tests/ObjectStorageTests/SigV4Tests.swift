@@ -1,3 +1,4 @@
+import Foundation
 @testable import ObjectStorage
 import Testing
 
@@ -55,5 +56,46 @@ struct SigV4Tests {
                                    endpointOverride: nil)
         }
         #expect(throws: ObjectStoreError.self) { try S3Settings.endpoint("ftp://host") }
+    }
+}
+
+struct SharedFileTests {
+    /// A profile's keys from the shared credentials file, its region and endpoint from the config file
+    /// (`[profile NAME]` there, `[NAME]` in the credentials file), as the AWS tools read them.
+    @Test func aProfileComesFromTheSharedFiles() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("promferry-aws-\(UInt32.random(in: 0...UInt32.max))").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try """
+            [default]
+            aws_access_key_id = DEFAULTKEY
+            aws_secret_access_key = default-secret
+            # a comment
+            [archive]
+            aws_access_key_id=ARCHIVEKEY
+            aws_secret_access_key = archive/secret=
+            aws_session_token = token-1
+            """.write(toFile: dir + "/credentials", atomically: true, encoding: .utf8)
+        try """
+            [profile archive]
+            region = eu-central-1
+            endpoint_url = http://127.0.0.1:9000
+            """.write(toFile: dir + "/config", atomically: true, encoding: .utf8)
+        let files = ["AWS_SHARED_CREDENTIALS_FILE": dir + "/credentials", "AWS_CONFIG_FILE": dir + "/config"]
+        let archive = try S3Settings.resolve(environment: files.merging(["AWS_PROFILE": "archive"]) { $1 }, endpointOverride: nil)
+        #expect(archive.credentials.accessKeyID == "ARCHIVEKEY" && archive.credentials.secretAccessKey == "archive/secret="
+            && archive.credentials.sessionToken == "token-1")
+        #expect(archive.region == "eu-central-1" && archive.endpoint == "http://127.0.0.1:9000" && archive.pathStyle)
+        // The flag wins over the profile's endpoint; the environment's keys over the files'.
+        let flagged = try S3Settings.resolve(environment: files.merging(["AWS_PROFILE": "archive", "AWS_ACCESS_KEY_ID": "ENVKEY",
+                                                                          "AWS_SECRET_ACCESS_KEY": "env"]) { $1 },
+                                             endpointOverride: "http://127.0.0.1:8333")
+        #expect(flagged.endpoint == "http://127.0.0.1:8333" && flagged.credentials.accessKeyID == "ENVKEY")
+        let plain = try S3Settings.resolve(environment: files, endpointOverride: nil)
+        #expect(plain.credentials.accessKeyID == "DEFAULTKEY" && plain.region == "us-east-1" && !plain.pathStyle)
+        let missing = #expect(throws: ObjectStoreError.self) {
+            try S3Settings.resolve(environment: files.merging(["AWS_PROFILE": "nobody"]) { $1 }, endpointOverride: nil)
+        }
+        #expect(missing?.message.contains("profile \"nobody\"") == true)
     }
 }

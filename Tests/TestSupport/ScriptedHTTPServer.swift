@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -16,6 +17,10 @@ public enum ScriptedReply: Sendable {
     case trickle(status: Int, headers: [(String, String)], body: [UInt8], intervalMs: Int)
     /// Wait, then do `then`.
     indirect case delay(milliseconds: Int, then: ScriptedReply)
+    /// Send the request on to `baseURL` (same method, URI, headers, Host included, and body) and answer
+    /// with its reply; with `cutAfter`, only that many bytes of the reply's body, then the connection
+    /// is closed (a download reset mid-way). Makes the server a fault-injecting proxy.
+    case forward(baseURL: String, cutAfter: Int?)
 }
 
 /// A request as the server received it.
@@ -123,6 +128,8 @@ final class ScriptedHandler: ChannelInboundHandler, @unchecked Sendable {
                 ctx.writeAndFlush(handler.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: [body[sent]])))), promise: nil)
                 sent += 1
             }
+        case .forward(let baseURL, let cutAfter):
+            forward(to: baseURL, cutAfter: cutAfter, context: context)
         case .truncate(let status, let headers, let body, let bytes):
             write(status: status, headers: headers, body: Array(body.prefix(bytes)), contentLength: nil, context: context)
             context.flush()
@@ -131,10 +138,51 @@ final class ScriptedHandler: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    func write(status: Int, headers: [(String, String)], body: [UInt8], contentLength: Int?, context: ChannelHandlerContext) {
+    func forward(to baseURL: String, cutAfter: Int?, context: ChannelHandlerContext) {
+        guard let head, var request = try? HTTPClient.Request(url: baseURL + head.uri, method: head.method) else {
+            context.close(promise: nil)
+            return
+        }
+        for (name, value) in head.headers where !["content-length", "connection", "transfer-encoding"].contains(name.lowercased()) {
+            request.headers.add(name: name, value: value)
+        }
+        if !body.isEmpty || head.method == .PUT || head.method == .POST { request.body = .bytes(body) }
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        HTTPClient.shared.execute(request: request).hop(to: context.eventLoop).whenComplete { result in
+            let (handler, ctx) = loopBound.value
+            guard case .success(let response) = result else {
+                ctx.close(promise: nil)
+                return
+            }
+            var bytes: [UInt8] = []
+            if var buffer = response.body { bytes = buffer.readBytes(length: buffer.readableBytes) ?? [] }
+            let headers = response.headers.filter { !["content-length", "transfer-encoding", "connection"].contains($0.name.lowercased()) }
+                .map { ($0.name, $0.value) }
+            if head.method == .HEAD {
+                // No body, and the length the upstream announced for its GET.
+                let length = response.headers.first(name: "content-length").map { [("Content-Length", $0)] } ?? []
+                handler.write(status: Int(response.status.code), headers: headers + length, body: [], contentLength: nil, context: ctx, announced: true)
+                ctx.writeAndFlush(handler.wrapOutboundOut(.end(nil)), promise: nil)
+                return
+            }
+            if let cutAfter, cutAfter < bytes.count {
+                // The full length announced, part of the body sent, then the connection closed.
+                handler.write(status: Int(response.status.code), headers: headers + [("Content-Length", String(bytes.count))],
+                              body: Array(bytes.prefix(cutAfter)), contentLength: nil, context: ctx, announced: true)
+                ctx.flush()
+                ctx.eventLoop.scheduleTask(in: .milliseconds(20)) { loopBound.value.1.close(promise: nil) }
+                return
+            }
+            handler.write(status: Int(response.status.code), headers: headers, body: bytes, contentLength: bytes.count, context: ctx)
+            ctx.writeAndFlush(handler.wrapOutboundOut(.end(nil)), promise: nil)
+        }
+    }
+
+    func write(status: Int, headers: [(String, String)], body: [UInt8], contentLength: Int?, context: ChannelHandlerContext,
+               announced: Bool = false) {
         var httpHeaders = HTTPHeaders(headers)
         if let contentLength { httpHeaders.replaceOrAdd(name: "Content-Length", value: String(contentLength)) }
-        else { httpHeaders.replaceOrAdd(name: "Transfer-Encoding", value: "chunked") }
+        else if !announced { httpHeaders.replaceOrAdd(name: "Transfer-Encoding", value: "chunked") }
         let head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: status), headers: httpHeaders)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         if !body.isEmpty {
