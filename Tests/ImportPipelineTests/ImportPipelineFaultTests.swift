@@ -169,7 +169,8 @@ let totalSamples = dataset.reduce(0) { $0 + $1.samples.count }
     }
 
     @Test func aTargetSlowerThanTheRequestTimeoutEndsWithTheFlagToChange() async throws {
-        try await withTarget(script: { request, _, target in .delay(milliseconds: 4_000, then: target.handle(request)) }) { dir, url, _, _ in
+        // Far beyond the 1 s deadline, so that even event loops starved by a busy test run fire the deadline first.
+        try await withTarget(script: { request, _, target in .delay(milliseconds: 600_000, then: target.handle(request)) }) { dir, url, _, _ in
             let error = await #expect(throws: ImportError.self) {
                 try await importing(dir, url) {
                     $0.target.requestTimeoutSeconds = 1
