@@ -241,7 +241,8 @@ public final class S3Client: Sendable {
             return ObjectStoreError(.accessDenied, "\(what): the store refused \(settings.credentials) (\(code)\(said)); check "
                 + "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or the profile's keys)")
         case (_, "AuthorizationHeaderMalformed"), (301, _), (_, "PermanentRedirect"), (_, "IllegalLocationConstraintException"):
-            let region = reply.headers.first(name: "x-amz-bucket-region").map { " (the bucket is in \($0))" } ?? ""
+            let region = (reply.headers.first(name: "x-amz-bucket-region") ?? S3XML.value("Region", in: reply.text))
+                .map { " (the bucket is in \($0))" } ?? ""
             return ObjectStoreError(.configuration, "\(what): wrong region \(settings.region)\(region); set AWS_REGION to the bucket's region")
         case (403, _):
             return ObjectStoreError(.accessDenied, "\(what): access denied to \(settings.credentials)\(said); grant it read, write, "

@@ -54,6 +54,9 @@ import Testing
                 let verify = try await Executables.run("prom-archive", ["verify", "--archive", bucketArchive], environment: env)
                 #expect(verify.status == 0, "\(verify.stdout)\n\(verify.stderr)")
 
+                let inspect = try await Executables.run("prom-archive", ["inspect", "--archive", bucketArchive], environment: env)
+                #expect(inspect.status == 0 && inspect.stdout.contains("\(manifest.totalSamples)"), "\(inspect.stdout)\n\(inspect.stderr)")
+
                 // The other readers take the bucket too: cat, blocks (into a directory), and compact, which rewrites it in place.
                 let cat = try await Executables.run("prom-archive", ["cat", "--archive", bucketArchive, "--format", "jsonl", "-q"], environment: env)
                 #expect(cat.status == 0, "\(cat.stderr)")

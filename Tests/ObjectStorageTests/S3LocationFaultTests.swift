@@ -119,6 +119,25 @@ import TestSupport
         }
     }
 
+    /// AWS answers a request signed for another region than the bucket's in one of two ways (a 400
+    /// `AuthorizationHeaderMalformed` naming the region, or a 301 with `x-amz-bucket-region`); SeaweedFS
+    /// takes any region, so these are AWS's replies, scripted. Each is one line naming the bucket's region.
+    @Test(arguments: [
+        ScriptedReply.respond(status: 400, headers: [("Content-Type", "application/xml")], body: Array((
+            "<Error><Code>AuthorizationHeaderMalformed</Code><Message>The authorization header is malformed; the region 'us-east-1' "
+            + "is wrong; expecting 'eu-west-1'</Message><Region>eu-west-1</Region></Error>").utf8)),
+        ScriptedReply.respond(status: 301, headers: [("x-amz-bucket-region", "eu-west-1"), ("Content-Type", "application/xml")], body: Array(
+            "<Error><Code>PermanentRedirect</Code><Message>The bucket you are attempting to access must be addressed using the specified endpoint.</Message></Error>".utf8)),
+    ])
+    func aWrongRegionIsNamedWithTheBucketsRegion(reply: ScriptedReply) async throws {
+        let server = try await ScriptedHTTPServer { _, _ in reply }
+        let error = #expect(throws: ArchiveStoreError.self) { try S3Location(url: "s3://elsewhere/x", settings: Self.settings(server.baseURL)).list("") }
+        try await server.shutdown()
+        #expect(error?.message.contains("wrong region us-east-1 (the bucket is in eu-west-1); set AWS_REGION") == true, "\(String(describing: error))")
+        #expect(error?.message.contains("\n") == false)
+        #expect(server.received.count == 1)  // not retried
+    }
+
     @Test func aMissingBucketAndAWrongKeyAreNamed() async throws {
         try await SeaweedServer.with { store in
             let missing = #expect(throws: ArchiveStoreError.self) {
