@@ -31,19 +31,21 @@ enum Executables {
     /// Runs a tool to completion with its output captured. The waiting happens on a dispatch thread, not
     /// in Swift's cooperative pool, whose few threads other tests' timers need.
     /// Runs one of the project's tools by name, or any program by absolute path.
-    static func run(_ name: String, _ arguments: [String], environment: [String: String]? = nil) async throws -> Outcome {
+    /// `directory` is the working directory (default: the test's).
+    static func run(_ name: String, _ arguments: [String], environment: [String: String]? = nil, directory: String? = nil) async throws -> Outcome {
         let path = name.hasPrefix("/") ? name : try path(name)
         return try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
-                continuation.resume(with: Result { try runBlocking(path, arguments, environment: environment) })
+                continuation.resume(with: Result { try runBlocking(path, arguments, environment: environment, directory: directory) })
             }
         }
     }
 
-    private static func runBlocking(_ path: String, _ arguments: [String], environment: [String: String]?) throws -> Outcome {
+    private static func runBlocking(_ path: String, _ arguments: [String], environment: [String: String]?, directory: String?) throws -> Outcome {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

@@ -122,13 +122,18 @@ import Testing
                                                                    "--slab", "5m", "--max-slab", "5m", "--concurrency", "1", "--quiet"],
                                                    environment: env)
                 try await VictoriaMetricsServer.with { vm in
+                    // No --state: the journal goes to the working directory, named for the bucket and prefix, and the import says so.
                     let imported = try await Executables.run("prom-import", [
-                        "--archive", archive, "--follow", "--target-url", vm.writeURL, "--state", seeded.directory.path + "/follow.state",
-                        "--verify", "--target-read-url", vm.baseURL + "/api/v1/export"], environment: env)
+                        "--archive", archive, "--follow", "--target-url", vm.writeURL,
+                        "--verify", "--target-read-url", vm.baseURL + "/api/v1/export"], environment: env, directory: seeded.directory.path)
                     export.waitUntilExit()
                     #expect(export.terminationStatus == 0)
                     #expect(imported.status == 0, "\(imported.stdout)\n\(imported.stderr)")
                     #expect(imported.stdout.contains("verification    passed"), "\(imported.stdout)")
+                    let journal = seeded.directory.path + "/archives_followed.prom-import.state"
+                    #expect(imported.stderr.contains("keeping the import's progress in archives_followed.prom-import.state"), "\(imported.stderr)")
+                    let lines = try String(contentsOfFile: journal, encoding: .utf8).split(separator: "\n")
+                    #expect(lines.first?.contains(#""version":2"#) == true && lines.last == #"{"complete":true}"#, "\(lines.suffix(2))")
                 }
             }
         }
