@@ -170,8 +170,8 @@ public final class ArchiveDirectory {
         guard ArchiveNaming.isValidSegmentPath(relativePath) else {
             throw ArchiveStoreError(.corrupt, "segment path \"\(relativePath)\" is not inside \(segmentsPath)")
         }
-        // A link in place of the folder would lead every read outside the archive.
-        guard try location.entry(ArchiveNaming.segmentsDirectory) == .folder else {
+        // A link in place of the folder would lead every read outside the archive (asked only where links can be).
+        guard try !location.canHoldLinks || location.entry(ArchiveNaming.segmentsDirectory) == .folder else {
             throw ArchiveStoreError(.corrupt, "\(segmentsPath) is not a directory (symlinks are refused)")
         }
         let full = path(of: relativePath)

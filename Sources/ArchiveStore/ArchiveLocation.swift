@@ -59,6 +59,9 @@ public protocol ArchiveLocation: AnyObject {
     var holdsLock: Bool { get }
     /// Whether another process holds the writers' lock, without taking it; nil where that cannot be told.
     func writerHoldsLock() -> Bool?
+    /// Whether names here can be symbolic links (a directory's can; a bucket's objects never are), so
+    /// that readers check for them only where there can be some.
+    var canHoldLinks: Bool { get }
 }
 
 /// The location an archive argument names: `s3://BUCKET/PREFIX` a bucket, anything else a directory.
@@ -71,6 +74,24 @@ public enum ArchiveLocations {
 extension ArchiveLocation {
     /// The name's full form for messages.
     public func path(of name: String) -> String { name.isEmpty ? root : root + "/" + name }
+
+    /// Puts the file `name` of `source` here as `newName` by reading and writing it in `chunkBytes`
+    /// pieces: how `place` copies when it has no cheaper way (a link, a copy inside one store).
+    public func copy(_ name: String, from source: any ArchiveLocation, as newName: String, chunkBytes: Int) throws {
+        let reader = try source.open(name)
+        let writer = try create(newName)
+        do {
+            while true {
+                let chunk = try reader.read(chunkBytes)
+                if chunk.isEmpty { break }
+                try writer.write(chunk)
+            }
+            try writer.commit()
+        } catch {
+            writer.abandon()
+            throw error
+        }
+    }
 
     /// A whole small file, refused once it passes `limit` bytes (callers that can tell the size
     /// beforehand refuse it with their own words first).

@@ -119,9 +119,4 @@ final class LeaseLock: Sendable {
         }
         if wasHeld { try? client.delete(key) }
     }
-
-    /// Whether a lock object is there; a dead holder's stays until taken over.
-    static func isHeld(client: S3Client, key: String) throws -> Bool {
-        try client.head(key) != nil
-    }
 }

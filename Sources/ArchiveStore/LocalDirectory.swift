@@ -100,19 +100,7 @@ public final class LocalDirectory: ArchiveLocation {
                 throw FileIO.failure("link \(origin) to", destination, errno)
             }
         }
-        let reader = try source.open(name)
-        let writer = try create(newName)
-        do {
-            while true {
-                let chunk = try reader.read(1 << 20)
-                if chunk.isEmpty { break }
-                try writer.write(chunk)
-            }
-            try writer.commit()
-        } catch {
-            writer.abandon()
-            throw error
-        }
+        try copy(name, from: source, as: newName, chunkBytes: 1 << 20)
     }
 
     private var lockPath: String { path(of: ArchiveNaming.lockFile) }
@@ -144,6 +132,8 @@ public final class LocalDirectory: ArchiveLocation {
     }
 
     public var holdsLock: Bool { lockDescriptor >= 0 }
+
+    public var canHoldLinks: Bool { true }
 
     /// Read from `/proc/locks`, so that looking takes no lock and cannot make a starting writer fail.
     public func writerHoldsLock() -> Bool? {

@@ -168,19 +168,7 @@ public final class S3Location: ArchiveLocation {
             try Self.mapped { try client.copy(other.key(name), to: key(newName)) }
             return
         }
-        let reader = try source.open(name)
-        let writer = try create(newName)
-        do {
-            while true {
-                let chunk = try reader.read(Self.partBytes)
-                if chunk.isEmpty { break }
-                try writer.write(chunk)
-            }
-            try writer.commit()
-        } catch {
-            writer.abandon()
-            throw error
-        }
+        try copy(name, from: source, as: newName, chunkBytes: Self.partBytes)
     }
 
     // MARK: The writers' lock
@@ -198,9 +186,12 @@ public final class S3Location: ArchiveLocation {
 
     public var holdsLock: Bool { lock.map { !$0.lost } ?? false }
 
+    public var canHoldLinks: Bool { false }
+
     public func writerHoldsLock() -> Bool? {
         guard let client = try? client() else { return nil }
-        return try? LeaseLock.isHeld(client: client, key: key(ArchiveNaming.lockFile))
+        // A dead holder's lock stays until it is taken over.
+        return try? client.head(key(ArchiveNaming.lockFile)) != nil
     }
 
     private func checkLockKept() throws {

@@ -132,14 +132,13 @@ public struct ArchiveVerifier {
             && !isKnownExtra(name) {
             warnings.append("\(archive.path(of: name)): unknown file, not part of the archive")
         }
-        // Only a directory holds links (a bucket's objects are never links): no request per object for them.
-        let local = location is LocalDirectory
-        for name in top where local && (try? location.entry(name)) == .link {
+        let links = location.canHoldLinks
+        for name in top where links && (try? location.entry(name)) == .link {
             warnings.append("\(archive.path(of: name)): a symbolic link; no promferry tool follows it, and copies of the "
                 + "archive should not hold one")
         }
         let segments = ((try? location.list(ArchiveNaming.segmentsDirectory)) ?? []).sorted()
-        for name in segments where local && (try? location.entry(ArchiveNaming.segmentsDirectory + "/" + name)) == .link {
+        for name in segments where links && (try? location.entry(ArchiveNaming.segmentsDirectory + "/" + name)) == .link {
             warnings.append("\(archive.segmentsPath)/\(name): a symbolic link; no promferry tool follows it")
         }
         for name in segments where !listed.contains(ArchiveNaming.segmentsDirectory + "/" + name) {

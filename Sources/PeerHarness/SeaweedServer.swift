@@ -69,21 +69,7 @@ public final class SeaweedServer: @unchecked Sendable {
     /// Runs awscli against this store (an independent S3 client); returns its output.
     @discardableResult
     public func aws(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try PeerBinary.find("aws"))
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: output, as: UTF8.self)
-        guard process.terminationStatus == 0 else {
-            throw PeerHarnessError("aws \(arguments.joined(separator: " ")) failed (exit \(process.terminationStatus)): \(text)")
-        }
-        return text
+        try Command.run(try PeerBinary.find("aws"), arguments, environment: environment)
     }
 
     /// Creates a bucket.
