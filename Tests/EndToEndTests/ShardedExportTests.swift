@@ -3,6 +3,7 @@ import ArchiveStore
 import Foundation
 import PeerHarness
 import PrometheusWire
+import Synchronization
 import Testing
 import TestSupport
 
@@ -167,20 +168,28 @@ import TestSupport
                 // By series, it is the one owning the most metric names (another may own none and finish at once).
                 let names = Dictionary(grouping: Set(series.compactMap(\.labels.metricName)), by: { Manifest.ShardPart.part(ofMetric: $0, count: 4) })
                 let victim = by == "time" ? 2 : names.max { $0.value.count < $1.value.count }!.key
-                // It reaches the store through a proxy that delays each request by 25 ms, so that it is still at work
-                // when its first slab is committed, however quick its part and however busy the machine.
-                let slow = try await ScriptedHTTPServer { _, _ in .delay(milliseconds: 25, then: .forward(baseURL: store.endpoint, cutAfter: nil)) }
+                // It reaches the store through a proxy that holds every request from the SHA256SUMS write that follows
+                // its second manifest write (the first is the empty manifest of a new export, the second commits the
+                // first slab) on, so it is certainly still at work, with one slab committed, when it is killed,
+                // however quick its part and however busy the machine.
+                let gate = Mutex((manifestWrites: 0, holding: false))
+                let slow = try await ScriptedHTTPServer { request, _ in
+                    let hold = gate.withLock { state -> Bool in
+                        guard !state.holding, request.method == "PUT" else { return state.holding }
+                        if request.uri.contains("/manifest.json") { state.manifestWrites += 1 }
+                        if request.uri.contains("/SHA256SUMS"), state.manifestWrites >= 2 { state.holding = true }
+                        return state.holding
+                    }
+                    return hold ? .delay(milliseconds: 600_000, then: .close) : .forward(baseURL: store.endpoint, cutAfter: nil)
+                }
                 let killed = try Executables.start("prom-export", common + ["-a", job + "/shard-\(victim)", "--shard", "\(victim)/4",
                                                                              "--s3-endpoint", slow.baseURL], environment: env)
-                // Watched in-process (a request takes milliseconds; awscli most of a second), from a thread of its own,
-                // which the busy workers cannot starve as they can the task pool.
-                let (settings, victimArchive) = (store.settings, job + "/shard-\(victim)")
+                // Watched from a thread of its own, which the busy workers cannot starve as they can the task pool.
                 async let killedMidway: Bool = withCheckedContinuation { done in
                     DispatchQueue.global().async {
-                        let watched = S3Location(url: victimArchive, settings: settings)
-                        let deadline = Date().addingTimeInterval(60)
-                        while killed.isRunning, Date() < deadline, (try? watched.entry("manifest.json")) == nil { usleep(1000) }
-                        let running = killed.isRunning
+                        let deadline = Date().addingTimeInterval(120)
+                        while killed.isRunning, Date() < deadline, !gate.withLock({ $0.holding }) { usleep(1000) }
+                        let running = killed.isRunning && gate.withLock { $0.holding }
                         kill(killed.processIdentifier, SIGKILL)
                         killed.waitUntilExit()
                         done.resume(returning: running)
