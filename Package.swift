@@ -39,14 +39,16 @@ let package = Package(
         .target(name: "CSnappyVersion", dependencies: ["CSnappy"]),
         .target(name: "BlockCompression", dependencies: ["CZstd", "CSnappy", "CSnappyVersion"]),
         .target(name: "PrometheusWire"),
+        // A small HTTP/1.1 client on SwiftNIO (pooled keep-alive connections, TLS, streamed bodies), free of Foundation.
+        .target(name: "HTTPTransport", dependencies: [nioCore, nioPosix, nioHTTP1, nioSSL]),
         // Prometheus TSDB blocks on disk, read without a server (`--source-tsdb`).
         .target(name: "TSDBBlocks", dependencies: ["PrometheusWire"]),
         .target(name: "ArchiveFormat", dependencies: ["PrometheusWire", "BlockCompression"]),
-        // A small S3 client (SigV4 over AsyncHTTPClient): what a bucket archive location needs, no SDK.
-        .target(name: "ObjectStorage", dependencies: ["PrometheusWire", crypto, httpClient, nioCore, nioHTTP1]),
+        // A small S3 client (SigV4 over HTTPTransport): what a bucket archive location needs, no SDK.
+        .target(name: "ObjectStorage", dependencies: ["PrometheusWire", "HTTPTransport", crypto, nioCore, nioHTTP1]),
         // Archive locations: a directory, or a prefix of an S3 bucket.
         .target(name: "ArchiveStore", dependencies: ["ArchiveFormat", crypto, "PrometheusWire", "ObjectStorage"]),
-        .target(name: "RemoteStorageClient", dependencies: ["PrometheusWire", "BlockCompression", httpClient, nioCore, nioPosix, nioHTTP1, nioTLS, nioSSL, logging]),
+        .target(name: "RemoteStorageClient", dependencies: ["PrometheusWire", "BlockCompression", "HTTPTransport", nioCore, nioPosix, nioHTTP1, nioTLS, nioSSL, logging]),
         .target(name: "ExportPipeline", dependencies: ["ArchiveStore", "RemoteStorageClient", "TSDBBlocks", logging, "ArchiveFormat", "PrometheusWire"]),
         .target(name: "ImportPipeline", dependencies: ["ArchiveStore", "RemoteStorageClient", crypto, logging, "ArchiveFormat", "PrometheusWire"]),
         .target(name: "ArchiveTools", dependencies: ["ArchiveStore", "ArchiveFormat", "PrometheusWire", "TSDBBlocks", logging]),
@@ -76,6 +78,7 @@ let package = Package(
         .testTarget(name: "ExportPipelineTests", dependencies: ["ExportPipeline", "ArchiveStore", "ArchiveTools", "BlockCompression", "PeerHarness", "TestSupport", logging, "ArchiveFormat", "PrometheusWire", "RemoteStorageClient"]),
         .testTarget(name: "ImportPipelineTests", dependencies: ["ImportPipeline", "ExportPipeline", "ArchiveStore", "ArchiveTools", "BlockCompression", "PeerHarness", "TestSupport", logging, "ArchiveFormat", "PrometheusWire", "RemoteStorageClient"]),
         .testTarget(name: "ArchiveToolsTests", dependencies: ["ArchiveTools", "ArchiveStore", "PeerHarness", "TestSupport", "ArchiveFormat", "PrometheusWire", "TSDBBlocks"]),
+        .testTarget(name: "HTTPTransportTests", dependencies: ["HTTPTransport", "TestSupport", nioCore, nioHTTP1]),
         .testTarget(name: "ObjectStorageTests", dependencies: ["ObjectStorage", "ArchiveStore", "ArchiveFormat", "PeerHarness", "TestSupport"]),
         .testTarget(name: "TSDBBlocksTests", dependencies: ["TSDBBlocks", "PeerHarness", "PrometheusWire"]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets"]),

@@ -1,4 +1,4 @@
-import AsyncHTTPClient
+import HTTPTransport
 import Foundation
 import NIOCore
 public import NIOHTTP1
@@ -21,13 +21,11 @@ public final class S3Client: Sendable {
     let requestTimeoutSeconds: Int64
 
     /// One HTTP client for the process (the location objects come and go; connections are pooled).
-    private static let http: HTTPClient = {
-        var configuration = HTTPClient.Configuration()
-        configuration.redirectConfiguration = .disallow
-        configuration.decompression = .disabled
-        configuration.timeout = .init(connect: .seconds(10), read: .seconds(60))
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-    }()
+    /// Its configuration has no TLS files, so making it cannot fail.
+    private static let http = try! HTTPTransport(configuration: .init(connectTimeout: .seconds(10), readTimeout: .seconds(60)))
+
+    /// The largest answer read: a ranged GET asks for at most 8 MiB, and a listing page holds 1,000 keys.
+    static let maxReplyBytes = 64 << 20
 
     public init(settings: S3Settings, bucket: String, maxAttempts: Int = 8, requestTimeoutSeconds: Int64 = 300) {
         self.settings = settings
@@ -212,14 +210,12 @@ public final class S3Client: Sendable {
                   date: AmzDate(secondsSinceEpoch: Int64(Date().timeIntervalSince1970)))
         let queryText = query.map { S3Path.encode($0.0, keepSlash: false) + ($0.1.isEmpty && $0.0 == "uploads" ? "" : "=" + S3Path.encode($0.1, keepSlash: false)) }
             .joined(separator: "&")
-        var request = try HTTPClient.Request(url: scheme + host + path + (queryText.isEmpty ? "" : "?" + queryText),
-                                             method: HTTPMethod(rawValue: method))
+        var request = HTTPTransport.Request(method: HTTPMethod(rawValue: method), url: scheme + host + path + (queryText.isEmpty ? "" : "?" + queryText))
+        request.headers.add(name: "Host", value: host)
         for (name, value) in all + signed where name != "host" { request.headers.add(name: name, value: value) }
-        if !body.isEmpty || method == "PUT" || method == "POST" { request.body = .bytes(body) }
-        let response = try Self.http.execute(request: request, deadline: .now() + .seconds(requestTimeoutSeconds)).wait()
-        var bytes: [UInt8] = []
-        if var buffer = response.body { bytes = buffer.readBytes(length: buffer.readableBytes) ?? [] }
-        return Reply(status: Int(response.status.code), headers: response.headers, body: bytes)
+        if !body.isEmpty || method == "PUT" || method == "POST" { request.body = ByteBuffer(bytes: body) }
+        let response = try Self.http.executeCollected(request, deadline: .now() + .seconds(requestTimeoutSeconds), maxBodyBytes: Self.maxReplyBytes).wait()
+        return Reply(status: Int(response.status.code), headers: response.headers, body: Array(response.body.readableBytesView))
     }
 
     static func isRetryable(_ reply: Reply) -> Bool {

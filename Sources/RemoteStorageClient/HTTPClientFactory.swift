@@ -1,20 +1,23 @@
-import AsyncHTTPClient
+import HTTPTransport
 import NIOCore
 import NIOSSL
 
-/// Builds the one `HTTPClient` a run uses, from an endpoint's TLS and timeout settings.
-/// Redirects are never followed: a redirect to another host would carry the credentials along.
+/// Builds the one `HTTPTransport` a run uses, from an endpoint's TLS and timeout settings.
+/// Redirects are never followed (HTTPTransport follows none): a redirect to another host would
+/// carry the credentials along.
 enum HTTPClientFactory {
-    static func make(for endpoint: EndpointConfiguration) throws -> HTTPClient {
-        var configuration = HTTPClient.Configuration()
-        configuration.redirectConfiguration = .disallow
-        configuration.timeout = .init(connect: .milliseconds(Int64(endpoint.connectTimeoutSeconds * 1000)),
-                                      read: .milliseconds(Int64(endpoint.readTimeoutSeconds * 1000)))
-        configuration.decompression = .disabled
+    static func make(for endpoint: EndpointConfiguration) throws -> HTTPTransport {
+        var configuration = HTTPTransport.Configuration(connectTimeout: .milliseconds(Int64(endpoint.connectTimeoutSeconds * 1000)),
+                                                        readTimeout: .milliseconds(Int64(endpoint.readTimeoutSeconds * 1000)))
         if endpoint.url.lowercased().hasPrefix("https://") || endpoint.tls.caFile != nil || endpoint.tls.certificateFile != nil {
-            configuration.tlsConfiguration = try tlsConfiguration(endpoint.tls)
+            configuration.tls = try tlsConfiguration(endpoint.tls)
         }
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        do {
+            return try HTTPTransport(configuration: configuration)
+        } catch {
+            throw RemoteStorageError(.transport, "cannot use the TLS files (\(endpoint.tls.caFile ?? "") \(endpoint.tls.certificateFile ?? "") "
+                + "\(endpoint.tls.keyFile ?? "")): \(error); check that the key belongs to the certificate", cause: error)
+        }
     }
 
     static func tlsConfiguration(_ options: EndpointConfiguration.TLS) throws -> TLSConfiguration {

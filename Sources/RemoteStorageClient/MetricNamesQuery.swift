@@ -1,4 +1,4 @@
-import AsyncHTTPClient
+import HTTPTransport
 import Foundation
 public import Logging
 import NIOCore
@@ -12,7 +12,7 @@ enum MetricNamesQuery {
     /// Names are at most this many bytes of JSON in all (a million names of 60 bytes).
     static let maxReplyBytes = 64 << 20
 
-    static func fetch(client: HTTPClient, apiBase: String, endpoint: EndpointConfiguration, startMs: Int64, endMs: Int64,
+    static func fetch(client: HTTPTransport, apiBase: String, endpoint: EndpointConfiguration, startMs: Int64, endMs: Int64,
                       selectors: [SeriesSelector], logger: Logger) async throws -> [String] {
         let url = apiBase + "/api/v1/label/__name__/values?start=" + OpenMetricsText.seconds(startMs) + "&end=" + OpenMetricsText.seconds(endMs - 1)
             + selectors.map { "&match%5B%5D=" + VictoriaMetricsExportClient.percentEncoded($0.description) }.joined()

@@ -1,4 +1,4 @@
-import AsyncHTTPClient
+import HTTPTransport
 import Foundation
 public import Logging
 import NIOCore
@@ -10,12 +10,12 @@ extension RemoteReadClient {
     /// that endpoint (Mimir, InfluxDB, …) give an empty set; nothing fails because of it.
     public func externalLabels(logger: Logger) async -> [String: String] {
         guard endpoint.url.hasSuffix("/api/v1/read") else { return [:] }
-        var request = HTTPClientRequest(url: String(endpoint.url.dropLast("/api/v1/read".count)) + "/api/v1/status/config")
+        var request = HTTPTransport.Request(url: String(endpoint.url.dropLast("/api/v1/read".count)) + "/api/v1/status/config")
         request.headers = headers()
         request.headers.remove(name: "Content-Type")
         request.headers.remove(name: "Content-Encoding")
         do {
-            let response = try await clientForHelpers.execute(request, timeout: .seconds(Int64(endpoint.readTimeoutSeconds)), logger: logger)
+            let response = try await clientForHelpers.execute(request, deadline: .now() + .seconds(Int64(endpoint.readTimeoutSeconds)))
             guard response.status == .ok else { return [:] }
             let body = try await response.body.collect(upTo: 16 << 20)
             struct Reply: Decodable { struct Data: Decodable { let yaml: String }; let data: Data }

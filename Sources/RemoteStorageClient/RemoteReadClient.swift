@@ -1,4 +1,4 @@
-import AsyncHTTPClient
+import HTTPTransport
 import BlockCompression
 import Foundation
 public import Logging
@@ -62,8 +62,8 @@ public final class RemoteReadClient: Sendable {
     public let endpoint: EndpointConfiguration
     public let limits: Limits
     public let responseTypes: [ResponseType]
-    private let client: HTTPClient
-    var clientForHelpers: HTTPClient { client }
+    private let client: HTTPTransport
+    var clientForHelpers: HTTPTransport { client }
     static let userAgent = "promferry/\(PromferryVersion.current)"
 
     public init(endpoint: EndpointConfiguration, limits: Limits = Limits(),
@@ -94,17 +94,16 @@ public final class RemoteReadClient: Sendable {
                      emit: (ReadSeries) async throws -> Void) async throws -> ReadOutcome {
         let query = Query(startMs: startMs, endMsInclusive: endMs - 1, matchers: matchers)
         let body = Snappy.compress(ReadRequest(queries: [query], acceptedResponseTypes: responseTypes).encode())
-        var request = HTTPClientRequest(url: endpoint.url)
+        var request = HTTPTransport.Request(url: endpoint.url)
         request.method = .POST
         request.headers = headers()
         request.headers.replaceOrAdd(name: "Content-Length", value: String(body.count))
-        request.body = .bytes(ByteBuffer(bytes: body))
+        request.body = ByteBuffer(bytes: body)
 
         let deadline = ContinuousClock.now + .milliseconds(Int64(endpoint.requestTimeoutSeconds * 1000))
-        let response: HTTPClientResponse
+        let response: HTTPTransport.Response
         do {
-            response = try await client.execute(request, timeout: .milliseconds(Int64(endpoint.requestTimeoutSeconds * 1000)),
-                                                logger: logger)
+            response = try await client.execute(request, deadline: .now() + .milliseconds(Int64(endpoint.requestTimeoutSeconds * 1000)))
         } catch {
             throw classified(error)
         }
@@ -228,7 +227,7 @@ public final class RemoteReadClient: Sendable {
         return headers
     }
 
-    private func checkStatus(_ response: HTTPClientResponse) async throws {
+    private func checkStatus(_ response: HTTPTransport.Response) async throws {
         let status = Int(response.status.code)
         if (200..<300).contains(status) { return }
         let snippet = await ServerMessage.read(response)
@@ -259,13 +258,13 @@ public final class RemoteReadClient: Sendable {
             + "\(budget) bytes this read may use (--max-memory divided among --concurrency reads)")
     }
 
-    private func collect(_ response: HTTPClientResponse, what: String, budget: Int) async throws -> [UInt8] {
+    private func collect(_ response: HTTPTransport.Response, what: String, budget: Int) async throws -> [UInt8] {
         do {
             let buffer = try await response.body.collect(upTo: min(limits.maxSamplesBodyBytes, budget))
             return Array(buffer.readableBytesView)
-        } catch is NIOTooManyBytesError where budget < limits.maxSamplesBodyBytes {
+        } catch let error as HTTPTransportError where error.code == .bodyTooLarge && budget < limits.maxSamplesBodyBytes {
             throw overBudget(budget + 1, budget, "the reply")
-        } catch is NIOTooManyBytesError {
+        } catch let error as HTTPTransportError where error.code == .bodyTooLarge {
             throw RemoteStorageError(.tooLarge, "\(endpoint.redactedURL): \(what) is larger than \(limits.maxSamplesBodyBytes) bytes; "
                 + "use a shorter --slab")
         } catch {
@@ -296,15 +295,19 @@ public final class RemoteReadClient: Sendable {
     /// the client says when the HTTP client's deadline, which it sets to `--request-timeout`, passes.
     static func classify(_ error: any Error, url: String, requestTimedOut: @autoclosure () -> RemoteStorageError) -> any Error {
         if error is RemoteStorageError || error is CancellationError { return error }
-        if let http = error as? HTTPClientError {
-            if http == .deadlineExceeded { return requestTimedOut() }
-            if http == .connectTimeout || http == .readTimeout {
+        if let http = error as? HTTPTransportError {
+            switch http.code {
+            case .deadlineExceeded:
+                return requestTimedOut()
+            case .connectTimeout, .readTimeout:
                 return RemoteStorageError(.timeout, "\(url): timed out (\(http)); is the server up and reachable?", cause: http)
-            }
-            if http == .remoteConnectionClosed {
+            case .remoteConnectionClosed:
                 return RemoteStorageError(.truncated, "\(url): the server closed the connection mid-response", cause: http)
+            case .invalidResponse:
+                return RemoteStorageError(.protocolViolation, "\(url): \(http)", cause: http)
+            case .invalidURL, .bodyTooLarge, .shutDown:
+                return RemoteStorageError(.transport, "\(url): \(http)", cause: http)
             }
-            return RemoteStorageError(.transport, "\(url): \(http)", cause: http)
         }
         if let tls = TLSFailure.classify(error, url: url) { return tls }
         if TransportFailure.isConnectionRefused(error) {

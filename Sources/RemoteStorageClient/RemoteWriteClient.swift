@@ -1,4 +1,4 @@
-import AsyncHTTPClient
+import HTTPTransport
 import BlockCompression
 import Foundation
 public import Logging
@@ -22,7 +22,7 @@ public final class RemoteWriteClient: Sendable {
     }
 
     public let endpoint: EndpointConfiguration
-    private let client: HTTPClient
+    private let client: HTTPTransport
     /// Set once an answer carried `X-Server-Hostname`, which VictoriaMetrics puts on every answer.
     private let victoriaMetrics = Atomic<Bool>(false)
     /// Set once the target answered anything, so that `victoriaMetrics` is known.
@@ -74,15 +74,15 @@ public final class RemoteWriteClient: Sendable {
                 Snappy.compress(src, into: $0)
             }
         }
-        var http = HTTPClientRequest(url: endpoint.url)
+        var http = HTTPTransport.Request(url: endpoint.url)
         http.method = .POST
         http.headers = headers(attempt: attempt)
         http.headers.replaceOrAdd(name: "Content-Length", value: String(body.readableBytes))
-        http.body = .bytes(body)
-        let response: HTTPClientResponse
+        http.body = body
+        let response: HTTPTransport.Response
         let text: String
         do {
-            response = try await client.execute(http, timeout: .milliseconds(Int64(endpoint.requestTimeoutSeconds * 1000)), logger: logger)
+            response = try await client.execute(http, deadline: .now() + .milliseconds(Int64(endpoint.requestTimeoutSeconds * 1000)))
             text = await ServerMessage.read(response)
         } catch {
             throw RemoteReadClient.classify(error, url: endpoint.redactedURL, requestTimedOut: RemoteStorageError(.timeout,

@@ -1,4 +1,4 @@
-import AsyncHTTPClient
+import HTTPTransport
 import NIOCore
 import Foundation
 
@@ -8,7 +8,7 @@ import Foundation
 enum ServerMessage {
     static let limit = 1024
 
-    static func read(_ response: HTTPClientResponse) async -> String {
+    static func read(_ response: HTTPTransport.Response) async -> String {
         var collected: [UInt8] = []
         do {
             // Read to the end so that the connection can be reused, keeping only the first bytes.

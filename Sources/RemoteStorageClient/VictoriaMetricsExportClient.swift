@@ -1,4 +1,4 @@
-import AsyncHTTPClient
+import HTTPTransport
 import Foundation
 public import Logging
 import NIOCore
@@ -13,7 +13,7 @@ public import PrometheusWire
 /// bits VictoriaMetrics prints (shortest form that reads back exactly).
 public final class VictoriaMetricsExportClient: Sendable {
     public let endpoint: EndpointConfiguration
-    private let client: HTTPClient
+    private let client: HTTPTransport
 
     /// Whether `url` names an export endpoint (its path ends in `/api/v1/export`): single-node
     /// VictoriaMetrics, or a cluster's vmselect (`/select/<tenant>/prometheus/api/v1/export`).
@@ -134,7 +134,7 @@ public final class VictoriaMetricsExportClient: Sendable {
     public func flush(logger: Logger) async {
         guard let range = endpoint.url.range(of: "/api/v1/export") else { return }
         let request = endpoint.getRequest(String(endpoint.url[..<range.lowerBound]) + "/internal/force_flush")
-        if let response = try? await client.execute(request, timeout: .seconds(30), logger: logger) {
+        if let response = try? await client.execute(request, deadline: .now() + .seconds(30)) {
             _ = try? await response.body.collect(upTo: 1 << 20)
         }
     }

@@ -44,12 +44,16 @@ public final class ScriptedHTTPServer: Sendable {
 
     public var baseURL: String { "http://127.0.0.1:\(port)" }
 
+    /// TCP connections accepted so far (a client that keeps its connections alive opens few).
+    public var connectionsAccepted: Int { log.connections.withLock { $0 } }
+
     public init(script: @escaping @Sendable (RecordedRequest, Int) -> ScriptedReply) async throws {
         let box = RequestLog()
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.pipeline.configureHTTPServerPipeline().flatMap {
+                box.connections.withLock { $0 += 1 }
+                return channel.pipeline.configureHTTPServerPipeline().flatMap {
                     channel.pipeline.addHandler(ScriptedHandler(script: script, log: box))
                 }
             }
@@ -68,6 +72,7 @@ public final class ScriptedHTTPServer: Sendable {
 
 final class RequestLog: Sendable {
     private let requests = Mutex<[RecordedRequest]>([])
+    let connections = Mutex(0)
     var all: [RecordedRequest] { requests.withLock { $0 } }
     func append(_ request: RecordedRequest) -> Int {
         requests.withLock { $0.append(request); return $0.count - 1 }
