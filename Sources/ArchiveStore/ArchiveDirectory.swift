@@ -1,6 +1,6 @@
 public import ArchiveFormat
 import Crypto
-import Foundation
+import FoundationEssentials
 
 /// An archive (`formats/archive-layout-v1.md`) at a location: its rules, written once against
 /// `ArchiveLocation`, whatever stores the files (`LocalDirectory` for a path).

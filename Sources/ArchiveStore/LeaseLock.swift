@@ -1,5 +1,7 @@
 import ArchiveFormat
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Glibc
 import ObjectStorage
 import Synchronization
 
@@ -47,7 +49,7 @@ final class LeaseLock: Sendable {
         }
         let watched = ContinuousClock.now
         while ContinuousClock.now - watched < .seconds(S3Location.leaseSeconds) {
-            Thread.sleep(forTimeInterval: 1)
+            sleep(1)
             guard let seen = try client.head(key) else { return hold(try create()) }
             if seen.etag != first.etag { throw held() }
         }
@@ -66,13 +68,18 @@ final class LeaseLock: Sendable {
         }
     }
 
+    /// What a lock object says of its holder.
+    private struct Holder: Decodable {
+        let host: String
+        let pid: Int
+    }
+
     /// The refusal, naming the holder as its lock object says.
     private func held() -> ObjectStoreError {
         var holder = ""
         if let bytes = try? client.get(key, offset: 0, length: 4096),
-           let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
-           let host = object["host"] as? String, let pid = object["pid"] as? Int {
-            holder = " (host \(host), pid \(pid))"
+           let object = try? JSONDecoder().decode(Holder.self, from: Data(bytes)) {
+            holder = " (host \(object.host), pid \(object.pid))"
         }
         return ObjectStoreError(.preconditionFailed, "\(url.dropLast(ArchiveNaming.lockFile.count + 1)) is in use by another promferry "
             + "process\(holder), which renews its lock \(url); wait for it to finish or stop it (a lock not renewed for "

@@ -1,5 +1,5 @@
 import ArchiveFormat
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// An archive location on a local filesystem: a directory.

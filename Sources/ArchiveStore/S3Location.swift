@@ -1,5 +1,5 @@
 import ArchiveFormat
-import Foundation
+import FoundationEssentials
 public import ObjectStorage
 
 /// An archive location under a prefix of an S3 bucket: `s3://BUCKET/PREFIX`, each archive file one

@@ -1,6 +1,7 @@
+import Glibc
 import ArchiveFormat
 import ArchiveStore
-import Foundation
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -170,9 +171,9 @@ public enum ArchiveBlocks {
 
     /// A new, empty directory under the system's temporary directory (`TMPDIR`).
     static func stagingDirectory() throws -> String {
-        var template = Array((NSTemporaryDirectory() + "/promferry-blocks-XXXXXX").utf8CString)
+        var template = Array((FileManager.default.temporaryDirectory.path + "/promferry-blocks-XXXXXX").utf8CString)
         guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw Failure(description: "cannot create a staging directory under \(NSTemporaryDirectory()) for the blocks; set TMPDIR "
+            throw Failure(description: "cannot create a staging directory under \(FileManager.default.temporaryDirectory.path) for the blocks; set TMPDIR "
                 + "to a writable directory with room for one block")
         }
         return String(cString: made)
@@ -190,9 +191,9 @@ public enum ArchiveBlocks {
 
     /// The output directory, created when missing; anything else at its path is refused.
     static func prepare(_ outDirectory: String) throws {
-        var isDirectory: ObjCBool = false
+        var isDirectory = false
         if FileManager.default.fileExists(atPath: outDirectory, isDirectory: &isDirectory) {
-            guard isDirectory.boolValue else {
+            guard isDirectory else {
                 throw Failure(description: "\(outDirectory) exists and is not a directory; give a new or existing directory for the blocks")
             }
             return
@@ -200,7 +201,7 @@ public enum ArchiveBlocks {
         do {
             try FileManager.default.createDirectory(atPath: outDirectory, withIntermediateDirectories: true)
         } catch {
-            throw Failure(description: "cannot create \(outDirectory): \(error.localizedDescription)")
+            throw Failure(description: "cannot create \(outDirectory): \(error)")
         }
     }
 

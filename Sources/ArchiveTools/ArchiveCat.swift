@@ -1,6 +1,6 @@
 import ArchiveFormat
 import ArchiveStore
-import Foundation
+import FoundationEssentials
 public import PrometheusWire
 public import Logging
 
@@ -185,7 +185,7 @@ public enum ArchiveCat {
             case "\r": out += "\\r"
             case "\t": out += "\\t"
             default:
-                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
+                if scalar.value < 0x20 { out += cFormat("\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
             }
         }
         return out + "\""

@@ -1,6 +1,7 @@
 import ArchiveFormat
 import ArchiveStore
-import Foundation
+import FoundationEssentials
+import PrometheusWire
 public import Logging
 
 /// `prom-archive split` and `merge`: re-cut archives along slab boundaries without re-encoding a byte.
@@ -33,7 +34,7 @@ public enum ArchiveSplitMerge {
             used += bytes
         }
         groups.removeAll { $0.isEmpty }
-        let partNames = groups.indices.map { "part-" + String(format: "%03d", $0 + 1) }
+        let partNames = groups.indices.map { "part-" + cFormat("%03d", $0 + 1) }
         // A directory holding only parts of this split (a re-run after an interruption) is taken up again.
         // A directory, or a bucket prefix (whose parts are prefixes under it).
         let folder = ArchiveLocations.location(for: outDirectory)

@@ -1,6 +1,6 @@
 import ArchiveFormat
 import ArchiveStore
-import Foundation
+import FoundationEssentials
 public import Logging
 import PrometheusWire
 
@@ -106,7 +106,7 @@ public struct ArchiveVerifier {
         for line in text.split(separator: "\n") {
             let parts = line.split(separator: " ", maxSplits: 1)
             guard parts.count == 2 else { return ["\(archive.checksumsPath): malformed line \"\(line)\""] }
-            listed[parts[1].trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "*"))] = String(parts[0])
+            listed[String(parts[1].trimmedOfSpaces().drop { $0 == "*" }.reversed().drop { $0 == "*" }.reversed())] = String(parts[0])
         }
         var errors: [String] = []
         for segment in manifest.segments where listed[segment.file] != segment.sha256 {

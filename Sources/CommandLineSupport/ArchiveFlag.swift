@@ -1,6 +1,6 @@
 public import ArgumentParser
 import ArchiveStore
-import Foundation
+import FoundationEssentials
 
 /// `--archive`/`-a`: the archive's location, spelled the same in every command.
 ///
@@ -35,7 +35,7 @@ extension ArchiveFlag {
             } catch let error as ArchiveStoreError {
                 throw ValidationError(error.message)
             }
-        } else if let scheme = path.range(of: "://") {
+        } else if let scheme = path.firstRange(of: "://") {
             throw ValidationError("\(path): \(path[..<scheme.lowerBound]):// is not an archive location; give a directory "
                 + "or s3://BUCKET/PREFIX")
         }

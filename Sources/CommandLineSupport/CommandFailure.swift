@@ -1,5 +1,6 @@
 public import ArgumentParser
-import Foundation
+import Glibc
+import FoundationEssentials
 public import Logging
 import PrometheusWire
 
@@ -12,7 +13,7 @@ public enum CommandFailure {
 
     public static func report(_ error: any Error, tool: String) -> ExitCode {
         let text = "\(error)".split(whereSeparator: \.isNewline).joined(separator: " ")
-        FileHandle.standardError.write(Data("\(tool): error: \(text)\n".utf8))
+        StandardStreams.writeError("\(tool): error: \(text)\n")
         if let caused = error as? any CausedError, !caused.causeChain.isEmpty {
             let causes = caused.causeChain.map { "\(type(of: $0)): \($0)" }.joined(separator: " <- ")
             Logger(label: tool).debug("error causes", metadata: ["causes": "\(causes)"])
@@ -78,10 +79,10 @@ extension AsyncParsableCommand {
             let code = exitCode(for: error)
             if code == .success || error is ExitCode { exit(withError: error) }
             let text = fullMessage(for: error).split(whereSeparator: \.isNewline)
-                .first { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
-                .map { String($0).replacingOccurrences(of: "Error: ", with: "") } ?? "\(error)"
-            FileHandle.standardError.write(Data("\(tool): error: \(text) (see \(tool) --help)\n".utf8))
-            Foundation.exit(code.rawValue)
+                .first { !$0.trimmedOfSpaces().isEmpty }
+                .map { String($0).replacing("Error: ", with: "") } ?? "\(error)"
+            StandardStreams.writeError("\(tool): error: \(text) (see \(tool) --help)\n")
+            Glibc.exit(code.rawValue)
         }
     }
 }

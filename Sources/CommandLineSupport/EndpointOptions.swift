@@ -1,5 +1,6 @@
+import PrometheusWire
 public import ArgumentParser
-import Foundation
+import FoundationEssentials
 public import RemoteStorageClient
 
 /// Authentication, headers, TLS and timeouts for one endpoint; shared by every tool.
@@ -94,9 +95,9 @@ public struct EndpointOptions: ParsableArguments {
         if let file = basicAuthPasswordFile { password = try Self.readSecret(file: file, flag: "--basic-auth-password-file") }
         if let variable = basicAuthPasswordEnv { password = try Self.readSecret(env: variable, flag: "--basic-auth-password-env") }
         if let given = basicAuthPassword { password = given }
-        if let urlUser = components.user {
-            if user == nil { user = urlUser.removingPercentEncoding ?? urlUser }
-            if password == nil { password = components.password.map { $0.removingPercentEncoding ?? $0 } }
+        if let urlUser = components.percentEncodedUser {
+            if user == nil { user = Self.percentDecoded(urlUser) }
+            if password == nil { password = components.percentEncodedPassword.map(Self.percentDecoded) }
         }
         if password != nil && user == nil {
             throw ValidationError("a basic-auth password was given without --basic-auth-user")
@@ -119,7 +120,7 @@ public struct EndpointOptions: ParsableArguments {
             guard let equals = header.firstIndex(of: "="), equals != header.startIndex else {
                 throw ValidationError("--header \(header): expected NAME=VALUE, e.g. X-Scope-OrgID=tenant1")
             }
-            let name = String(header[..<equals]).trimmingCharacters(in: .whitespaces)
+            let name = String(header[..<equals]).trimmedOfSpaces()
             guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
                 throw ValidationError("--header \(header): \"\(name)\" is not a valid header name")
             }
@@ -154,11 +155,27 @@ public struct EndpointOptions: ParsableArguments {
             requestTimeoutSeconds: Double(total) / 1000)
     }
 
+    /// `%XX` escapes of a URL's user or password decoded; text that is not a valid escape stays as written.
+    static func percentDecoded(_ text: String) -> String {
+        var bytes: [UInt8] = []
+        var input = Array(text.utf8)[...]
+        while let byte = input.popFirst() {
+            if byte == UInt8(ascii: "%"), input.count >= 2,
+               let value = UInt8(String(decoding: input.prefix(2), as: UTF8.self), radix: 16) {
+                bytes.append(value)
+                input = input.dropFirst(2)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     static func readSecret(file: String, flag: String) throws -> String {
         guard let data = FileManager.default.contents(atPath: file) else {
             throw ValidationError("\(flag) \(file): cannot read the file")
         }
-        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines)
+        let text = String(String(decoding: data, as: UTF8.self).drop { $0.isNewline }.reversed().drop { $0.isNewline }.reversed())
         guard !text.isEmpty else { throw ValidationError("\(flag) \(file): the file is empty") }
         return text
     }

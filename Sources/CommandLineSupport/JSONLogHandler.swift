@@ -1,4 +1,5 @@
-import Foundation
+import Glibc
+import FoundationEssentials
 public import Logging
 import PrometheusWire
 

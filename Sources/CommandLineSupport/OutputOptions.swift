@@ -1,5 +1,5 @@
 public import ArgumentParser
-import Foundation
+import FoundationEssentials
 public import Logging
 public import PrometheusWire
 
@@ -55,8 +55,8 @@ public enum SummaryOutput {
     public static func checkWritable(_ path: String?) throws {
         guard let path else { return }
         let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory), isDirectory.boolValue else {
+        var isDirectory = false
+        guard FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory), isDirectory else {
             throw ValidationError("--summary-json \(path): the directory \(parent) does not exist; create it or choose another path")
         }
     }

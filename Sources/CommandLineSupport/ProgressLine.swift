@@ -1,4 +1,5 @@
-import Foundation
+import Glibc
+import FoundationEssentials
 import Synchronization
 
 /// One progress line on stderr: redrawn in place on a terminal, or logged every few seconds
@@ -53,6 +54,6 @@ public final class ProgressLine: Sendable {
     }
 
     static func write(_ text: String) {
-        FileHandle.standardError.write(Data(text.utf8))
+        StandardStreams.writeError(text)
     }
 }

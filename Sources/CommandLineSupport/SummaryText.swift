@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The JSON form of a run's final summary, as every command prints and writes it (each command
 /// renders its own text form).

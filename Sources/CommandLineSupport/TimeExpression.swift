@@ -1,4 +1,5 @@
-import Foundation
+import PrometheusWire
+import FoundationEssentials
 
 /// Parses `--start`/`--end` values: RFC 3339 (`2024-05-01T00:00:00Z`), Unix seconds (`1714521600`,
 /// fractions allowed) or milliseconds (13+ digits), and relative forms (`now`, `-30d`, `now-12h`, `-1h30m`).
@@ -9,7 +10,7 @@ public enum TimeExpression {
 
     /// Unix milliseconds for `text`, relative forms measured from `nowMs`.
     public static func parse(_ text: String, nowMs: Int64) throws -> Int64 {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = text.trimmedOfSpaces()
         if trimmed.isEmpty { throw ParseError(description: "empty time; use RFC 3339, Unix seconds, or -30d / now") }
         if trimmed == "now" { return nowMs }
         var relative: Substring?
@@ -58,13 +59,9 @@ public enum TimeExpression {
     }
 
     static func rfc3339(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withFullDate]
-        return formatter.date(from: text)
+        if let date = try? Date.ISO8601FormatStyle().parse(text) { return date }
+        if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return date }
+        return try? Date.ISO8601FormatStyle().year().month().day().parse(text)
     }
 }
 
@@ -79,7 +76,7 @@ public enum DurationExpression {
 
     public static func parse(_ text: String) throws -> Int64 {
         var total: Int64 = 0
-        var rest = Substring(text.trimmingCharacters(in: .whitespaces))
+        var rest = Substring(text.trimmedOfSpaces())
         guard !rest.isEmpty else { throw TimeExpression.ParseError(description: "empty duration; use e.g. 1h, 30m, 2d") }
         while !rest.isEmpty {
             let digits = rest.prefix { $0.isNumber }
@@ -106,9 +103,9 @@ public enum DurationExpression {
 /// Parses byte sizes: `64MiB`, `1GiB`, `500MB`, `4096`, `512k`.
 public enum ByteSizeExpression {
     public static func parse(_ text: String) throws -> Int {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = text.trimmedOfSpaces()
         let digits = trimmed.prefix { $0.isNumber || $0 == "." }
-        let unit = trimmed.dropFirst(digits.count).trimmingCharacters(in: .whitespaces).lowercased()
+        let unit = trimmed.dropFirst(digits.count).trimmedOfSpaces().lowercased()
         guard let value = Double(digits), value >= 0 else {
             throw TimeExpression.ParseError(description: "\(text) is not a size; use e.g. 64MiB, 1GiB, 500MB")
         }
@@ -133,6 +130,6 @@ public enum ByteSizeExpression {
         var value = Double(bytes)
         var index = 0
         while value >= 1024 && index < units.count - 1 { value /= 1024; index += 1 }
-        return index == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[index])
+        return index == 0 ? "\(bytes) B" : cFormat("%.1f", value) + " " + units[index]
     }
 }

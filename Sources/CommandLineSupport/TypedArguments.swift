@@ -1,5 +1,5 @@
 public import ArgumentParser
-import Foundation
+import FoundationEssentials
 public import PrometheusWire
 
 /// Options parsed when the command line is, so that a bad value is refused with the option's name

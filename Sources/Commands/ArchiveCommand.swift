@@ -1,7 +1,8 @@
+import Glibc
 import ArchiveTools
 public import ArgumentParser
 import CommandLineSupport
-import Foundation
+import FoundationEssentials
 import Logging
 import PrometheusWire
 import TSDBBlocks
@@ -20,9 +21,7 @@ public struct PromArchive: AsyncParsableCommand {
         subcommands: [Verify.self, Inspect.self, Cat.self, Split.self, Merge.self, Compact.self, Blocks.self])
 
     static func now() -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date())
+        Date().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt))
     }
 
     /// The offline tools' diagnostics (`--log-level`, `--log-format`); made after logging is set up.
@@ -157,11 +156,10 @@ struct Cat: ParsableCommand {
         }
         filter.histograms = histograms ?? (format == .openmetrics ? .drop : .keep)
         CommandFailure.bootstrapLogging(level: logLevel, format: logFormat)
-        let out = FileHandle.standardOutput
         let counts: ArchiveCat.Counts
         do {
             counts = try ArchiveCat.run(archive, format: format, filter: filter, staleMarkers: staleMarkers, logger: PromArchive.logger) { text in
-                out.write(Data(text.utf8))
+                StandardStreams.writeOutput(text)
             }
         } catch {
             throw PromArchive.fail(error)
@@ -169,13 +167,13 @@ struct Cat: ParsableCommand {
         if let summaryJSON { try SummaryText.writeJSON(counts, to: summaryJSON) }
         if quiet { return }
         if counts.histogramsSkipped > 0 {
-            FileHandle.standardError.write(Data(("prom-archive: skipped \(counts.histogramsSkipped) native-histogram samples"
+            StandardStreams.writeError("prom-archive: skipped \(counts.histogramsSkipped) native-histogram samples"
                 + (format == .openmetrics ? ", which OpenMetrics text cannot express (--histograms classic writes them as classic "
-                    + "histograms, --format jsonl prints them, prom-import carries them)" : " (--histograms drop)") + "\n").utf8))
+                    + "histograms, --format jsonl prints them, prom-import carries them)" : " (--histograms drop)") + "\n")
         }
         if counts.staleMarkersSkipped > 0 {
-            FileHandle.standardError.write(Data(("prom-archive: skipped \(counts.staleMarkersSkipped) staleness markers, which "
-                + "OpenMetrics text cannot express (--stale-markers nan writes them as plain NaN)\n").utf8))
+            StandardStreams.writeError("prom-archive: skipped \(counts.staleMarkersSkipped) staleness markers, which "
+                + "OpenMetrics text cannot express (--stale-markers nan writes them as plain NaN)\n")
         }
     }
 }
@@ -324,7 +322,7 @@ struct Compact: ParsableCommand {
         } catch {
             throw PromArchive.fail(error)
         }
-        let perSample = { (bytes: Int) in result.samples > 0 ? String(format: "%.3f", Double(bytes) / Double(result.samples)) : "0" }
+        let perSample = { (bytes: Int) in result.samples > 0 ? cFormat("%.3f", Double(bytes) / Double(result.samples)) : "0" }
         try reporting.report(result, text: "compacted \(archive): \(result.slabsBefore) slabs into \(result.slabsAfter) "
             + "(\(result.slabsRewritten) rewritten), \(result.bytesBefore) → \(result.bytesAfter) bytes, "
             + "\(perSample(result.bytesBefore)) → \(perSample(result.bytesAfter)) bytes/sample")

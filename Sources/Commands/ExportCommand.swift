@@ -3,7 +3,7 @@ import ArchiveTools
 public import ArgumentParser
 import CommandLineSupport
 import ExportPipeline
-import Foundation
+import FoundationEssentials
 import Logging
 import PrometheusWire
 import RemoteStorageClient
@@ -267,8 +267,8 @@ public struct PromExport: AsyncParsableCommand {
             if directory.contains("://") {
                 throw ValidationError("--source-tsdb \(directory) is a URL; it takes a directory on this machine (use --source-url for a server)")
             }
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            var isDirectory = false
+            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory else {
                 throw ValidationError("--source-tsdb \(directory) is not a directory; give a Prometheus data directory, a snapshot "
                     + "directory or a directory of blocks")
             }
@@ -286,8 +286,8 @@ public struct PromExport: AsyncParsableCommand {
         let configuration = try makeConfiguration()
         if responseType == .samples {
             // Prometheus 2.42 ends a SAMPLES series at its first native histogram and says nothing.
-            FileHandle.standardError.write(Data(("prom-export: warning: in SAMPLES answers Prometheus before 2.44 silently cuts a series "
-                + "off at its first native histogram; unless the source holds no histograms, use the default --response-type auto\n").utf8))
+            StandardStreams.writeError("prom-export: warning: in SAMPLES answers Prometheus before 2.44 silently cuts a series "
+                + "off at its first native histogram; unless the source holds no histograms, use the default --response-type auto\n")
         }
         let display = ExportProgressDisplay()
         let pipeline = ExportPipeline(configuration: configuration,

@@ -1,6 +1,6 @@
 import CommandLineSupport
 import ExportPipeline
-import Foundation
+import FoundationEssentials
 import PrometheusWire
 
 /// Shows export progress: percent of the range, current slab, samples, rate, bytes, ETA.
@@ -12,7 +12,7 @@ final class ExportProgressDisplay: ExportProgress {
     func started(_ progress: ExportProgressState) { line.draw(force: true) { Self.line(progress) } }
     func update(_ progress: ExportProgressState) { line.draw { Self.line(progress) } }
     func retrying(slabStartMs: Int64, attempt: Int, delaySeconds: Double, reason: String) {
-        note(String(format: "retry %d in %.1fs: %@", attempt, delaySeconds, reason))
+        note(cFormat("retry %d in %.1fs: ", attempt, delaySeconds) + reason)
     }
     func note(_ message: String) { line.note(message) }
     func finish() { line.finish() }
@@ -20,12 +20,12 @@ final class ExportProgressDisplay: ExportProgress {
     static func line(_ p: ExportProgressState) -> String {
         let percent = p.fractionDone * 100
         let rate = p.elapsedSeconds > 0 ? Double(p.samples) / p.elapsedSeconds : 0
-        var parts = [String(format: "%5.1f%%", percent)]
+        var parts = [cFormat("%5.1f%%", percent)]
         if p.readsInFlight > 0 {
             parts.append("slab \(Self.duration(p.slabWidthMs))" + (p.readsInFlight > 1 ? " ×\(p.readsInFlight)" : ""))
         }
         parts.append("\(Self.count(p.samples)) samples")
-        parts.append(String(format: "%@/s", Self.count(Int(rate))))
+        parts.append(Self.count(Int(rate)) + "/s")
         parts.append(ByteSizeExpression.format(p.bytes))
         let doneThisRun = p.committedThroughMs - p.runStartMs
         if p.elapsedSeconds > 2, doneThisRun > 0, p.committedThroughMs < p.rangeEndMs {
@@ -38,8 +38,8 @@ final class ExportProgressDisplay: ExportProgress {
     static func count(_ n: Int) -> String {
         switch n {
         case ..<10_000: return "\(n)"
-        case ..<10_000_000: return String(format: "%.1fk", Double(n) / 1e3)
-        default: return String(format: "%.1fM", Double(n) / 1e6)
+        case ..<10_000_000: return cFormat("%.1fk", Double(n) / 1e3)
+        default: return cFormat("%.1fM", Double(n) / 1e6)
         }
     }
 

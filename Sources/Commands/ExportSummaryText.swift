@@ -1,6 +1,6 @@
 import CommandLineSupport
 import ExportPipeline
-import Foundation
+import FoundationEssentials
 import PrometheusWire
 
 /// prom-export's final summary as text.
@@ -12,10 +12,10 @@ enum ExportSummaryText {
             "  source          \(s.source)\(s.responseType.map { " (\($0))" } ?? "")",
             "  range           \(range)",
             "  this run        \(s.slabsWritten) slabs, \(s.seriesWritten) series, \(s.samplesWritten) samples, "
-                + "\(ByteSizeExpression.format(s.bytesWritten)) in \(String(format: "%.1f", s.wallSeconds)) s "
+                + "\(ByteSizeExpression.format(s.bytesWritten)) in \(cFormat("%.1f", s.wallSeconds)) s "
                 + "(\(Int(s.samplesPerSecond)) samples/s)",
             "  archive         \(s.archiveSlabs) slabs, \(s.archiveSamples) samples, \(ByteSizeExpression.format(s.archiveBytes)), "
-                + String(format: "%.3f bytes/sample", s.archiveBytesPerSample),
+                + cFormat("%.3f bytes/sample", s.archiveBytesPerSample),
         ]
         if let before = s.slabsBeforeCompaction { lines.append("  compacted       \(before) slabs into \(s.archiveSlabs)") }
         lines.append("  reads           \(s.concurrency) at once, the largest held \(ByteSizeExpression.format(s.peakReadBytes)) of reply data")

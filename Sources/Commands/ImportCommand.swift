@@ -1,6 +1,6 @@
 public import ArgumentParser
 import CommandLineSupport
-import Foundation
+import FoundationEssentials
 import ImportPipeline
 import Logging
 import PrometheusWire

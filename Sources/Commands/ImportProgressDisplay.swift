@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import CommandLineSupport
 import ImportPipeline
 import PrometheusWire
@@ -11,7 +11,7 @@ final class ImportProgressDisplay: ImportProgress {
 
     func update(_ state: ImportProgressState) { line.draw { Self.line(state) } }
     func retrying(attempt: Int, delaySeconds: Double, reason: String) {
-        note(String(format: "retry %d in %.1fs: %@", attempt, delaySeconds, reason))
+        note(cFormat("retry %d in %.1fs: ", attempt, delaySeconds) + reason)
     }
     func rejected(series: Labels, sample: Sample, reason: String) {
         note("refused by the target: \(series) @\(sample.timestampMs): \(reason)")
@@ -21,7 +21,7 @@ final class ImportProgressDisplay: ImportProgress {
 
     static func line(_ p: ImportProgressState) -> String {
         let rate = p.elapsedSeconds > 0 ? Double(p.samplesSent) / p.elapsedSeconds : 0
-        var parts = [String(format: "%5.1f%%", p.fractionDone * 100),
+        var parts = [cFormat("%5.1f%%", p.fractionDone * 100),
                      "\(ExportProgressDisplay.count(p.samplesSent)) samples sent",
                      "\(ExportProgressDisplay.count(Int(rate)))/s"]
         if p.retries > 0 { parts.append("\(p.retries) retries") }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import PrometheusWire
 import ImportPipeline
 
 /// prom-import's final summary as text.
@@ -8,7 +9,7 @@ enum ImportSummaryText {
             "import \(s.dryRun ? "dry run" : s.complete ? "complete" : "incomplete"): \(s.archive) → \(s.target)",
             "  archive         \(s.segments) segments, \(s.samplesRead) samples read, \(s.samplesSelected) selected",
             "  \(s.dryRun ? "would send" : "sent       ")     \(s.dryRun ? s.samplesSelected : s.samplesSent) samples in "
-                + "\(s.batches) batches (\(s.requests) requests) in \(String(format: "%.1f", s.wallSeconds)) s "
+                + "\(s.batches) batches (\(s.requests) requests) in \(cFormat("%.1f", s.wallSeconds)) s "
                 + "(\(Int(s.samplesPerSecond)) samples/s)",
         ]
         if s.samplesAlreadyDelivered > 0 || s.segmentsAlreadyDone > 0 {

@@ -1,7 +1,7 @@
 import ArchiveFormat
 import ArchiveTools
 import CommandLineSupport
-import Foundation
+import FoundationEssentials
 import PrometheusWire
 
 /// The human form of `prom-archive inspect`, with a samples-per-slab chart on terminals.
@@ -26,7 +26,7 @@ enum InspectionText {
             "histograms    " + (f.histogramSamples == 0 ? "none"
                 : "\(f.histogramSamples) native-histogram samples in \(f.histogramSeries) series (counted in the samples above)"),
             "size          \(ByteSizeExpression.format(f.bytes)) in \(f.segments) segments, "
-                + String(format: "%.3f bytes/sample, %.1f× smaller than 16-byte raw samples", f.bytesPerSample, f.compressionRatio),
+                + cFormat("%.3f bytes/sample, %.1f× smaller than 16-byte raw samples", f.bytesPerSample, f.compressionRatio),
             "slabs         \(f.slabs.count)" + (f.emptySlabs.isEmpty ? "" : ", \(f.emptySlabs.count) without samples (gaps): "
                 + f.emptySlabs.prefix(20).map(String.init).joined(separator: ", ") + (f.emptySlabs.count > 20 ? ", …" : "")),
         ]
@@ -37,11 +37,11 @@ enum InspectionText {
         }
         if chart && !f.slabs.isEmpty { lines.append("samples/slab  " + sparkline(f.slabs.map(\.samples), width: 60)) }
         lines.append("top metrics by series:")
-        for m in f.topMetricsBySeries { lines.append(String(format: "  %8d series %12d samples  %@", m.series, m.samples, m.name)) }
+        for m in f.topMetricsBySeries { lines.append(cFormat("  %8d series %12d samples  ", m.series, m.samples) + m.name) }
         lines.append("top metrics by samples:")
-        for m in f.topMetricsBySamples { lines.append(String(format: "  %12d samples %8d series  %@", m.samples, m.series, m.name)) }
+        for m in f.topMetricsBySamples { lines.append(cFormat("  %12d samples %8d series  ", m.samples, m.series) + m.name) }
         lines.append("label cardinalities:")
-        for l in f.labelCardinalities.prefix(top) { lines.append(String(format: "  %8d values  %@", l.distinctValues, l.name)) }
+        for l in f.labelCardinalities.prefix(top) { lines.append(cFormat("  %8d values  ", l.distinctValues) + l.name) }
         return lines.joined(separator: "\n")
     }
 

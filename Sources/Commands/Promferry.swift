@@ -1,6 +1,6 @@
 public import ArgumentParser
 import CommandLineSupport
-import Foundation
+import FoundationEssentials
 
 /// `promferry`: the one binary. Started under the name of one of the tools (the bundle and the build
 /// directory hold `prom-export`, `prom-import` and `prom-archive` as symlinks to it), it is that tool,

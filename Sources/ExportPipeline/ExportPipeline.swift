@@ -1,6 +1,6 @@
 import ArchiveFormat
 import ArchiveStore
-import Foundation
+import FoundationEssentials
 public import Logging
 import PrometheusWire
 import RemoteStorageClient
@@ -181,7 +181,7 @@ public struct ExportPipeline: Sendable {
         let wall = Self.seconds(clock.now - began)
         logger.info(manifest.complete ? "export complete" : "export stopped", metadata: [
             "archive": "\(archive.root)", "slabs": "\(counters.slabs)", "samples": "\(counters.samples)", "bytes": "\(counters.bytes)",
-            "retries": "\(counters.retries)", "splits": "\(counters.splits)", "seconds": "\(String(format: "%.3f", wall))"])
+            "retries": "\(counters.retries)", "splits": "\(counters.splits)", "seconds": "\(cFormat("%.3f", wall))"])
         return ExportSummary(
             archive: archive.root, source: configuration.source.redactedURL, complete: manifest.complete,
             rangeStartMs: manifest.selection.startMs, rangeEndMs: manifest.selection.endMs,
@@ -325,9 +325,7 @@ public struct ExportPipeline: Sendable {
 
     static func timestamp(ms: Int64? = nil) -> String {
         if let ms { return TimestampText.rfc3339(ms) }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date())
+        return Date().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt))
     }
 
     static func duration(_ ms: Int64) -> String {

@@ -4,7 +4,7 @@ import Logging
 import PrometheusWire
 import RemoteStorageClient
 import Synchronization
-import Foundation
+import FoundationEssentials
 
 /// One read of the plan. Its ticket is its place in the plan: slabs are committed in ticket order,
 /// and the ticket names the read's segment files.
@@ -98,7 +98,7 @@ struct SlabReader: Sendable {
                     progress.retrying(slabStartMs: startMs, attempt: attempt, delaySeconds: delay, reason: error.message)
                     logger.info("slab read retried", metadata: [
                         "slab.start": "\(ExportPipeline.timestamp(ms: startMs))", "attempt": "\(attempt)",
-                        "delay.seconds": "\(String(format: "%.3f", delay))", "error": "\(error.message)"])
+                        "delay.seconds": "\(cFormat("%.3f", delay))", "error": "\(error.message)"])
                     result.retries += 1
                 }) { _ in
                     try await readOnce(startMs, endMs, slab: slab, archive: archive, dropLabels: dropLabels, part: &part,

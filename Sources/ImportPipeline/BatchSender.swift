@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Logging
 import PrometheusWire
 import RemoteStorageClient
@@ -70,7 +70,7 @@ struct BatchSender: Sendable {
                 counters.update { $0.retries += 1 }
                 progress.retrying(attempt: attempt, delaySeconds: delay, reason: error.message)
                 logger.info("request retried", metadata: ["segment": "\(batch.segment)", "batch": "\(batch.index)", "attempt": "\(attempt)",
-                                                          "delay.seconds": "\(String(format: "%.3f", delay))", "error": "\(error.message)"])
+                                                          "delay.seconds": "\(cFormat("%.3f", delay))", "error": "\(error.message)"])
             }) { attempt in
                 counters.update { $0.requests += 1 }
                 return try await client.send(request, attempt: attempt, logger: logger)

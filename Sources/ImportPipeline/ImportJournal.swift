@@ -1,5 +1,6 @@
 import ArchiveStore
-import Foundation
+import Dispatch
+import FoundationEssentials
 
 /// The durable record of what the target acknowledged (`formats/import-state-v2.md`; version-1
 /// journals still resume, cutting their batches as version 1 did).

@@ -1,7 +1,7 @@
 import ArchiveFormat
 import ArchiveStore
 
-import Foundation
+import FoundationEssentials
 public import Logging
 import PrometheusWire
 public import RemoteStorageClient
@@ -58,7 +58,7 @@ public struct ImportPipeline: Sendable {
         // (the journal is appended and fsynced per batch, which an object cannot be).
         let local = archive.location is LocalDirectory
         func beside(_ name: String) -> String {
-            local ? archive.path(of: name) : String(archive.root.dropFirst(5)).replacingOccurrences(of: "/", with: "_") + "." + name
+            local ? archive.path(of: name) : String(archive.root.dropFirst(5)).replacing("/", with: "_") + "." + name
         }
         let statePath = configuration.statePath ?? beside(ArchiveNaming.importStateFile(shard: shard))
         let rejectsPath = configuration.rejectsPath
@@ -151,7 +151,7 @@ public struct ImportPipeline: Sendable {
         let wall = ImportPipeline.seconds(ContinuousClock.now - began)
         logger.info(complete ? "import complete" : "import stopped", metadata: [
             "samples.sent": "\(values.samplesSent)", "requests": "\(values.requests)", "retries": "\(values.retries)",
-            "splits": "\(values.splits)", "samples.rejected": "\(values.samplesRejected)", "seconds": "\(String(format: "%.3f", wall))"])
+            "splits": "\(values.splits)", "samples.rejected": "\(values.samplesRejected)", "seconds": "\(cFormat("%.3f", wall))"])
         let doneBefore = await journal?.doneSegmentsAtStart ?? 0
         return ImportSummary(
             archive: archive.root, target: configuration.target.redactedURL, dryRun: configuration.dryRun, complete: complete,

@@ -1,5 +1,5 @@
 import Crypto
-import Foundation
+import FoundationEssentials
 import Logging
 import PrometheusWire
 import RemoteStorageClient
@@ -19,7 +19,7 @@ struct ProgressMetric: Sendable {
     init(name: String, manifestCreatedAt: String, source: String, target: String, filter: String) {
         self.name = name
         let digest = SHA256.hash(data: Data("\(manifestCreatedAt)|\(source)|\(target)|\(filter)".utf8))
-        id = digest.prefix(8).map { String(format: "%02x", $0) }.joined()
+        id = digest.prefix(8).map { cFormat("%02x", $0) }.joined()
     }
 
     static let idLabel = "promferry_import"

@@ -1,14 +1,14 @@
 import ArchiveStore
-import Foundation
+import FoundationEssentials
 import PrometheusWire
+import Synchronization
 
 /// Samples the target refused, one JSON object per line:
 /// `{"series":"up{job=\"x\"}","timestampMs":…,"value":"1.5","valueBits":"3ff8000000000000","status":400,"reason":"…"}`;
 /// a refused native histogram adds `"histogram"`, its `prompb.Histogram` in base64 (value and bits are its sum's).
 final class RejectsFile: Sendable {
     let path: String
-    private let lock = NSLock()
-    nonisolated(unsafe) private var file: JournalFile?
+    private let file = Mutex<JournalFile?>(nil)
 
     init(path: String) {
         self.path = path
@@ -28,7 +28,7 @@ final class RejectsFile: Sendable {
                         valueBits: String(sample.valueBits, radix: 16),
                         histogram: histogram.map { Data(HistogramMessage.encode($0)).base64EncodedString() }, status: status, reason: reason)
         let text = String(decoding: try JSONEncoder.sorted.encode(line), as: UTF8.self)
-        try lock.withLock {
+        try file.withLock { file in
             if file == nil { file = try JournalFile(path: path) }
             try file!.append(text)
         }

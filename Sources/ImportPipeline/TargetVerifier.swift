@@ -1,7 +1,7 @@
 import ArchiveFormat
 import ArchiveStore
 import Crypto
-import Foundation
+import FoundationEssentials
 import Logging
 import PrometheusWire
 import RemoteStorageClient
@@ -59,7 +59,7 @@ struct TargetVerifier {
             for histogram in series.histograms { histogramHasher.update(data: histogram.canonicalForm) }
         }
 
-        var hex: String { (Array(hasher.finalize()).prefix(8) + Array(histogramHasher.finalize()).prefix(8)).map { String(format: "%02x", $0) }.joined() }
+        var hex: String { (Array(hasher.finalize()).prefix(8) + Array(histogramHasher.finalize()).prefix(8)).map { cFormat("%02x", $0) }.joined() }
     }
 
     func run() async throws -> VerificationReport {

@@ -1,5 +1,6 @@
+import Glibc
 import HTTPTransport
-import Foundation
+import FoundationEssentials
 import NIOCore
 public import NIOHTTP1
 
@@ -184,7 +185,8 @@ public final class S3Client: Sendable {
                     + "(\(error)) after \(attempt) attempts; check that the store is reachable (--s3-endpoint, AWS_ENDPOINT_URL)", cause: error)
                 if attempt >= maxAttempts { throw failure }
             }
-            Thread.sleep(forTimeInterval: min(5, 0.2 * pow(2, Double(attempt - 1))) * Double.random(in: 0.5...1))
+            let delay = min(5, 0.2 * Double(1 << min(attempt - 1, 10))) * Double.random(in: 0.5...1)
+            usleep(UInt32(delay * 1_000_000))
         }
     }
 

@@ -1,4 +1,4 @@
-public import Foundation
+public import FoundationEssentials
 
 /// An access key pair, with the session token of temporary credentials. `description` never shows
 /// the secret or the token.
@@ -47,7 +47,7 @@ public struct S3Settings: Sendable {
     public static func resolve(environment: [String: String] = ProcessInfo.processInfo.environment,
                                endpointOverride: String? = S3Settings.endpointOverride) throws -> S3Settings {
         let profile = environment["AWS_PROFILE"].flatMap { $0.isEmpty ? nil : $0 } ?? "default"
-        let home = environment["HOME"] ?? NSHomeDirectory()
+        let home = environment["HOME"] ?? FileManager.default.homeDirectoryForCurrentUser.path
         let credentialsFile = environment["AWS_SHARED_CREDENTIALS_FILE"] ?? home + "/.aws/credentials"
         let configFile = environment["AWS_CONFIG_FILE"] ?? home + "/.aws/config"
         let fromCredentials = try IniFile.section(profile, in: credentialsFile)

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The few elements of S3's XML replies this client reads (`ListBucketResult`, `Error`,
 /// `InitiateMultipartUploadResult`, `CopyObjectResult`). Their elements of interest hold text only,
@@ -16,12 +16,12 @@ enum S3XML {
         var found: [Substring] = []
         var rest = text
         let close = "</\(tag)>"
-        while let open = rest.range(of: "<\(tag)") {
+        while let open = rest.firstRange(of: "<\(tag)") {
             guard let end = rest[open.upperBound...].firstIndex(of: ">") else { break }
             let head = rest[open.upperBound..<end]
             guard head.isEmpty || head.first == " " else { rest = rest[end...]; continue }
             let contentStart = rest.index(after: end)
-            guard let closing = rest[contentStart...].range(of: close) else { break }
+            guard let closing = rest[contentStart...].firstRange(of: close) else { break }
             found.append(rest[contentStart..<closing.lowerBound])
             rest = rest[closing.upperBound...]
         }

@@ -1,11 +1,20 @@
-import Foundation
+import FoundationEssentials
 
 /// Pieces of the OpenMetrics text format, as `promtool tsdb create-blocks-from openmetrics` reads it.
 public enum OpenMetricsText {
     /// A label value with `\`, `"` and newline escaped.
     public static func escape(_ value: String) -> String {
-        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "\n", with: "\\n")
+        var escaped = ""
+        escaped.unicodeScalars.reserveCapacity(value.unicodeScalars.count)
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\\": escaped += "\\\\"
+            case "\"": escaped += "\\\""
+            case "\n": escaped += "\\n"
+            default: escaped.unicodeScalars.append(scalar)
+            }
+        }
+        return escaped
     }
 
     /// The shortest text that parses back to the same double (Swift's description round-trips);
@@ -49,11 +58,11 @@ public enum OpenMetricsText {
     /// the decimal point goes: value ≈ 0.d₁d₂… × 10^pointPosition. Each length is tried with a correctly
     /// rounded conversion, so a halfway case that reads back by ties-to-even counts, as in Go.
     static func shortestDigits(_ value: Double) -> (digits: String, pointPosition: Int) {
-        func scientific(_ precision: Int) -> String { String(format: "%.\(precision - 1)e", value) }
+        func scientific(_ precision: Int) -> String { cFormat("%.\(precision - 1)e", value) }
         // 17 significant digits always read back.
         let text = (1...16).lazy.map(scientific).first { Double($0) == value } ?? scientific(17)
         let parts = text.split(separator: "e")
-        var digits = Substring(parts[0].replacingOccurrences(of: ".", with: ""))
+        var digits = Substring(parts[0].replacing(".", with: ""))
         while digits.count > 1, digits.last == "0" { digits = digits.dropLast() }
         return (String(digits), (Int(parts[1]) ?? 0) + 1)
     }

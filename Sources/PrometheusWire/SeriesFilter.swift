@@ -1,6 +1,3 @@
-import Foundation
-
-
 /// Which samples of an archive are replayed, and how their labels change on the way.
 ///
 /// Matching uses the labels as archived; then `dropLabels` are removed and `addLabels` set (an added
@@ -19,7 +16,7 @@ public struct SeriesFilter: Sendable {
     /// Only the series whose labels, as sent (after `dropLabels` and `addLabels`), fall to this part
     /// (`prom-import --shard`): series that relabelling makes one stay in one part.
     public var shard: Shard?
-    private let regexes: [String: NSRegularExpression]
+    private let regexes: [String: LabelRegex]
 
     public init(selectors: [SeriesSelector] = [], startMs: Int64? = nil, endMs: Int64? = nil,
                 addLabels: [Label] = [], dropLabels: Set<String> = []) throws {
@@ -28,11 +25,11 @@ public struct SeriesFilter: Sendable {
         self.endMs = endMs
         self.addLabels = addLabels
         self.dropLabels = dropLabels
-        var regexes: [String: NSRegularExpression] = [:]
+        var regexes: [String: LabelRegex] = [:]
         for matcher in selectors.flatMap(\.matchers) where matcher.type == .regexMatch || matcher.type == .regexNoMatch {
             do {
                 // Anchored like Prometheus: ^(?s:re)$.
-                regexes[matcher.value] = try NSRegularExpression(pattern: "^(?:\(matcher.value))$", options: [.dotMatchesLineSeparators])
+                regexes[matcher.value] = try LabelRegex(matcher.value)
             } catch {
                 throw SeriesSelector.ParseError(text: matcher.description, column: 1, reason: "invalid regular expression")
             }
@@ -70,7 +67,7 @@ public struct SeriesFilter: Sendable {
         case .equal: return value == matcher.value
         case .notEqual: return value != matcher.value
         case .regexMatch, .regexNoMatch:
-            let found = regexes[matcher.value].map { $0.firstMatch(in: value, range: NSRange(value.startIndex..., in: value)) != nil } ?? false
+            let found = regexes[matcher.value]?.matches(value) ?? false
             return (matcher.type == .regexMatch) == found
         }
     }

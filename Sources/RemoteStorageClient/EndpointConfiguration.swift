@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Where and how to reach a remote endpoint: URL, credentials, extra headers, TLS and timeouts.
 ///
@@ -70,7 +70,7 @@ public enum URLRedaction {
     /// (tokens are often passed as `?token=`, InfluxDB's `?p=`).
     public static func redact(_ url: String) -> String {
         var text = url
-        if let schemeEnd = text.range(of: "://") {
+        if let schemeEnd = text.firstRange(of: "://") {
             let afterScheme = text[schemeEnd.upperBound...]
             let authorityEnd = afterScheme.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? afterScheme.endIndex
             if let at = afterScheme[..<authorityEnd].lastIndex(of: "@") {
@@ -82,8 +82,8 @@ public enum URLRedaction {
         let query = text[text.index(after: question)...]
         let parts = query.split(separator: "&", omittingEmptySubsequences: false).map { part -> String in
             guard let equals = part.firstIndex(of: "=") else { return String(part) }
-            return part[..<equals] + "=REDACTED"
+            return String(part[..<equals]) + "=REDACTED"
         }
-        return base + "?" + parts.joined(separator: "&")
+        return String(base) + "?" + parts.joined(separator: "&")
     }
 }

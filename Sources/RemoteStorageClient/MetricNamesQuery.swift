@@ -1,5 +1,5 @@
 import HTTPTransport
-import Foundation
+import FoundationEssentials
 public import Logging
 import NIOCore
 import NIOHTTP1

@@ -1,5 +1,6 @@
+import PrometheusWire
 import HTTPTransport
-import Foundation
+import FoundationEssentials
 public import Logging
 import NIOCore
 import NIOHTTP1
@@ -19,7 +20,7 @@ extension RemoteReadClient {
             guard response.status == .ok else { return [:] }
             let body = try await response.body.collect(upTo: 16 << 20)
             struct Reply: Decodable { struct Data: Decodable { let yaml: String }; let data: Data }
-            let reply = try JSONDecoder().decode(Reply.self, from: Foundation.Data(body.readableBytesView))
+            let reply = try JSONDecoder().decode(Reply.self, from: Data(body.readableBytesView))
             return Self.parseExternalLabels(yaml: reply.data.yaml)
         } catch {
             logger.debug("no external labels from the source", metadata: ["error": "\(error)"])
@@ -35,7 +36,7 @@ extension RemoteReadClient {
         for raw in yaml.split(separator: "\n", omittingEmptySubsequences: false) {
             let line = String(raw)
             let indent = line.prefix { $0 == " " }.count
-            let content = line.trimmingCharacters(in: .whitespaces)
+            let content = line.trimmedOfSpaces()
             if content.isEmpty || content.hasPrefix("#") { continue }
             if indent == 0 {
                 inGlobal = content == "global:"
@@ -45,11 +46,11 @@ extension RemoteReadClient {
             guard inGlobal else { continue }
             if let base = labelsIndent {
                 guard indent > base, let colon = content.firstIndex(of: ":") else { labelsIndent = nil; continue }
-                let key = String(content[..<colon]).trimmingCharacters(in: .whitespaces)
-                var value = String(content[content.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+                let key = String(content[..<colon]).trimmedOfSpaces()
+                var value = String(content[content.index(after: colon)...]).trimmedOfSpaces()
                 if value.count >= 2, let first = value.first, first == "\"" || first == "'", value.last == first {
                     value = String(value.dropFirst().dropLast())
-                    if first == "\"" { value = value.replacingOccurrences(of: "\\\"", with: "\"").replacingOccurrences(of: "\\\\", with: "\\") }
+                    if first == "\"" { value = value.replacing("\\\"", with: "\"").replacing("\\\\", with: "\\") }
                 }
                 labels[key] = value
             } else if content == "external_labels:" {

@@ -1,6 +1,6 @@
 import HTTPTransport
 import BlockCompression
-import Foundation
+import FoundationEssentials
 public import Logging
 import NIOCore
 import NIOHTTP1
@@ -109,7 +109,7 @@ public final class RemoteReadClient: Sendable {
         }
         try await checkStatus(response)
         let contentType = response.headers.first(name: "Content-Type")?.lowercased() ?? ""
-        let mediaType = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        let mediaType = contentType.split(separator: ";").first.map { $0.trimmedOfSpaces() } ?? ""
         var assembler = SeriesAssembler(startMs: startMs, endMs: endMs)
         var outcome = ReadOutcome(kind: .streamedChunks, peakBufferedBytes: 0, bodyBytes: 0, samples: 0)
         let budget = memoryBudget ?? Int.max
@@ -325,13 +325,29 @@ struct ConsumerError: Error {
 /// Parses `Retry-After`: delay seconds or an HTTP date.
 enum RetryAfter {
     static func parse(_ value: String) -> Double? {
-        let trimmed = value.trimmingCharacters(in: .whitespaces)
+        let trimmed = value.trimmedOfSpaces()
         if let seconds = Double(trimmed), seconds >= 0 { return seconds }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        guard let date = formatter.date(from: trimmed) else { return nil }
-        return max(0, date.timeIntervalSinceNow)
+        guard let seconds = httpDate(trimmed) else { return nil }
+        return max(0, Double(seconds) - Date().timeIntervalSince1970)
+    }
+
+    /// Seconds since the epoch of an IMF-fixdate (RFC 9110: `Sun, 06 Nov 1994 08:49:37 GMT`).
+    static func httpDate(_ text: String) -> Int64? {
+        let fields = text.split(separator: " ")
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        guard fields.count == 6, fields[0].hasSuffix(","), fields[5] == "GMT" || fields[5] == "UTC",
+              let day = Int(fields[1]), let monthIndex = months.firstIndex(of: String(fields[2])), let year = Int(fields[3]) else { return nil }
+        let clock = fields[4].split(separator: ":").compactMap { Int($0) }
+        guard clock.count == 3, (1...31).contains(day), (0..<24).contains(clock[0]), (0..<60).contains(clock[1]),
+              (0...60).contains(clock[2]) else { return nil }
+        // Days from 1970-01-01 to the civil date (proleptic Gregorian).
+        let month = monthIndex + 1
+        let shiftedYear = month <= 2 ? year - 1 : year
+        let era = (shiftedYear >= 0 ? shiftedYear : shiftedYear - 399) / 400
+        let yearOfEra = shiftedYear - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        let days = era * 146_097 + dayOfEra - 719_468
+        return Int64(days) * 86_400 + Int64(clock[0] * 3600 + clock[1] * 60 + clock[2])
     }
 }

@@ -1,6 +1,6 @@
 import HTTPTransport
 import BlockCompression
-import Foundation
+import FoundationEssentials
 public import Logging
 import NIOCore
 import NIOHTTP1

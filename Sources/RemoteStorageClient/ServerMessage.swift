@@ -1,6 +1,7 @@
+import PrometheusWire
 import HTTPTransport
 import NIOCore
-import Foundation
+import FoundationEssentials
 
 /// A server's own words about an answer: at most 1 KiB of the body (as Prometheus' client keeps),
 /// folded onto one line. Best effort: the status already says what happened, so a body that fails
@@ -19,6 +20,6 @@ enum ServerMessage {
             // Keep what arrived.
         }
         return String(decoding: collected, as: UTF8.self).split(whereSeparator: \.isNewline)
-            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.joined(separator: " ")
+            .map { $0.trimmedOfSpaces() }.filter { !$0.isEmpty }.joined(separator: " ")
     }
 }

@@ -1,5 +1,5 @@
 import NIOSSL
-import Foundation
+import FoundationEssentials
 
 /// Turns a refused TLS handshake into an error that names the likely mistake and is never retried.
 ///
@@ -30,7 +30,7 @@ enum TLSFailure {
 
     /// `WRONG_VERSION_NUMBER` from `Error: 268435703 error:100000f7:SSL routines:OPENSSL_internal:WRONG_VERSION_NUMBER at …`.
     static func reason(in text: String) -> String {
-        let beforeLocation = text.range(of: " at ").map { String(text[..<$0.lowerBound]) } ?? text
+        let beforeLocation = text.firstRange(of: " at ").map { String(text[..<$0.lowerBound]) } ?? text
         return beforeLocation.split(separator: ":").last.map(String.init) ?? beforeLocation
     }
 }

@@ -1,5 +1,5 @@
 import HTTPTransport
-import Foundation
+import FoundationEssentials
 public import Logging
 import NIOCore
 import NIOHTTP1
@@ -132,17 +132,26 @@ public final class VictoriaMetricsExportClient: Sendable {
     /// (`/internal/force_flush` beside `/api/v1/export`). A cluster's vmselect has no such endpoint;
     /// any failure is ignored, as this only shortens the delay before new data shows.
     public func flush(logger: Logger) async {
-        guard let range = endpoint.url.range(of: "/api/v1/export") else { return }
+        guard let range = endpoint.url.firstRange(of: "/api/v1/export") else { return }
         let request = endpoint.getRequest(String(endpoint.url[..<range.lowerBound]) + "/internal/force_flush")
         if let response = try? await client.execute(request, deadline: .now() + .seconds(30)) {
             _ = try? await response.body.collect(upTo: 1 << 20)
         }
     }
 
+    /// A query parameter's value: every byte but RFC 3986's unreserved characters as %XX.
     static func percentEncoded(_ text: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+        var encoded = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                encoded.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                encoded += cFormat("%%%02X", byte)
+            }
+        }
+        return encoded
     }
 }
 

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A block's `meta.json`: what this reader uses of it. Prometheus writes `version` 1; Thanos and Mimir
 /// add a `thanos` section (external labels, downsampling resolution) that Prometheus ignores.

@@ -67,6 +67,11 @@ struct PromferryBench: AsyncParsableCommand {
         + "into a SeaweedFS bucket beside a directory, and import from each into VictoriaMetrics."))
     var bucket: String?
 
+    @Option(name: .customLong("regex"), help: ArgumentHelp(
+        "Instead of the table, the label-regex run: LabelRegex against Foundation's NSRegularExpression on the label values "
+        + "of this many exporter-shaped series (no servers)."))
+    var regex: Int?
+
     @Flag(name: .customLong("codecs-only"), help: "Only the in-process codec benchmarks, on the first size's data (no servers).")
     var codecsOnly = false
 
@@ -97,6 +102,10 @@ struct PromferryBench: AsyncParsableCommand {
                 table.codecs(try CodecBenchmarks.run(series: series), data: set, samples: series.reduce(0) { $0 + $1.samples.count })
             }
             print(table.text)
+            return
+        }
+        if let regex {
+            try regexBench(series: regex)
             return
         }
         if let histograms {

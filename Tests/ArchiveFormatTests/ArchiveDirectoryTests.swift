@@ -40,10 +40,10 @@ import Testing
         #expect(error?.message.contains("is 67108865 bytes, over the 64 MiB limit for a manifest") == true, "\(String(describing: error))")
     }
 
-    /// Foundation's decoder calls a number it cannot hold "not valid JSON", without a key.
-    @Test(arguments: [("99999999999999999999", "99999999999999999999"), ("1e30", "1e+30"), ("2.5", "2.5"),
-                      ("9223372036854775808", "9223372036854775808")])
-    func aNumberBeyondTheIntegerRangeIsNamedByItsKey(_ written: String, _ shown: String) throws {
+    /// Foundation's decoder calls a number it cannot hold "not valid JSON", without a key; the number is
+    /// named by its key and as it is written.
+    @Test(arguments: ["99999999999999999999", "1e30", "2.5", "9223372036854775808", "-9223372036854775809"])
+    func aNumberBeyondTheIntegerRangeIsNamedByItsKey(_ written: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let json = String(decoding: try encoder.encode(ManifestTests.manifest()), as: UTF8.self)
@@ -52,7 +52,7 @@ import Testing
                                                                              with: #""samples":\#(written),"segments""#)])
         defer { try? FileManager.default.removeItem(atPath: root) }
         let error = #expect(throws: ArchiveStoreError.self) { try ArchiveDirectory(root: root).readManifest() }
-        #expect(error?.message.contains("`slabs.0.samples` is \(shown), which is not a whole number within the 64-bit integer range") == true,
+        #expect(error?.message.contains("`slabs.0.samples` is \(written), which is not a whole number within the 64-bit integer range") == true,
                 "\(String(describing: error))")
         // Malformed JSON is still called that.
         let broken = try directory(["manifest.json": String(json.dropLast())])
