@@ -26,7 +26,7 @@ extension PromferryBench {
     func regexBench(series count: Int, rounds: Int = 5) throws {
         let series = DataSet.exporter.series(count: count, startMs: 0, endMs: 60_000)
         var values: [String: [String]] = [:]
-        for one in series { for label in one.labels { values[label.name, default: []].append(label.value) } }
+        for one in series { for label in one.labels.labels { values[label.nameString, default: []].append(label.valueString) } }
         print("Label regex matching: \(series.count) exporter-shaped series; ns per match, best of \(rounds) alternating rounds")
         print("| label | pattern | values | matches | NSRegularExpression | LabelRegex | ratio | LabelRegex path |")
         print("|---|---|---:|---:|---:|---:|---:|---|")
