@@ -10,14 +10,15 @@ import Testing
         "", "up", "node|prometheus", "node|", "|api", ".*", ".+", "http_.*", ".*_total", ".*memory.*", "http_.*_total",
         "10\\.0\\.1.*", "a\\.b", "a.b", "a\\-b|c\\/d", ".*.*", "x.*y.*z", "node_(cpu|memory)_.*", "10\\.0\\.[0-9]+\\.[0-9]+:910[01]",
         "5..", "0\\.(1|5)|\\+Inf", "(?i)NODE_.*", "[a-c]+", "[^a]*", "\\d+", "\\w+_total", "a{2,3}", "a?b", "(a|b)*c", "é.*", ".*é",
-        "\\.\\*", "a.*b.*c.*d", "[[:alpha:]]+", "\\pL+", "a\\", "\\.*x",
+        "\\.\\*", "a.*b.*c.*d", "[[:alpha:]]+", "\\pL+", "a\\", "\\.*x", "(?:go|process)_(cpu|mem)", "(node|api)_.*",
+        "(a|b)(c|d)", "a(b|)c", "(a)?", "()", "(?i)UP", "(?i)up|Node", "(?i)NODE_.*", "(?i)kelvin", "(?i)é",
     ]
     static let values = [
         "", "up", "node", "prometheus", "api", "nodes", "http_requests_total", "http_", "_total", "go_memory_bytes", "memory",
         "10.0.1.7:9100", "10.0.12.3:9101", "10.0.2.1:9100", "a.b", "axb", "a-b", "c/d", "xyz", "x__y__z", "node_cpu_seconds",
         "node_memory_free", "node_disk", "500", "503", "50", "0.1", "0.5", "+Inf", "NODE_X", "abc", "bbb", "123", "12a",
         "foo_total", "aa", "aaa", "aaaa", "b", "ab", "ababc", "étoile", "café", ".*", "line\nbreak", "a\nb", "abcd", "a1b2c3d",
-        "über", "x", "\\.*x", "..x",
+        "über", "x", "\\.*x", "..x", "go_cpu", "process_mem", "go_mem", "node_", "api_x", "ac", "bd", "abc", "UP", "uP", "NODE_cpu", "Node_", "nOdE", "\u{212A}elvin", "KELVIN", "É", "é",
     ]
 
     @Test func agreesWithNSRegularExpressionOnEveryPairThatParses() throws {
@@ -38,9 +39,11 @@ import Testing
     }
 
     @Test func commonShapesNeedNoEngine() throws {
-        let shapes = ["up": "literal set", "node|prometheus": "literal set", ".*": "any", ".+": "non-empty", "http_.*": "prefix/infix/suffix",
+        let shapes = ["up": "literal set", "node|prometheus": "literal set", ".*": "any", ".+": "non-empty", "http_.*": "prefix set",
                       ".*_total": "prefix/infix/suffix", ".*memory.*": "prefix/infix/suffix", "http_.*_total": "prefix/infix/suffix",
-                      "10\\.0\\.1.*": "prefix/infix/suffix", "node_(cpu|memory)_.*": "engine", "\\d+": "engine"]
+                      "10\\.0\\.1.*": "prefix set", "node_(cpu|memory)_.*": "prefix set", "0\\.(1|5)|\\+Inf": "literal set",
+                      "(?:go|process)_(cpu|mem)": "literal set", "(a|b)*c": "engine", "(?i)up": "case-folded set",
+                      "(?i)NODE_.*": "case-folded set", "(?i)sum": "engine", "\\d+": "engine"]
         for (pattern, path) in shapes {
             #expect(try LabelRegex(pattern).path == path, "\(pattern)")
         }
