@@ -69,15 +69,14 @@ import TestSupport
     }
 
     @Test func theDeadlineCoversTheBody() async throws {
+        // A byte a second for 300 s: only the 300 ms deadline can end the read with deadlineExceeded (the whole
+        // suite's load can delay this task, but not turn the body's end into that error).
         let server = try await ScriptedHTTPServer { _, _ in
-            // A byte a second: 300 s in all, far beyond the deadline even on event loops that the whole suite keeps busy.
             .trickle(status: 200, headers: [("Content-Length", "300")], body: Array(repeating: 0x41, count: 300), intervalMs: 1000)
         }
         let transport = try HTTPTransport()
-        let started = ContinuousClock.now
         let response = try await transport.execute(.init(url: server.baseURL), deadline: .now() + .milliseconds(300))
         await #expect(throws: HTTPTransportError(.deadlineExceeded)) { _ = try await response.body.collect(upTo: 1000) }
-        #expect(ContinuousClock.now - started < .seconds(150), "not the body's 300 s")
         try await transport.shutdown()
         try await server.shutdown()
     }
@@ -122,29 +121,28 @@ import TestSupport
         try await server.shutdown()
     }
 
-    @Test func aCancelledTaskStopsWaitingAtOnce() async throws {
+    @Test func aCancelledTaskStopsWaiting() async throws {
+        // The server never answers (it closes after 600 s): only the cancellation can end the wait with CancellationError.
         let server = try await ScriptedHTTPServer { _, _ in .delay(milliseconds: 600_000, then: .close) }
         let transport = try HTTPTransport()
-        let started = ContinuousClock.now
-        let waiting = Task { try await transport.execute(.init(url: server.baseURL), deadline: .now() + .seconds(600)) }
+        let waiting = Task { try await transport.execute(.init(url: server.baseURL), deadline: .now() + .seconds(900)) }
         try await Task.sleep(for: .milliseconds(200))
         waiting.cancel()
         await #expect(throws: CancellationError.self) { _ = try await waiting.value }
-        #expect(ContinuousClock.now - started < .seconds(150), "not the server's 600 s")
         try await transport.shutdown()
         try await server.shutdown()
     }
 
-    @Test func aRefusedConnectionFailsQuickly() async throws {
+    @Test func aRefusedConnectionIsAnErrorOfItsOwn() async throws {
         let server = try await ScriptedHTTPServer { _, _ in .close }
         let port = server.port
         try await server.shutdown()
         let transport = try HTTPTransport()
-        let started = ContinuousClock.now
-        await #expect(throws: (any Error).self) {
-            _ = try await transport.execute(.init(url: "http://127.0.0.1:\(port)/"), deadline: .now() + .seconds(300))
+        let error = await #expect(throws: (any Error).self) {
+            _ = try await transport.execute(.init(url: "http://127.0.0.1:\(port)/"), deadline: .now() + .seconds(900))
         }
-        #expect(ContinuousClock.now - started < .seconds(150), "not the 300 s deadline")
+        // NIO's own connection error, not the transport's deadline or timeouts.
+        #expect(!(error is HTTPTransportError), "\(String(describing: error))")
         try await transport.shutdown()
     }
 

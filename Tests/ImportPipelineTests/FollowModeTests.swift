@@ -95,8 +95,9 @@ import ArchiveFormat
         }
         #expect(typo?.code == .followTimedOut)
         #expect(typo?.message.contains("/arhcive: no export has written to it for 1s and none holds it now") == true, "\(String(describing: typo))")
-        // It stops at all (it used to wait forever); the bound is loose for a loaded CI machine.
-        #expect(ContinuousClock.now - began < .seconds(60))
+        // It stops at all (it used to wait forever). The bound is loose: the whole suite runs at once on two
+        // cores, and this task can wait a minute for a thread between its polls.
+        #expect(ContinuousClock.now - began < .seconds(300))
 
         // An export killed after two of six slabs: its manifest stays incomplete and its lock is free.
         let source = FakeRemoteReadSource(series: dataset)
