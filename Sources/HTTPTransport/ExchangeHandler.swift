@@ -37,7 +37,15 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var readHeld = false
     private(set) var exchanges = 0
     private var deadlineTask: Scheduled<Void>?
+    /// No byte for this long while an answer is awaited fails the exchange. Armed when the request is
+    /// sent, re-armed by every read, paused while a body's consumer holds back (nothing is read then).
+    private let readTimeout: TimeAmount
+    private var readTimer: Scheduled<Void>?
     private var ended: ((Bool) -> Void)?
+
+    init(readTimeout: TimeAmount) {
+        self.readTimeout = readTimeout
+    }
 
     var isIdle: Bool { if case .idle = state { return true } else { return false } }
 
@@ -58,6 +66,7 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         deadlineTask = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
             self?.failExchange(HTTPTransportError(.deadlineExceeded))
         }
+        armReadTimer()
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         if let body { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
@@ -73,6 +82,10 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch state {
+        case .awaitingHead, .collecting, .streaming: armReadTimer()
+        case .idle, .closed: break
+        }
         switch (unwrapInboundIn(data), state) {
         case (.head(let head), .awaitingHead(let sink)):
             if head.status.code < 200 { return }  // 1xx: the real answer follows
@@ -94,7 +107,10 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 promise.succeed(.init(status: head.status, headers: head.headers, body: .init(producer: made.sequence)))
             }
         case (.body(let buffer), .streaming(let source)):
-            if source.yield(buffer) == .stopProducing { producing = false }
+            if source.yield(buffer) == .stopProducing {
+                producing = false
+                readTimer?.cancel()
+            }
         case (.body(var buffer), .collecting(let head, var collected, let limit, let promise)):
             guard collected.readableBytes + buffer.readableBytes <= limit else {
                 failExchange(HTTPTransportError(.bodyTooLarge, "more than \(limit) bytes"))
@@ -124,15 +140,11 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        guard let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read else {
-            context.fireUserInboundEventTriggered(event)
-            return
-        }
-        switch state {
-        case .awaitingHead, .collecting: failExchange(HTTPTransportError(.readTimeout))
-        case .streaming where producing: failExchange(HTTPTransportError(.readTimeout))
-        default: break
+    private func armReadTimer() {
+        readTimer?.cancel()
+        guard let context else { return }
+        readTimer = context.eventLoop.assumeIsolated().scheduleTask(in: readTimeout) { [weak self] in
+            self?.failExchange(HTTPTransportError(.readTimeout))
         }
     }
 
@@ -155,6 +167,7 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func resumeReading(exchange: Int) {
         guard exchange == exchanges else { return }
+        if case .streaming = state, !producing { armReadTimer() }
         producing = true
         if readHeld, let context {
             readHeld = false
@@ -169,6 +182,8 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func finishExchange() {
         deadlineTask?.cancel()
         deadlineTask = nil
+        readTimer?.cancel()
+        readTimer = nil
         state = keepAlive ? .idle : .closed
         let ended = self.ended
         self.ended = nil
@@ -180,6 +195,8 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func failExchange(_ error: any Error) {
         deadlineTask?.cancel()
         deadlineTask = nil
+        readTimer?.cancel()
+        readTimer = nil
         let previous = state
         state = .closed
         switch previous {

@@ -135,8 +135,7 @@ public final class HTTPTransport: Sendable {
                     let pipeline = channel.pipeline.syncOperations
                     if let tls { try pipeline.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName)) }
                     try pipeline.addHTTPClientHandlers()
-                    try pipeline.addHandler(IdleStateHandler(readTimeout: readTimeout))
-                    try pipeline.addHandler(ExchangeHandler())
+                    try pipeline.addHandler(ExchangeHandler(readTimeout: readTimeout))
                 }
             }
             .connect(host: target.host, port: target.port)

@@ -91,6 +91,20 @@ import TestSupport
         try await server.shutdown()
     }
 
+    /// The read timeout counts from the request, not from the connection's last read: a connection that sat in
+    /// the pool for 15 s, past a 10 s read timeout, carries an answer that takes 6 s. (A timer counting from
+    /// the last read fired 20 s after it, in the middle of this wait.)
+    @Test func aPooledConnectionGetsTheWholeReadTimeout() async throws {
+        let server = try await ScriptedHTTPServer { _, index in index == 0 ? Self.reply("first") : .delay(milliseconds: 6_000, then: Self.reply("second")) }
+        let transport = try HTTPTransport(configuration: .init(readTimeout: .seconds(10)))
+        #expect(try await text(try await transport.execute(.init(url: server.baseURL), deadline: .now() + .seconds(60))) == "first")
+        try await Task.sleep(for: .seconds(15))
+        #expect(try await text(try await transport.execute(.init(url: server.baseURL), deadline: .now() + .seconds(60))) == "second")
+        #expect(server.connectionsAccepted == 1)
+        try await transport.shutdown()
+        try await server.shutdown()
+    }
+
     @Test func aCutBodyIsAClosedConnection() async throws {
         let server = try await ScriptedHTTPServer { _, _ in
             .truncate(status: 200, headers: [], body: Array(repeating: 0x41, count: 10_000), afterBytes: 5_000)
