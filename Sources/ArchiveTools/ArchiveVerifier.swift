@@ -106,7 +106,7 @@ public struct ArchiveVerifier {
         for line in text.split(separator: "\n") {
             let parts = line.split(separator: " ", maxSplits: 1)
             guard parts.count == 2 else { return ["\(archive.checksumsPath): malformed line \"\(line)\""] }
-            listed[String(parts[1].trimmedOfSpaces().drop { $0 == "*" }.reversed().drop { $0 == "*" }.reversed())] = String(parts[0])
+            listed[parts[1].trimmedOfSpaces().trimmed { $0 == "*" }] = String(parts[0])
         }
         var errors: [String] = []
         for segment in manifest.segments where listed[segment.file] != segment.sha256 {

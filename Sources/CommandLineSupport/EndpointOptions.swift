@@ -175,7 +175,7 @@ public struct EndpointOptions: ParsableArguments {
         guard let data = FileManager.default.contents(atPath: file) else {
             throw ValidationError("\(flag) \(file): cannot read the file")
         }
-        let text = String(String(decoding: data, as: UTF8.self).drop { $0.isNewline }.reversed().drop { $0.isNewline }.reversed())
+        let text = String(decoding: data, as: UTF8.self).trimmed(\.isNewline)
         guard !text.isEmpty else { throw ValidationError("\(flag) \(file): the file is empty") }
         return text
     }

@@ -21,7 +21,7 @@ public struct PromArchive: AsyncParsableCommand {
         subcommands: [Verify.self, Inspect.self, Cat.self, Split.self, Merge.self, Compact.self, Blocks.self])
 
     static func now() -> String {
-        Date().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt))
+        TimestampText.now()
     }
 
     /// The offline tools' diagnostics (`--log-level`, `--log-format`); made after logging is set up.

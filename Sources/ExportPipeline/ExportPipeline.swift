@@ -325,7 +325,7 @@ public struct ExportPipeline: Sendable {
 
     static func timestamp(ms: Int64? = nil) -> String {
         if let ms { return TimestampText.rfc3339(ms) }
-        return Date().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt))
+        return TimestampText.now()
     }
 
     static func duration(_ ms: Int64) -> String {

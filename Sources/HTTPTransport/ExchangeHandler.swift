@@ -47,8 +47,6 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.readTimeout = readTimeout
     }
 
-    var isIdle: Bool { if case .idle = state { return true } else { return false } }
-
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
@@ -179,11 +177,15 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if exchange == exchanges, case .streaming = state { failExchange(HTTPTransportError(.remoteConnectionClosed, "the body was not read to its end")) }
     }
 
-    private func finishExchange() {
+    private func stopTimers() {
         deadlineTask?.cancel()
         deadlineTask = nil
         readTimer?.cancel()
         readTimer = nil
+    }
+
+    private func finishExchange() {
+        stopTimers()
         state = keepAlive ? .idle : .closed
         let ended = self.ended
         self.ended = nil
@@ -193,10 +195,7 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Fails the exchange in progress, if any, and closes the connection for good.
     private func failExchange(_ error: any Error) {
-        deadlineTask?.cancel()
-        deadlineTask = nil
-        readTimer?.cancel()
-        readTimer = nil
+        stopTimers()
         let previous = state
         state = .closed
         switch previous {

@@ -112,32 +112,12 @@ public struct LabelRegex: Sendable {
             return .prefixes(Array(set))
         }
         let parts = pattern.split(separator: ".*", omittingEmptySubsequences: false)
-        let decoded = parts.compactMap(literal)
+        // Each part one literal string. A part ending in an unescaped backslash would have escaped the
+        // dot, and a part holding | or half a group is no literal: FiniteLanguage refuses all of those.
+        let decoded = parts.compactMap { part in FiniteLanguage.strings(String(part)).flatMap { $0.count == 1 ? $0.first : nil } }
         guard parts.count == 2 || parts.count == 3, decoded.count == parts.count else { return nil }
-        // A part ending in an unescaped backslash would have escaped the dot; `literal` refuses those.
         return parts.count == 2 ? .around(prefix: decoded[0], infix: nil, suffix: decoded[1])
                                 : .around(prefix: decoded[0], infix: decoded[1], suffix: decoded[2])
-    }
-
-    /// The bytes a pattern piece matches when it is a plain literal: no metacharacter, and escapes
-    /// only of punctuation (`\.`, `\-`, `\/` …), never of letters or digits (`\d`, `\b` are classes).
-    static func literal(_ piece: Substring) -> [UInt8]? {
-        var bytes: [UInt8] = []
-        var escaped = false
-        for scalar in piece.unicodeScalars {
-            if escaped {
-                guard scalar.isASCII, !(scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)) else { return nil }
-                bytes.append(UInt8(scalar.value))
-                escaped = false
-                continue
-            }
-            switch scalar {
-            case "\\": escaped = true
-            case ".", "+", "*", "?", "(", ")", "|", "[", "]", "{", "}", "^", "$": return nil
-            default: bytes.append(contentsOf: String(scalar).utf8)
-            }
-        }
-        return escaped ? nil : bytes
     }
 }
 
