@@ -1,13 +1,15 @@
 /// The bit streams of Prometheus' chunk encodings (`tsdb/chunkenc/bstream.go`, `varbit.go`): bits
 /// are read and written most significant first, and a byte-wise varint may start at any bit.
 
-/// MSB-first bit reader over a byte array; every read is bounds-checked.
+/// MSB-first bit reader over bytes that the caller keeps alive (a decoder makes one inside
+/// `withUnsafeBytes` and never lets it escape); every read is checked against the end, so no read
+/// leaves the buffer whatever the bytes say.
 struct BitReader {
-    let bytes: [UInt8]
+    private let bytes: UnsafeRawBufferPointer
     var bitIndex: Int
     let bitCount: Int
 
-    init(_ bytes: [UInt8], byteOffset: Int) {
+    init(_ bytes: UnsafeRawBufferPointer, byteOffset: Int) {
         self.bytes = bytes
         self.bitIndex = byteOffset * 8
         self.bitCount = bytes.count * 8
@@ -16,7 +18,8 @@ struct BitReader {
     @inline(__always)
     mutating func bit() throws -> UInt64 {
         guard bitIndex < bitCount else { throw WireError(.truncated, "chunk ends before its last sample") }
-        let value = UInt64(bytes[bitIndex >> 3] >> (7 - UInt8(bitIndex & 7))) & 1
+        let byte = bytes.load(fromByteOffset: bitIndex >> 3, as: UInt8.self)
+        let value = UInt64(byte >> (7 - UInt8(bitIndex & 7))) & 1
         bitIndex += 1
         return value
     }
@@ -26,12 +29,18 @@ struct BitReader {
     mutating func bits(_ n: Int) throws -> UInt64 {
         guard n > 0 else { return 0 }
         guard bitCount - bitIndex >= n else { throw WireError(.truncated, "chunk ends before its last sample") }
+        defer { bitIndex += n }
+        return peek(n)
+    }
+
+    /// The next `n` bits (1...64) without consuming them; the caller has checked that `n` are left.
+    @inline(__always)
+    func peek(_ n: Int) -> UInt64 {
         let byteIndex = bitIndex >> 3
         let offset = bitIndex & 7
-        bitIndex += n
         // One big-endian 8-byte load holds 64 - offset bits from here; a ninth byte completes wider reads.
         var window = load(byteIndex) << UInt64(offset)
-        if n > 64 - offset { window |= UInt64(bytes[byteIndex + 8]) >> UInt64(8 - offset) }
+        if n > 64 - offset { window |= UInt64(bytes.load(fromByteOffset: byteIndex + 8, as: UInt8.self)) >> UInt64(8 - offset) }
         return window >> UInt64(64 - n)
     }
 
@@ -39,7 +48,7 @@ struct BitReader {
     @inline(__always)
     private func load(_ index: Int) -> UInt64 {
         if index + 8 <= bytes.count {
-            return bytes.withUnsafeBytes { UInt64(bigEndian: $0.loadUnaligned(fromByteOffset: index, as: UInt64.self)) }
+            return UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self))
         }
         var value: UInt64 = 0
         for i in 0..<8 { value = value << 8 | (index + i < bytes.count ? UInt64(bytes[index + i]) : 0) }

@@ -9,38 +9,41 @@
 /// `writing(exactly:)` traps unless exactly the announced number of bytes was written; a size
 /// computation that disagrees with the writer is a programming error, never a silent corruption.
 public struct ByteCursor {
-    private let base: UnsafeMutableRawPointer
-    private let capacity: Int
-    public private(set) var position = 0
+    // Visible to inlined callers: the segment encoder writes two varints per sample through here,
+    // and a call per varint into this module cost it 10% of an offline export's CPU.
+    @usableFromInline let base: UnsafeMutableRawPointer
+    @usableFromInline let capacity: Int
+    @usableFromInline var written = 0
+    public var position: Int { written }
 
     fileprivate init(base: UnsafeMutableRawPointer, capacity: Int) {
         self.base = base
         self.capacity = capacity
     }
 
-    @inline(__always)
-    private func ensure(_ count: Int) {
-        precondition(capacity - position >= count, "ByteCursor: write past the announced size")
+    @inlinable @inline(__always)
+    func ensure(_ count: Int) {
+        precondition(capacity - written >= count, "ByteCursor: write past the announced size")
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func byte(_ value: UInt8) {
         ensure(1)
-        base.storeBytes(of: value, toByteOffset: position, as: UInt8.self)
-        position += 1
+        base.storeBytes(of: value, toByteOffset: written, as: UInt8.self)
+        written += 1
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func varint(_ value: UInt64) {
         ensure(ProtoWriter.varintSize(value))
-        var at = position
+        var at = written
         storeVarint(value, at: &at)
-        position = at
+        written = at
     }
 
     /// Stores a varint at `offset` and moves it past; the caller has checked the room.
-    @inline(__always)
-    private func storeVarint(_ value: UInt64, at offset: inout Int) {
+    @inlinable @inline(__always)
+    func storeVarint(_ value: UInt64, at offset: inout Int) {
         var v = value
         while v >= 0x80 {
             base.storeBytes(of: UInt8(truncatingIfNeeded: v) | 0x80, toByteOffset: offset, as: UInt8.self)
@@ -52,21 +55,21 @@ public struct ByteCursor {
     }
 
     /// Eight bytes, little-endian.
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func fixed64(_ value: UInt64) {
         ensure(8)
-        base.storeBytes(of: value.littleEndian, toByteOffset: position, as: UInt64.self)
-        position += 8
+        base.storeBytes(of: value.littleEndian, toByteOffset: written, as: UInt64.self)
+        written += 8
     }
 
     /// A write request's `Sample` as a length-delimited field 2: the value's bits (field 1, fixed64;
     /// omitted when zero) and the timestamp (field 2, varint; omitted when zero), `innerSize` bytes of
     /// them. One room check for the whole sample instead of one per byte run: this is the import's
     /// innermost loop.
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func sampleField(valueBits: UInt64, timestampMs: Int64, innerSize: Int) {
         ensure(2 + innerSize)
-        var at = position
+        var at = written
         base.storeBytes(of: 0x12, toByteOffset: at, as: UInt8.self)
         base.storeBytes(of: UInt8(truncatingIfNeeded: innerSize), toByteOffset: at + 1, as: UInt8.self)
         at += 2
@@ -80,17 +83,17 @@ public struct ByteCursor {
             at += 1
             storeVarint(UInt64(bitPattern: timestampMs), at: &at)
         }
-        precondition(at - position == 2 + innerSize, "ByteCursor: a sample's size disagrees with its bytes")
-        position = at
+        precondition(at - written == 2 + innerSize, "ByteCursor: a sample's size disagrees with its bytes")
+        written = at
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func bytes(_ value: [UInt8]) {
         ensure(value.count)
         value.withUnsafeBytes { source in
-            if let address = source.baseAddress { (base + position).copyMemory(from: address, byteCount: source.count) }
+            if let address = source.baseAddress { (base + written).copyMemory(from: address, byteCount: source.count) }
         }
-        position += value.count
+        written += value.count
     }
 }
 

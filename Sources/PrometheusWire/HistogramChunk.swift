@@ -24,6 +24,10 @@ public enum HistogramChunk {
     /// - Throws: `WireError` when the data ends early, a field is out of range, or the layout
     ///   announces more spans, buckets or bounds than the chunk has bits for. A partial chunk is never returned.
     public static func decode(_ data: [UInt8], encoding: Chunk.Encoding) throws -> [HistogramSample] {
+        try data.withUnsafeBytes { try decode(raw: $0, encoding: encoding) }
+    }
+
+    private static func decode(raw data: UnsafeRawBufferPointer, encoding: Chunk.Encoding) throws -> [HistogramSample] {
         let float: Bool
         let withStartTimestamps: Bool
         switch encoding {

@@ -23,7 +23,7 @@ public struct ProtoWriter: Sendable {
     }
 
     /// Bytes `varint(value)` writes.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func varintSize(_ value: UInt64) -> Int {
         value == 0 ? 1 : (64 - value.leadingZeroBitCount + 6) / 7
     }

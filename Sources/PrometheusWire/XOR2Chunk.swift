@@ -24,6 +24,10 @@ public enum XOR2Chunk {
     }
 
     public static func decode(_ data: [UInt8]) throws -> Decoded {
+        try data.withUnsafeBytes { try decode(raw: $0) }
+    }
+
+    private static func decode(raw data: UnsafeRawBufferPointer) throws -> Decoded {
         guard data.count >= 3 else { throw WireError(.truncated, "XOR2 chunk shorter than its 3-byte header") }
         let count = Int(data[0]) << 8 | Int(data[1])
         var starts = StartTimestampDecoder(header: data[2])

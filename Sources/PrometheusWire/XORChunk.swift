@@ -19,6 +19,15 @@ public enum XORChunk {
     /// - Throws: `WireError` as `decode(_:)`; `samples` may then end with part of the chunk, which the
     ///   caller must discard.
     public static func decode(_ data: [UInt8], appendingTo samples: inout [Sample]) throws {
+        try data.withUnsafeBytes { try decode(raw: $0, appendingTo: &samples) }
+    }
+
+    /// As `decode(_:appendingTo:)`, for a chunk read into a larger buffer (a block's chunk file window).
+    public static func decode(_ data: ArraySlice<UInt8>, appendingTo samples: inout [Sample]) throws {
+        try data.withUnsafeBytes { try decode(raw: $0, appendingTo: &samples) }
+    }
+
+    private static func decode(raw data: UnsafeRawBufferPointer, appendingTo samples: inout [Sample]) throws {
         guard data.count >= 2 else { throw WireError(.truncated, "XOR chunk shorter than its 2-byte header") }
         let count = Int(data[0]) << 8 | Int(data[1])
         if count == 0 { return }
@@ -34,6 +43,14 @@ public enum XORChunk {
         v = try readValue(&reader, v, &leading, &trailing)
         samples.append(Sample(timestampMs: t, valueBits: v))
         for _ in 2..<count {
+            // Most samples of a scrape keep the interval and many keep the value: `0` (delta of
+            // deltas 0) then `0` (value unchanged), read in one step.
+            if reader.remaining >= 2 && reader.peek(2) == 0 {
+                reader.bitIndex += 2
+                t &+= delta
+                samples.append(Sample(timestampMs: t, valueBits: v))
+                continue
+            }
             var prefix = 0
             while prefix < 4 {
                 if try reader.bit() == 0 { break }
