@@ -12,11 +12,10 @@ enum DecimalValues {
 
     static let maxMantissa = Double(1 << 53)
 
-    /// The mantissa of `bits` at `exponent`, if the round trip is exact.
+    /// The mantissa of `bits` at the exponent whose power of ten is `scale`, if the round trip is exact.
     @inline(__always)
-    static func mantissa(_ bits: UInt64, exponent: Int) -> Int64? {
+    static func mantissa(_ bits: UInt64, scale: Double) -> Int64? {
         let value = Double(bitPattern: bits)
-        let scale = powersOfTen[exponent]
         let product = value * scale
         guard abs(product) <= maxMantissa else { return nil }  // also refuses NaN and ±Inf
         // Rounded half away from zero without a libm call: truncation, then the exact remainder.
@@ -47,18 +46,28 @@ enum DecimalValues {
     /// exponent is an exception whatever the final exponent, which bounds the count early.
     static func plan(_ samples: ArraySlice<Sample>, mantissas: inout [Int64]) -> Plan? {
         let limit = samples.count / 4
+        let powers = powersOfTen
         var exponent = 0
         var exceptions: [Int] = []
         mantissas.removeAll(keepingCapacity: true)
+        mantissas.reserveCapacity(samples.count)
+        // A value equal to the one before has its mantissa at the same exponent (runs of constant
+        // values are common: idle counters, `up`, limits); this spares the division that checks it.
+        var previousBits: UInt64?
         for (position, sample) in samples.enumerated() {
-            if let m = mantissa(sample.valueBits, exponent: exponent) {
+            if sample.valueBits == previousBits, let last = mantissas.last, exceptions.last != position - 1 {
+                mantissas.append(last)
+                continue
+            }
+            previousBits = sample.valueBits
+            if let m = mantissa(sample.valueBits, scale: powers[exponent]) {
                 mantissas.append(m)
                 continue
             }
             var e = exponent + 1
             var found: Int64?
             while e <= SegmentLayout.maxDecimalExponent {
-                found = mantissa(sample.valueBits, exponent: e)
+                found = mantissa(sample.valueBits, scale: powers[e])
                 if found != nil { break }
                 e += 1
             }
@@ -72,7 +81,7 @@ enum DecimalValues {
             exponent = e
             exceptions.removeAll(keepingCapacity: true)
             for earlier in 0..<position {
-                if let m = mantissa(samples[samples.startIndex + earlier].valueBits, exponent: exponent) {
+                if let m = mantissa(samples[samples.startIndex + earlier].valueBits, scale: powers[exponent]) {
                     mantissas[earlier] = m
                 } else {
                     mantissas[earlier] = 0

@@ -83,6 +83,22 @@ func handBuiltSegment(version: UInt8, payload: [UInt8], records: Int, samples: I
         #expect(plan([9_007_199_254_740_992, 1, 2, 0.5]) == .init(exponent: 1, exceptions: [0]))
     }
 
+    /// A repeated value reuses the mantissa before it; that must give what computing it afresh gives,
+    /// across a change of exponent and beside exceptions.
+    @Test func repeatedValuesGetTheMantissaOfTheirExponent() {
+        func planned(_ values: [Double]) -> (DecimalValues.Plan?, [Int64]) {
+            var mantissas: [Int64] = []
+            let plan = DecimalValues.plan(Self.series("a", values.map(\.bitPattern)).samples[...], mantissas: &mantissas)
+            return (plan, mantissas)
+        }
+        #expect(planned([0.5, 0.5, 0.25, 0.25, 0.5]) == (.init(exponent: 2, exceptions: []), [50, 50, 25, 25, 50]))
+        #expect(planned([9_007_199_254_740_992, 9_007_199_254_740_992, 1, 1, 0.5, 0.5, 2, 3, 4])
+            == (.init(exponent: 1, exceptions: [0, 1]), [0, 0, 10, 10, 5, 5, 20, 30, 40]))
+        #expect(planned([.infinity, .infinity, 1, 1, 2, 2, 3, 3, 4]) == (.init(exponent: 0, exceptions: [0, 1]), [0, 0, 1, 1, 2, 2, 3, 3, 4]))
+        #expect(planned([0.5, 9_007_199_254_740_992, 9_007_199_254_740_992, 1.5, 1.5, 2.5, 3.5, 4.5, 5.5])
+            == (.init(exponent: 1, exceptions: [1, 2]), [5, 0, 0, 15, 15, 25, 35, 45, 55]))
+    }
+
     @Test func staleMarkersAndSpecialValuesBesideDecimalsRoundTripAsExceptions() throws {
         var values = (0..<200).map { (Double($0 * 7 % 1000) / 100).bitPattern }
         for (position, bits) in [(0, Sample.staleNaNBits), (57, (-0.0).bitPattern), (58, Double.infinity.bitPattern),
