@@ -31,19 +31,24 @@ enum BinaryDecoding {
 /// naming `context` (the file, and what in it) in every error.
 struct BytesReader {
     let bytes: ArraySlice<UInt8>
-    let context: String
+    /// Built only for an error: a reader is made for every series entry read.
+    let context: () -> String
     private(set) var position: Int
 
-    init(_ bytes: ArraySlice<UInt8>, context: String) {
+    init(_ bytes: ArraySlice<UInt8>, context: @escaping () -> String) {
         self.bytes = bytes
         self.context = context
         position = bytes.startIndex
     }
 
+    init(_ bytes: ArraySlice<UInt8>, context: String) {
+        self.init(bytes, context: { context })
+    }
+
     var atEnd: Bool { position >= bytes.endIndex }
 
     func corrupt(_ what: String) -> TSDBError {
-        TSDBError(.corrupt, "\(context): \(what)")
+        TSDBError(.corrupt, "\(context()): \(what)")
     }
 
     mutating func uvarint() throws -> UInt64 {

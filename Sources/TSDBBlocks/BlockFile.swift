@@ -47,6 +47,38 @@ final class BlockFile: Sendable {
     }
 }
 
+/// Reads of one file that mostly move forward (a block's series entries in index order, the chunks
+/// they name), served from one window of at most `windowBytes`: neighbouring reads cost one `pread`
+/// between them, not one each. Memory: one window, whatever the file's size.
+struct FileWindow {
+    let file: BlockFile
+    private let windowBytes: Int
+    private var window: [UInt8] = []
+    private var windowStart = 0
+
+    init(file: BlockFile, windowBytes: Int = 64 << 10) {
+        self.file = file
+        self.windowBytes = windowBytes
+    }
+
+    /// Exactly `count` bytes at `offset`; past the file's end is an error naming the file.
+    mutating func bytes(at offset: Int, count: Int) throws -> ArraySlice<UInt8> {
+        if offset < windowStart || offset + count > windowStart + window.count {
+            // Reads beyond the end are refused by `read`, with the file named.
+            let length = offset >= 0 && offset <= file.size ? max(count, min(windowBytes, file.size - offset)) : count
+            window = try file.read(at: offset, count: length)
+            windowStart = offset
+        }
+        let from = offset - windowStart
+        return window[from..<(from + count)]
+    }
+
+    /// At most `count` bytes at `offset`: fewer where the file ends.
+    mutating func bytes(at offset: Int, upTo count: Int) throws -> ArraySlice<UInt8> {
+        try bytes(at: offset, count: max(0, min(count, file.size - offset)))
+    }
+}
+
 /// A forward cursor over `[position, end)` of a file through a window of at most `windowBytes`: it
 /// is how every index section is scanned, so memory never holds more than one window of a section
 /// whatever its size. Any read past `end` is a corrupt section.

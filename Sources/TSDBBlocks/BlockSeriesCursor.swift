@@ -18,6 +18,9 @@ struct BlockSeriesCursor {
     private let startMs: Int64
     private let endMs: Int64
     private var symbols: IndexReader.Symbols
+    private var seriesWindow: FileWindow
+    /// Where this cursor's chunk reads stand in the block's chunk files.
+    var chunkCursor = ChunkFiles.Cursor()
     private var candidates: Candidates
     private var previous: Labels?
 
@@ -32,6 +35,7 @@ struct BlockSeriesCursor {
         self.startMs = startMs
         self.endMs = endMs
         symbols = IndexReader.Symbols(block.index)
+        seriesWindow = block.index.seriesWindow()
         let index = block.index
         let external = Set(block.externalLabels.map(\.name))
         var lists: [[UInt32]] = []
@@ -90,7 +94,7 @@ struct BlockSeriesCursor {
     /// whose series are out of order is corrupt (merging blocks relies on the order).
     mutating func next() throws -> Entry? {
         while let ref = try nextCandidate() {
-            let (labels, chunks) = try block.index.series(ref, symbols: &symbols)
+            let (labels, chunks) = try block.index.series(ref, symbols: &symbols, window: &seriesWindow)
             if let previous, !(previous < labels) {
                 throw TSDBError(.corrupt, "\(block.index.file.path): series \(labels) follows \(previous); the index is not sorted")
             }

@@ -44,8 +44,18 @@ final class ChunkFiles: Sendable {
         return String(repeating: "0", count: max(0, 6 - digits.count)) + digits
     }
 
+    /// Where one reader of this block's chunks stands: a window over the segment file it read last.
+    /// Chunks are read in the index's order, which is the order they were written in, so most reads
+    /// are served by the window.
+    struct Cursor {
+        fileprivate var sequence = -1
+        fileprivate var window: FileWindow?
+
+        init() {}
+    }
+
     /// The encoding and data of the chunk at `ref`, after its CRC32C was checked.
-    func chunk(_ ref: UInt64) throws -> (encoding: UInt8, data: [UInt8]) {
+    func chunk(_ ref: UInt64, cursor: inout Cursor) throws -> (encoding: UInt8, data: ArraySlice<UInt8>) {
         let sequence = Int(ref >> 32)
         let offset = Int(ref & 0xFFFF_FFFF)
         guard sequence < segments.count else {
@@ -56,22 +66,33 @@ final class ChunkFiles: Sendable {
         guard offset >= Self.headerBytes, offset < file.size else {
             throw TSDBError(.corrupt, "\(file.path): a chunk reference points at offset \(offset), outside the file")
         }
-        // Most chunks are far below 1 KiB: one read usually takes all of it.
-        var bytes = try file.read(at: offset, count: min(1024, file.size - offset))
+        if cursor.sequence != sequence || cursor.window == nil {
+            cursor = Cursor()
+            cursor.sequence = sequence
+            cursor.window = FileWindow(file: file)
+        }
         // The length is a uvarint of at most 5 bytes (Go's MaxVarintLen32).
-        var lengthField = BytesReader(bytes[..<min(5, bytes.count)], context: "\(file.path): the chunk at \(offset)")
-        let length = try lengthField.count(atMost: Self.maxChunkBytes)
-        let header = lengthField.position
-        guard header + 1 + length + 4 <= file.size - offset else {
-            throw TSDBError(.corrupt, "\(file.path): the chunk at \(offset) claims \(length) bytes, more than the file holds")
+        let lengthField = try cursor.window!.bytes(at: offset, upTo: 5)
+        var length = 0
+        var header = 0
+        for (i, byte) in lengthField.enumerated() {
+            length |= Int(byte & 0x7f) << (7 * i)
+            if byte < 0x80 { header = i + 1; break }
+        }
+        guard header > 0, length <= Self.maxChunkBytes else {
+            throw TSDBError(.corrupt, "\(file.path): the chunk at \(offset) has no valid length (at most \(Self.maxChunkBytes) bytes)")
         }
         let total = header + 1 + length + 4
-        if bytes.count < total { bytes = try file.read(at: offset, count: total) }
-        let body = bytes[header..<(header + 1 + length)]
-        let stored = BinaryDecoding.bigEndian32(bytes[(header + 1 + length)..<total])
+        guard total <= file.size - offset else {
+            throw TSDBError(.corrupt, "\(file.path): the chunk at \(offset) claims \(length) bytes, more than the file holds")
+        }
+        let bytes = try cursor.window!.bytes(at: offset, count: total)
+        let bodyStart = bytes.startIndex + header
+        let body = bytes[bodyStart..<(bodyStart + 1 + length)]
+        let stored = BinaryDecoding.bigEndian32(bytes[(bodyStart + 1 + length)...])
         guard CRC32C.checksum(body) == stored else {
             throw TSDBError(.corrupt, "\(file.path): the chunk at offset \(offset) fails its CRC32C; the block is damaged")
         }
-        return (body[body.startIndex], Array(body.dropFirst()))
+        return (body[bodyStart], body.dropFirst())
     }
 }

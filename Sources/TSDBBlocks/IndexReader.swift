@@ -228,19 +228,31 @@ final class IndexReader: Sendable {
 
     // MARK: Series
 
+    /// A window for reading series entries one after another (see `series(_:symbols:window:)`).
+    func seriesWindow() -> FileWindow { FileWindow(file: file) }
+
     /// The labels and chunks of the series with reference `ref` (its offset / 16), CRC-checked.
-    func series(_ ref: UInt32, symbols: inout Symbols) throws -> (labels: Labels, chunks: [ChunkMeta]) {
+    ///
+    /// `window` serves the reads of one cursor over the series section (made by `seriesWindow()`).
+    func series(_ ref: UInt32, symbols: inout Symbols, window: inout FileWindow) throws -> (labels: Labels, chunks: [ChunkMeta]) {
         let offset = Int(ref) * 16
         guard offset >= toc.series, offset < file.size else {
             throw TSDBError(.corrupt, "\(file.path): series reference \(ref) lies outside the series section")
         }
-        var cursor = WindowCursor(file: file, from: offset, to: file.size, section: "series", windowBytes: 4096)
-        let length = try cursor.length(atMost: cursor.remaining - 4, "series entry length")
-        let body = try cursor.bytes(length)
-        guard CRC32C.checksum(body) == (try cursor.be32()) else {
+        let lengthField = try window.bytes(at: offset, upTo: 10)
+        let context = { "\(self.file.path): series \(ref)" }
+        var head = BytesReader(lengthField, context: context)
+        let length = try head.count(atMost: file.size - offset - 4)
+        let headerBytes = head.position - lengthField.startIndex
+        guard headerBytes + length + 4 <= file.size - offset else {
+            throw TSDBError(.corrupt, "\(file.path): series \(ref) claims \(length) bytes, more than the index holds")
+        }
+        let entryBytes = try window.bytes(at: offset, count: headerBytes + length + 4)
+        let body = entryBytes[(entryBytes.startIndex + headerBytes)..<(entryBytes.startIndex + headerBytes + length)]
+        guard CRC32C.checksum(body) == BinaryDecoding.bigEndian32(entryBytes[body.endIndex...]) else {
             throw TSDBError(.corrupt, "\(file.path): series \(ref) fails its CRC32C; the index is damaged")
         }
-        var entry = BytesReader(body[...], context: "\(file.path): series \(ref)")
+        var entry = BytesReader(body, context: context)
         let labelCount = try entry.count(atMost: body.count / 2)
         var labels: [Label] = []
         labels.reserveCapacity(labelCount)

@@ -38,7 +38,7 @@ extension TSDBDirectory {
             while let lowest = heads.compactMap({ $0?.labels }).min() {
                 var merge = SeriesMerge(startMs: startMs, endMs: endMs, budget: memoryBudget ?? .max)
                 for i in heads.indices where heads[i]?.labels == lowest {
-                    try merge.add(heads[i]!, from: cursors[i].block, stats: &stats)
+                    try merge.add(heads[i]!, from: cursors[i].block, chunkCursor: &cursors[i].chunkCursor, stats: &stats)
                     heads[i] = try cursors[i].next()
                 }
                 let labels = Self.adding(external, to: lowest)
@@ -83,14 +83,15 @@ struct SeriesMerge {
         self.budget = budget
     }
 
-    mutating func add(_ entry: BlockSeriesCursor.Entry, from block: Block, stats: inout TSDBDirectory.ReadStats) throws {
+    mutating func add(_ entry: BlockSeriesCursor.Entry, from block: Block, chunkCursor: inout ChunkFiles.Cursor,
+                      stats: inout TSDBDirectory.ReadStats) throws {
         let deleted = block.tombstones.intervals(of: entry.ref)
         let (startMs, endMs) = (self.startMs, self.endMs)
         let keep: (Int64) -> Bool = { t in t >= startMs && t < endMs && !deleted.contains { $0.contains(t) } }
         for meta in entry.chunks {
             // A chunk wholly deleted is never read.
             if deleted.contains(where: { $0.lowerBound <= meta.minTimeMs && $0.upperBound >= meta.maxTimeMs }) { continue }
-            let (encoding, data) = try block.chunks.chunk(meta.ref)
+            let (encoding, data) = try block.chunks.chunk(meta.ref, cursor: &chunkCursor)
             stats.chunkBytes += data.count + 1
             do {
                 switch Chunk.Encoding(rawValue: UInt64(encoding)) {
@@ -99,7 +100,7 @@ struct SeriesMerge {
                     try XORChunk.decode(data, appendingTo: &samples)
                     TimeOrdering.keep(&samples, from: first, sorted: &samplesSorted, where: keep)
                 case .xor2?:
-                    let decoded = try XOR2Chunk.decode(data)
+                    let decoded = try XOR2Chunk.decode(Array(data))
                     for (sample, start) in zip(decoded.samples, decoded.startTimestampsMs) where start != 0 && keep(sample.timestampMs) {
                         if startTimestamps[sample.timestampMs] == nil { startTimestamps[sample.timestampMs] = start }
                     }
@@ -108,7 +109,7 @@ struct SeriesMerge {
                     TimeOrdering.keep(&samples, from: first, sorted: &samplesSorted, where: keep)
                 case let kind? where [.histogram, .floatHistogram, .histogramST, .floatHistogramST].contains(kind):
                     let first = histograms.count
-                    histograms += try HistogramChunk.decode(data, encoding: kind)
+                    histograms += try HistogramChunk.decode(Array(data), encoding: kind)
                     TimeOrdering.keep(&histograms, from: first, sorted: &histogramsSorted, where: keep)
                     bytes += histograms[first...].reduce(0) { $0 + $1.heldBytes }
                 default:
