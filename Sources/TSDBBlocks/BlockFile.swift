@@ -56,7 +56,12 @@ struct FileWindow {
     private var window: [UInt8] = []
     private var windowStart = 0
 
-    init(file: BlockFile, windowBytes: Int = 64 << 10) {
+    /// Each cursor over a block holds two windows (series entries, chunks), and a read holds a cursor
+    /// for every block it overlaps: 16 KiB keeps even a directory of hundreds of small overlapping
+    /// blocks within a few MiB per read, while a window still serves about a hundred chunks.
+    static let defaultBytes = 16 << 10
+
+    init(file: BlockFile, windowBytes: Int = FileWindow.defaultBytes) {
         self.file = file
         self.windowBytes = windowBytes
     }
