@@ -70,7 +70,7 @@ let package = Package(
         // MARK: Tests
         .target(name: "TestSupport", dependencies: ["PrometheusWire", "BlockCompression", "ArchiveFormat", "ArchiveStore", httpClient, nioCore, nioPosix, nioHTTP1], path: "Tests/TestSupport"),
         .testTarget(name: "BlockCompressionTests", dependencies: ["BlockCompression"]),
-        .testTarget(name: "PrometheusWireTests", dependencies: ["PrometheusWire", "BlockCompression"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "PrometheusWireTests", dependencies: ["PrometheusWire", "BlockCompression", "PeerHarness"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ArchiveFormatTests", dependencies: ["ArchiveFormat", "ArchiveStore", "BlockCompression", "PrometheusWire", "PeerHarness"]),
         .testTarget(name: "CommandLineSupportTests", dependencies: ["CommandLineSupport"]),
         .testTarget(name: "CommandsTests", dependencies: ["Commands", "ImportPipeline"]),

@@ -43,14 +43,6 @@ public enum XORChunk {
         v = try readValue(&reader, v, &leading, &trailing)
         samples.append(Sample(timestampMs: t, valueBits: v))
         for _ in 2..<count {
-            // Most samples of a scrape keep the interval and many keep the value: `0` (delta of
-            // deltas 0) then `0` (value unchanged), read in one step.
-            if reader.remaining >= 2 && reader.peek(2) == 0 {
-                reader.bitIndex += 2
-                t &+= delta
-                samples.append(Sample(timestampMs: t, valueBits: v))
-                continue
-            }
             var prefix = 0
             while prefix < 4 {
                 if try reader.bit() == 0 { break }
