@@ -65,7 +65,7 @@ struct BytesReader {
 
     mutating func count(atMost limit: Int) throws -> Int {
         let value = try uvarint()
-        guard value <= UInt64(limit) else { throw corrupt("a count or length of \(value) cannot fit (at most \(limit))") }
+        guard value <= UInt64(max(0, limit)) else { throw corrupt("a count or length of \(value) cannot fit (at most \(limit))") }
         return Int(value)
     }
 }

@@ -147,6 +147,25 @@ import TSDBBlocks
         #expect(index?.message.contains(names[1] + "/index") == true, "\(index?.message ?? "")")
     }
 
+    /// A chunk file cut short anywhere in its last chunks: every read is refused, naming the file,
+    /// whether the cut falls in a chunk's length, its data or its CRC (the reader's window must never
+    /// serve bytes the file no longer has).
+    @Test func aTruncatedChunkFileIsNamedWhereverItIsCut() async throws {
+        let directory = try Self.blocks()
+        defer { directory.remove() }
+        let data = directory.path + "/data"
+        let name = try Self.blockNames(data)[0]
+        let path = data + "/" + name + "/chunks/000001"
+        let original = try Data(contentsOf: URL(fileURLWithPath: path))
+        for cut in [1, 2, 3, 4, 5, 6, 9, 50, 200] where cut < original.count - 8 {
+            try original.prefix(original.count - cut).write(to: URL(fileURLWithPath: path))
+            let tsdb = try TSDBDirectory(path: data)
+            let error = await #expect(throws: TSDBError.self) { try await Self.readAll(tsdb) }
+            #expect(error?.code == .corrupt, "cut \(cut): \(error?.message ?? "")")
+            #expect(error?.message.contains(name + "/chunks/000001") == true, "cut \(cut): \(error?.message ?? "")")
+        }
+    }
+
     @Test func thanosLabelsAreAddedAndReplacedBlocksLeftOut() async throws {
         let directory = try Self.blocks()
         defer { directory.remove() }
