@@ -50,16 +50,14 @@ enum DecimalValues {
         var exponent = 0
         var exceptions: [Int] = []
         mantissas.removeAll(keepingCapacity: true)
-        mantissas.reserveCapacity(samples.count)
-        // A value equal to the one before has its mantissa at the same exponent (runs of constant
-        // values are common: idle counters, `up`, limits); this spares the division that checks it.
-        var previousBits: UInt64?
         for (position, sample) in samples.enumerated() {
-            if sample.valueBits == previousBits, let last = mantissas.last, exceptions.last != position - 1 {
-                mantissas.append(last)
+            // A value equal to the one before has its mantissa at the same exponent (runs of constant
+            // values are common: idle counters, `up`, limits); this spares the division that checks it.
+            if position > 0, sample.valueBits == samples[samples.startIndex + position - 1].valueBits,
+               exceptions.last != position - 1 {
+                mantissas.append(mantissas[position - 1])
                 continue
             }
-            previousBits = sample.valueBits
             if let m = mantissa(sample.valueBits, scale: powers[exponent]) {
                 mantissas.append(m)
                 continue

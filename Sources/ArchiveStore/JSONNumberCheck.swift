@@ -44,11 +44,7 @@ enum JSONNumberCheck {
                     let key = try string()
                     try expect(UInt8(ascii: ":"))
                     if let found = try value(path: path + [key]) { return found }
-                    skipSpace()
-                    guard index < bytes.count else { throw NotJSON() }
-                    index += 1
-                    if bytes[index - 1] == UInt8(ascii: "}") { return nil }
-                    guard bytes[index - 1] == UInt8(ascii: ",") else { throw NotJSON() }
+                    if try closes(with: UInt8(ascii: "}")) { return nil }
                 }
             case UInt8(ascii: "["):
                 index += 1
@@ -58,11 +54,7 @@ enum JSONNumberCheck {
                 while true {
                     if let found = try value(path: path + [String(element)]) { return found }
                     element += 1
-                    skipSpace()
-                    guard index < bytes.count else { throw NotJSON() }
-                    index += 1
-                    if bytes[index - 1] == UInt8(ascii: "]") { return nil }
-                    guard bytes[index - 1] == UInt8(ascii: ",") else { throw NotJSON() }
+                    if try closes(with: UInt8(ascii: "]")) { return nil }
                 }
             case UInt8(ascii: "\""):
                 _ = try string()
@@ -77,6 +69,17 @@ enum JSONNumberCheck {
                 let text = String(decoding: bytes[start..<index], as: UTF8.self)
                 return Int64(text) == nil ? (path.joined(separator: "."), text) : nil
             }
+        }
+
+        /// After an object member or array element: true at the closing `closer`, false at a comma
+        /// (another one follows); anything else is not JSON.
+        mutating func closes(with closer: UInt8) throws -> Bool {
+            skipSpace()
+            guard index < bytes.count else { throw NotJSON() }
+            index += 1
+            if bytes[index - 1] == closer { return true }
+            guard bytes[index - 1] == UInt8(ascii: ",") else { throw NotJSON() }
+            return false
         }
 
         /// A string's text (escapes kept as written: keys here are plain names).

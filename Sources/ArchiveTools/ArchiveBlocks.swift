@@ -1,4 +1,3 @@
-import Glibc
 import ArchiveFormat
 import ArchiveStore
 import FoundationEssentials
@@ -171,9 +170,10 @@ public enum ArchiveBlocks {
 
     /// A new, empty directory under the system's temporary directory (`TMPDIR`).
     static func stagingDirectory() throws -> String {
-        var template = Array((FileManager.default.temporaryDirectory.path + "/promferry-blocks-XXXXXX").utf8CString)
+        let parent = FileManager.default.temporaryDirectory.path
+        var template = Array((parent + "/promferry-blocks-XXXXXX").utf8CString)
         guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw Failure(description: "cannot create a staging directory under \(FileManager.default.temporaryDirectory.path) for the blocks; set TMPDIR "
+            throw Failure(description: "cannot create a staging directory under \(parent) for the blocks; set TMPDIR "
                 + "to a writable directory with room for one block")
         }
         return String(cString: made)

@@ -20,10 +20,6 @@ public struct PromArchive: AsyncParsableCommand {
         version: VersionText.make(tool: "prom-archive"),
         subcommands: [Verify.self, Inspect.self, Cat.self, Split.self, Merge.self, Compact.self, Blocks.self])
 
-    static func now() -> String {
-        TimestampText.now()
-    }
-
     /// The offline tools' diagnostics (`--log-level`, `--log-format`); made after logging is set up.
     static var logger: Logger { Logger(label: "prom-archive") }
 
@@ -214,7 +210,7 @@ struct Split: ParsableCommand {
         let (archive, outDirectory) = try locations()
         do {
             reporting.bootstrapLogging()
-            let parts = try ArchiveSplitMerge.split(archive, maxBytes: maxBytes.bytes, into: outDirectory, createdAt: PromArchive.now(),
+            let parts = try ArchiveSplitMerge.split(archive, maxBytes: maxBytes.bytes, into: outDirectory, createdAt: TimestampText.now(),
                                                     logger: PromArchive.logger)
             try reporting.report(SplitResult(archive: archive, parts: parts), text: parts.joined(separator: "\n"))
         } catch let exit as ExitCode {
@@ -259,7 +255,7 @@ struct Merge: ParsableCommand {
         let (inputs, output) = try locations()
         do {
             reporting.bootstrapLogging()
-            try ArchiveSplitMerge.merge(inputs, into: output, createdAt: PromArchive.now(), logger: PromArchive.logger)
+            try ArchiveSplitMerge.merge(inputs, into: output, createdAt: TimestampText.now(), logger: PromArchive.logger)
             try reporting.report(MergeResult(archives: inputs, output: output), text: output)
         } catch {
             throw PromArchive.fail(error)
@@ -312,7 +308,7 @@ struct Compact: ParsableCommand {
     func run() throws {
         let (maxSlabMs, memoryBytes) = (maxSlab.milliseconds, maxMemory.bytes)
         let options = ArchiveCompaction.Options(maxSlabMs: maxSlabMs, memoryBytes: memoryBytes,
-                                                compressionLevel: compressionLevel, createdAt: PromArchive.now())
+                                                compressionLevel: compressionLevel, createdAt: TimestampText.now())
         let result: ArchiveCompaction.Result
         do {
             reporting.bootstrapLogging()

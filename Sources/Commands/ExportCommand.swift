@@ -307,7 +307,7 @@ public struct PromExport: AsyncParsableCommand {
     /// `--compact`: joins the finished archive's slabs; the summary then describes the archive as compacted.
     func compactArchive(_ configuration: ExportConfiguration, _ summary: inout ExportSummary) throws {
         let options = ArchiveCompaction.Options(maxSlabMs: configuration.maxSlabWidthMs, memoryBytes: configuration.maxMemoryBytes,
-                                                compressionLevel: configuration.compressionLevel, createdAt: PromArchive.now())
+                                                compressionLevel: configuration.compressionLevel, createdAt: TimestampText.now())
         let result: ArchiveCompaction.Result
         do {
             result = try ArchiveCompaction.compact(configuration.archivePath, options: options)

@@ -1,4 +1,5 @@
 import Crypto
+import HTTPTransport
 import FoundationEssentials
 
 /// AWS Signature Version 4 for S3 requests
@@ -101,19 +102,6 @@ extension String {
 public enum S3Path {
     /// Everything but `A–Z a–z 0–9 - . _ ~` (and `/` when `keepSlash`) as `%XX`, upper-case hex.
     public static func encode(_ text: String, keepSlash: Bool) -> String {
-        let hexDigits = Array("0123456789ABCDEF".utf8)
-        var out: [UInt8] = []
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-                out.append(byte)
-            case UInt8(ascii: "/") where keepSlash:
-                out.append(byte)
-            default:
-                out += [UInt8(ascii: "%"), hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 15)]]
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
+        PercentEncoding.encode(text, keepingSlash: keepSlash)
     }
 }

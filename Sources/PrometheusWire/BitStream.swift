@@ -29,15 +29,9 @@ struct BitReader {
     mutating func bits(_ n: Int) throws -> UInt64 {
         guard n > 0 else { return 0 }
         guard bitCount - bitIndex >= n else { throw WireError(.truncated, "chunk ends before its last sample") }
-        defer { bitIndex += n }
-        return peek(n)
-    }
-
-    /// The next `n` bits (1...64) without consuming them; the caller has checked that `n` are left.
-    @inline(__always)
-    func peek(_ n: Int) -> UInt64 {
         let byteIndex = bitIndex >> 3
         let offset = bitIndex & 7
+        bitIndex += n
         // One big-endian 8-byte load holds 64 - offset bits from here; a ninth byte completes wider reads.
         var window = load(byteIndex) << UInt64(offset)
         if n > 64 - offset { window |= UInt64(bytes.load(fromByteOffset: byteIndex + 8, as: UInt8.self)) >> UInt64(8 - offset) }

@@ -15,7 +15,7 @@ enum MetricNamesQuery {
     static func fetch(client: HTTPTransport, apiBase: String, endpoint: EndpointConfiguration, startMs: Int64, endMs: Int64,
                       selectors: [SeriesSelector], logger: Logger) async throws -> [String] {
         let url = apiBase + "/api/v1/label/__name__/values?start=" + OpenMetricsText.seconds(startMs) + "&end=" + OpenMetricsText.seconds(endMs - 1)
-            + selectors.map { "&match%5B%5D=" + VictoriaMetricsExportClient.percentEncoded($0.description) }.joined()
+            + selectors.map { "&match%5B%5D=" + PercentEncoding.encode($0.description) }.joined()
         let shown = EndpointConfiguration(url: apiBase).redactedURL + "/api/v1/label/__name__/values"
         let response = try await endpoint.execute(endpoint.getRequest(url), on: client, shown: shown,
                                                   timedOut: RemoteStorageError(.timeout, "\(shown): no answer within "

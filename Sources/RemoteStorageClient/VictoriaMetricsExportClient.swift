@@ -50,7 +50,7 @@ public final class VictoriaMetricsExportClient: Sendable {
     func stream(startMs: Int64, endMs: Int64, selector: String, memoryBudget: Int?, logger: Logger,
                 emit: (Series) async throws -> Void) async throws -> ReadOutcome {
         // `end` is inclusive and both take seconds with millisecond decimals.
-        let query = "match%5B%5D=" + Self.percentEncoded(selector) + "&start=" + OpenMetricsText.seconds(startMs)
+        let query = "match%5B%5D=" + PercentEncoding.encode(selector) + "&start=" + OpenMetricsText.seconds(startMs)
             + "&end=" + OpenMetricsText.seconds(endMs - 1)
         let separator = endpoint.url.contains("?") ? "&" : "?"
         let request = endpoint.getRequest(endpoint.url + separator + query)
@@ -137,21 +137,6 @@ public final class VictoriaMetricsExportClient: Sendable {
         if let response = try? await client.execute(request, deadline: .now() + .seconds(30)) {
             _ = try? await response.body.collect(upTo: 1 << 20)
         }
-    }
-
-    /// A query parameter's value: every byte but RFC 3986's unreserved characters as %XX.
-    static func percentEncoded(_ text: String) -> String {
-        var encoded = ""
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-                encoded.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
-                encoded += cFormat("%%%02X", byte)
-            }
-        }
-        return encoded
     }
 }
 

@@ -48,7 +48,6 @@ final class ChunkFiles: Sendable {
     /// Chunks are read in the index's order, which is the order they were written in, so most reads
     /// are served by the window.
     struct Cursor {
-        fileprivate var sequence = -1
         fileprivate var window: FileWindow?
 
         init() {}
@@ -66,22 +65,12 @@ final class ChunkFiles: Sendable {
         guard offset >= Self.headerBytes, offset < file.size else {
             throw TSDBError(.corrupt, "\(file.path): a chunk reference points at offset \(offset), outside the file")
         }
-        if cursor.sequence != sequence || cursor.window == nil {
-            cursor = Cursor()
-            cursor.sequence = sequence
-            cursor.window = FileWindow(file: file)
-        }
+        if cursor.window?.file !== file { cursor.window = FileWindow(file: file) }
         // The length is a uvarint of at most 5 bytes (Go's MaxVarintLen32).
         let lengthField = try cursor.window!.bytes(at: offset, upTo: 5)
-        var length = 0
-        var header = 0
-        for (i, byte) in lengthField.enumerated() {
-            length |= Int(byte & 0x7f) << (7 * i)
-            if byte < 0x80 { header = i + 1; break }
-        }
-        guard header > 0, length <= Self.maxChunkBytes else {
-            throw TSDBError(.corrupt, "\(file.path): the chunk at \(offset) has no valid length (at most \(Self.maxChunkBytes) bytes)")
-        }
+        var lengthReader = BytesReader(lengthField, context: { "\(file.path): the chunk at \(offset)" })
+        let length = try lengthReader.count(atMost: Self.maxChunkBytes)
+        let header = lengthReader.position - lengthField.startIndex
         let total = header + 1 + length + 4
         guard total <= file.size - offset else {
             throw TSDBError(.corrupt, "\(file.path): the chunk at \(offset) claims \(length) bytes, more than the file holds")
