@@ -71,9 +71,12 @@ public struct PromExport: AsyncParsableCommand {
     var end = Self.defaultEnd
 
     static let defaultSlab = try! DurationArgument(parsing: "1h")
-    @Option(help: .text("Width of the first slab (one read request), and the step by which slabs grow, e.g. 1h, 30m, 1d.", default: Self.defaultSlab),
+    @Option(name: .customLong("slab"), help: .text("Width of the first slab (one read request), and the step by which slabs grow, e.g. 1h, 30m, 1d. "
+        + "From --source-tsdb without --slab, the first slabs share the range among the --concurrency reads (in whole steps, "
+        + "up to --max-slab).", default: Self.defaultSlab),
             transform: DurationArgument.parse)
-    var slab = Self.defaultSlab
+    var slabGiven: DurationArgument?
+    var slab: DurationArgument { slabGiven ?? Self.defaultSlab }
 
     static let defaultMaxSlab = try! DurationArgument(parsing: "24h")
     @Option(name: .customLong("max-slab"), help: .text(
@@ -228,6 +231,8 @@ public struct PromExport: AsyncParsableCommand {
             responseTypes: responseType.types)
         configuration.repair = repair
         configuration.sourceKind = kind
+        // Blocks are read one series at a time, so a wide slab holds no more memory than a narrow one.
+        configuration.spreadsFirstSlabs = kind == .tsdb && slabGiven == nil
         configuration.shard = shard.map { Manifest.ShardPart(index: $0.shard.index, count: $0.shard.count, by: shardBy.rawValue,
                                                              jobStartMs: startMs, jobEndMs: endMs) }
         do {

@@ -15,8 +15,12 @@ public struct ExportConfiguration: Sendable {
     /// The arguments as typed, recorded so that relative ranges resume (see `Manifest.Selection`).
     public var startArgument: String
     public var endArgument: String
-    /// Width of the first slab, and the step by which slabs grow (`SlabSizer`).
+    /// Width of the first slab (unless `spreadsFirstSlabs`), and the step by which slabs grow (`SlabSizer`).
     public var slabWidthMs: Int64
+    /// The first slabs share the range among the reads in flight instead of starting at `slabWidthMs`
+    /// (see `firstSlabWidthMs`). For sources whose reads hold about the same memory whatever their
+    /// width, and cost little to repeat: TSDB blocks on disk, read one series at a time.
+    public var spreadsFirstSlabs = false
     /// Widest slab the sizer may choose; equal to `slabWidthMs` for fixed slabs.
     public var maxSlabWidthMs: Int64
     /// Slab reads in flight at once; their slabs are committed to the manifest in order.
@@ -58,6 +62,20 @@ public struct ExportConfiguration: Sendable {
         self.archivePath = archivePath
         self.retry = retry
         self.responseTypes = responseTypes
+    }
+
+    /// Width of the slabs planned before any read has been observed: `slabWidthMs`; with
+    /// `spreadsFirstSlabs`, the range divided by `concurrency`, rounded up to whole `slabWidthMs`
+    /// and at most `maxSlabWidthMs` (so 48 h from 4 reads is 4 slabs of 12 h, and a month is read in
+    /// slabs of `maxSlabWidthMs` from the start). Fewer, wider slabs store each series fewer times
+    /// and keep every core busy to the end: measured on 2000 series × 48 h of blocks, 4 slabs of
+    /// 12 h instead of 12 slabs from 1 h to 9 h made the offline export 1.25× faster and its
+    /// archive 4% smaller.
+    public var firstSlabWidthMs: Int64 {
+        guard spreadsFirstSlabs else { return slabWidthMs }
+        let share = min((endMs - startMs) / Int64(concurrency), maxSlabWidthMs)
+        let rounded = (share / slabWidthMs + (share % slabWidthMs == 0 ? 0 : 1)) * slabWidthMs
+        return max(slabWidthMs, min(rounded, maxSlabWidthMs))
     }
 
     public static let defaultMaxMemoryBytes = 256 << 20

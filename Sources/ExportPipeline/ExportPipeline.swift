@@ -253,7 +253,7 @@ public struct ExportPipeline: Sendable {
     /// The slab planner; a resumed export continues at the width its last run had reached.
     private func makePlanner(_ manifest: Manifest) -> SlabPlanner {
         let firstWidth = manifest.slabs.last.map { min(max($0.endMs - $0.startMs, configuration.slabWidthMs), configuration.maxSlabWidthMs) }
-            ?? configuration.slabWidthMs
+            ?? configuration.firstSlabWidthMs
         return SlabPlanner(rangeEndMs: manifest.selection.endMs, sizer: SlabSizer(
             initialWidthMs: firstWidth, stepMs: configuration.slabWidthMs, maxWidthMs: configuration.maxSlabWidthMs,
             budgetBytes: configuration.readBudgetBytes))

@@ -232,5 +232,13 @@ import Testing
         #expect(try SeriesComparison.archiveContents(archive) == want)
         let inspected = try await Executables.run("prom-archive", ["inspect", "-a", archive])
         #expect(inspected.stdout.contains("(TSDB blocks on disk)"), "\(inspected.stdout)")
+
+        // Without --slab, the first slabs share the 4 h among the reads: two reads, two slabs of 2 h.
+        let spread = work.path + "/spread"
+        let wide = try await Executables.run("prom-export", ["-q", "-a", spread, "--source-tsdb", data, "--concurrency", "2"] + range)
+        #expect(wide.status == 0, "\(wide.stderr)")
+        let slabs = try ArchiveDirectory(root: spread).readManifest().slabs
+        #expect(slabs.map { $0.endMs - $0.startMs } == [2 * 3_600_000, 2 * 3_600_000])
+        #expect(try SeriesComparison.archiveContents(spread) == want)
     }
 }

@@ -1,5 +1,7 @@
 @testable import ExportPipeline
 import Testing
+import PrometheusWire
+import RemoteStorageClient
 
 @Suite struct SlabPlannerTests {
     func planner(rangeEndMs: Int64, widthMs: Int64) -> SlabPlanner {
@@ -83,5 +85,38 @@ import Testing
         #expect(sizer.widthMs == 200)
         sizer.overran(readWidthMs: 1)
         #expect(sizer.widthMs == 1)
+    }
+}
+
+@Suite struct FirstSlabWidthTests {
+    static let hour: Int64 = 3_600_000
+
+    func configuration(hours: Int64, concurrency: Int, slab: Int64 = hour, maxSlab: Int64 = 24 * hour,
+                       spreads: Bool = true) -> ExportConfiguration {
+        var configuration = ExportConfiguration(
+            source: EndpointConfiguration(url: "/blocks"), selectors: [.everySeries], startMs: 5 * Self.hour,
+            endMs: (5 + hours) * Self.hour, startArgument: "", endArgument: "", slabWidthMs: slab, maxSlabWidthMs: maxSlab,
+            concurrency: concurrency, archivePath: "/archive")
+        configuration.spreadsFirstSlabs = spreads
+        return configuration
+    }
+
+    @Test func theRangeIsSharedAmongTheReadsInWholeSteps() {
+        #expect(configuration(hours: 48, concurrency: 4).firstSlabWidthMs == 12 * Self.hour)
+        #expect(configuration(hours: 50, concurrency: 4).firstSlabWidthMs == 13 * Self.hour)
+        #expect(configuration(hours: 48, concurrency: 4, slab: 5 * Self.hour).firstSlabWidthMs == 15 * Self.hour)
+        #expect(configuration(hours: 24, concurrency: 1).firstSlabWidthMs == 24 * Self.hour)
+    }
+
+    @Test func staysBetweenTheStepAndTheWidestSlab() {
+        #expect(configuration(hours: 720, concurrency: 4).firstSlabWidthMs == 24 * Self.hour)
+        #expect(configuration(hours: 720, concurrency: 4, maxSlab: 30 * Self.hour + 1).firstSlabWidthMs == 30 * Self.hour + 1)
+        #expect(configuration(hours: 2, concurrency: 4).firstSlabWidthMs == Self.hour)
+        // Fixed slabs (--max-slab equal to --slab, as --shard-by series requires) stay fixed.
+        #expect(configuration(hours: 48, concurrency: 4, maxSlab: Self.hour).firstSlabWidthMs == Self.hour)
+    }
+
+    @Test func otherSourcesStartAtTheStep() {
+        #expect(configuration(hours: 48, concurrency: 4, spreads: false).firstSlabWidthMs == Self.hour)
     }
 }
