@@ -8,7 +8,7 @@ import ArchiveFormat
 /// Exporter-shaped data is backfilled into a Prometheus 2.42 with promtool (which compacts it). Then,
 /// alternately, `rounds` times each:
 /// - `prom-export --source-tsdb` of the data directory against `prom-export --source-url` (remote read)
-///   from that Prometheus: samples/s, peak RSS, the tool's CPU and the server's;
+///   from that Prometheus: samples/s, peak RSS, the tool's CPU and the server's, slabs and archive bytes/sample;
 /// - into a fresh VictoriaMetrics: vmctl's `prometheus --prom-snapshot` of that directory, against our
 ///   offline export followed by `prom-import` (wall time of both, one after the other); each import is
 ///   checked by counting the samples VictoriaMetrics then holds.
@@ -27,7 +27,8 @@ extension PromferryBench {
         let common = ["--start", "\(startMs)", "--end", "\(endMs)", "--quiet", "--concurrency", "\(exportConcurrency)",
                       "--max-memory", maxMemory]
 
-        var exports: [(name: String, samples: Int, seconds: Double, rss: Int, toolCPU: Double, serverCPU: Double)] = []
+        var exports: [(name: String, samples: Int, seconds: Double, rss: Int, toolCPU: Double, serverCPU: Double, slabs: Int,
+                       bytes: Int)] = []
         var migrations: [(name: String, seconds: Double, stored: Int)] = []
         var offlineArchive: String?
         for round in 0..<rounds {
@@ -37,8 +38,10 @@ extension PromferryBench {
                 progress("export \(round + 1)/\(rounds) from \(name)")
                 let serverBefore = prometheus.cpuSeconds
                 let run = try MeasuredRun.run(exportPath, arguments + ["--archive", archive] + common, logPath: dir + "/export.log")
-                let samples = try ArchiveDirectory(root: archive).readManifest().totalSamples
-                exports.append((name, samples, run.wallSeconds, run.peakRSSBytes, run.cpuSeconds, prometheus.cpuSeconds - serverBefore))
+                let manifest = try ArchiveDirectory(root: archive).readManifest()
+                let bytes = manifest.slabs.reduce(0) { $0 + $1.segments.reduce(0) { $0 + $1.bytes } }
+                exports.append((name, manifest.totalSamples, run.wallSeconds, run.peakRSSBytes, run.cpuSeconds,
+                                prometheus.cpuSeconds - serverBefore, manifest.slabs.count, bytes))
                 if arguments[0] == "--source-tsdb" && offlineArchive == nil { offlineArchive = archive } else { try? FileManager.default.removeItem(atPath: archive) }
             }
             for name in ["vmctl prometheus --prom-snapshot", "prom-export --source-tsdb + prom-import"] {
@@ -81,11 +84,12 @@ extension PromferryBench {
             .reduce(0) { $0 + DiskUsage.bytes(under: data + "/" + $1) }
 
         print("| \(series) exporter-shaped series × \(hours) h, exported \(rounds) times from each source, alternately "
-            + "| samples | samples/s | peak RSS | prom-export CPU | Prometheus CPU |")
-        print("| --- | --- | --- | --- | --- | --- |")
+            + "| samples | samples/s | peak RSS | prom-export CPU | Prometheus CPU | slabs | archive bytes/sample |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- |")
         for run in exports {
             print("| \(run.name) | \(run.samples) | \(Table.rate(run.samples, run.seconds)) | \(Table.mib(run.rss)) "
-                + "| \(String(format: "%.2f s", run.toolCPU)) | \(String(format: "%.2f s", run.serverCPU)) |")
+                + "| \(String(format: "%.2f s", run.toolCPU)) | \(String(format: "%.2f s", run.serverCPU)) | \(run.slabs) "
+                + "| \(Table.perSample(run.bytes, run.samples)) |")
         }
         print("")
         print("| into a fresh VictoriaMetrics 1.79, \(rounds) times each, alternately | wall time | samples/s | samples VictoriaMetrics then holds |")
