@@ -20,6 +20,9 @@ final class Block: Sendable {
         externalLabels = (meta.thanos?.labels ?? [:]).map { Label($0.key, $0.value) }.sorted { Labels.less($0.name, $1.name) }
     }
 
+    /// Files this block keeps open: its index and chunk segments (tombstones and meta.json are read at once).
+    var openFiles: Int { 1 + chunks.segmentCount }
+
     /// Whether the block may hold samples in `[startMs, endMs)`.
     func overlaps(startMs: Int64, endMs: Int64) -> Bool {
         meta.minTime < endMs && meta.maxTime >= startMs

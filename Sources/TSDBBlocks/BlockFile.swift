@@ -14,7 +14,7 @@ final class BlockFile: Sendable {
         var fd: Int32
         // O_NONBLOCK: a FIFO under a block's file name must not hang the open; it is refused below as not a regular file.
         repeat { fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK) } while fd < 0 && errno == EINTR
-        guard fd >= 0 else { throw TSDBError(.io, "cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw TSDBError.cannotOpen(path, errno) }
         var info = stat()
         guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
             Glibc.close(fd)

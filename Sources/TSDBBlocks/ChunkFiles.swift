@@ -14,12 +14,14 @@ final class ChunkFiles: Sendable {
 
     let directory: String
     private let segments: [BlockFile]
+    var segmentCount: Int { segments.count }
 
     init(directory: String) throws {
         self.directory = directory
-        guard let names = FileCheck.names(in: directory) else {
-            throw TSDBError(.corrupt, "cannot list \(directory); a block keeps its chunks there")
+        guard FileCheck.isDirectory(directory) else {
+            throw TSDBError(.corrupt, "\(directory) is missing; a block keeps its chunks there")
         }
+        let names = try FileCheck.listing(directory)
         let numbered = names.compactMap { name in name.count == 6 ? Int(name).map { ($0, name) } : nil }.sorted { $0.0 < $1.0 }
         for (i, (number, name)) in numbered.enumerated() where number != i + 1 {
             throw TSDBError(.corrupt, "\(directory): chunk segment \(name) is out of sequence (expected \(Self.segmentName(i + 1))); "

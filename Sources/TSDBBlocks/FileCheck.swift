@@ -13,7 +13,12 @@ enum FileCheck {
 
     /// The names in a directory, without `.` and `..`; nil when it cannot be listed.
     static func names(in directory: String) -> [String]? {
-        guard let dir = opendir(directory) else { return nil }
+        try? listing(directory)
+    }
+
+    /// The names in a directory, without `.` and `..`, sorted; `TSDBError.cannotOpen` when it cannot be listed.
+    static func listing(_ directory: String) throws -> [String] {
+        guard let dir = opendir(directory) else { throw TSDBError.cannotOpen(directory, errno) }
         defer { closedir(dir) }
         var names: [String] = []
         while let entry = readdir(dir) {

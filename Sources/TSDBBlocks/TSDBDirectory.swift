@@ -28,11 +28,8 @@ public final class TSDBDirectory: Sendable {
         if FileCheck.isRegularFile(path + "/meta.json") {
             directories = [path]
         } else {
-            guard let names = FileCheck.names(in: path) else {
-                throw TSDBError(.io, "cannot list \(path); check its permissions")
-            }
             directories = []
-            for name in names where !name.contains(".tmp") && FileCheck.isDirectory(path + "/" + name)
+            for name in try FileCheck.listing(path) where !name.contains(".tmp") && FileCheck.isDirectory(path + "/" + name)
                 && FileCheck.isRegularFile(path + "/" + name + "/meta.json") {
                 if FileCheck.isRegularFile(path + "/" + name + "/deletion-mark.json") {
                     notes.append("block \(name) is marked for deletion (deletion-mark.json) and is not read")
@@ -51,10 +48,13 @@ public final class TSDBDirectory: Sendable {
             throw TSDBError(.noBlocks, "\(path) holds no TSDB block (no subdirectory with a meta.json); give a Prometheus data "
                 + "directory, a snapshot directory or a directory of blocks")
         }
+        OpenFileLimit.raiseToHardLimit()
         var opened: [Block] = []
         for directory in directories {
             do {
                 opened.append(try Block(directory: directory))
+            } catch let error as TSDBError where error.code == .openFileLimit {
+                throw Self.tooManyFiles(error, path: path, blocks: directories.count, opened: opened)
             } catch let error as TSDBError {
                 throw TSDBError(error.code, "block \(directory): \(error.message)")
             }
@@ -68,6 +68,16 @@ public final class TSDBDirectory: Sendable {
                 + "take a snapshot of the running Prometheus (POST /api/v1/admin/tsdb/snapshot) and export the snapshot instead")
         }
         self.notes = notes
+    }
+
+    /// Every block's index and chunk files stay open, so a directory of many blocks (2 h blocks copied
+    /// from a bucket: 12 a day) can exhaust the open-file limit: said with what the blocks need.
+    private static func tooManyFiles(_ error: TSDBError, path: String, blocks: Int, opened: [Block]) -> TSDBError {
+        let perBlock = opened.isEmpty ? 2 : (opened.reduce(0) { $0 + $1.openFiles } + opened.count - 1) / opened.count
+        let needed = blocks * perBlock + 64
+        return TSDBError(.openFileLimit, "\(error.message) after opening \(opened.count) of the \(blocks) blocks in \(path), which keep "
+            + "their index and chunk files open during the export (about \(perBlock) per block): raise the limit to at least \(needed) "
+            + "(ulimit -n \(needed), or LimitNOFILE= in a systemd unit), or export the blocks in parts from directories holding fewer")
     }
 
     public var blockCount: Int { blocks.count }

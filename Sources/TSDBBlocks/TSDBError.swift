@@ -10,6 +10,8 @@ public struct TSDBError: Error, CustomStringConvertible, Sendable {
         case corrupt
         /// A file could not be opened or read.
         case io
+        /// The process' limit on open files (`ulimit -n`) ran out: the blocks need more files open than it allows.
+        case openFileLimit
         /// One series in the range needs more memory than the read may hold; read a narrower range.
         case overBudget
         /// Data that a block cannot hold as it is (samples out of time order, a histogram whose spans do not match its buckets).
@@ -25,4 +27,18 @@ public struct TSDBError: Error, CustomStringConvertible, Sendable {
     }
 
     public var description: String { message }
+}
+
+import Glibc
+
+extension TSDBError {
+    /// `open` or `opendir` of `path` failed with `code`: the process' open-file limit, said as such
+    /// (the directory adds how many files its blocks need), or the system's reason.
+    static func cannotOpen(_ path: String, _ code: Int32) -> TSDBError {
+        if code == EMFILE || code == ENFILE {
+            let soft = OpenFileLimit.current.map { " of \($0)" } ?? ""
+            return TSDBError(.openFileLimit, "cannot open \(path): the limit\(soft) open files (ulimit -n) is reached")
+        }
+        return TSDBError(.io, "cannot open \(path): \(String(cString: strerror(code)))")
+    }
 }

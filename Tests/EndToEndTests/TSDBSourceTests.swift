@@ -192,6 +192,34 @@ import Testing
 /// `--source-tsdb` through the real `prom-export` binary: its usage errors, its note about the WAL,
 /// its exit statuses, and a resume that finds the same directory again.
 @Suite struct TSDBSourceCommandTests {
+    /// Every block keeps its index and chunk files open, so many blocks can exhaust the open-file limit.
+    /// Under a hard limit of 40, 40 blocks are refused with the limit and what they need, and no archive
+    /// is left; under a soft limit of 40 only, the export raises its own soft limit and reads them all.
+    @Test func manyBlocksAndTheOpenFileLimit() async throws {
+        let work = try TemporaryDirectory(prefix: "promferry-tsdb-nofile")
+        defer { work.remove() }
+        let history = SampleHistory(seriesCount: 2, startMs: 1_764_892_800_000, endMs: 1_764_892_800_000 + 80 * 3_600_000, intervalMs: 300_000)
+        try OpenMetricsFile.write(history.series(), to: work.path + "/h.om")
+        let data = work.path + "/data"
+        _ = try Command.run(try PeerBinary.find("promtool"), ["tsdb", "create-blocks-from", "openmetrics", work.path + "/h.om", data])
+        #expect(try TSDBSourceTests.metas(data).count >= 40)
+        let prlimit = try PeerBinary.find("prlimit")
+        let arguments = [try Executables.path("prom-export"), "-q", "--source-tsdb", data, "--start", "\(history.startMs / 1000)",
+                         "--end", "\(history.endMs / 1000)"]
+        let archive = work.path + "/archive"
+
+        let refused = try await Executables.run(prlimit, ["--nofile=40:40"] + arguments + ["-a", archive])
+        #expect(refused.status == 1, "\(refused.stderr)")
+        #expect(refused.stderr.contains("the limit of 40 open files (ulimit -n) is reached"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("blocks in \(data), which keep their index and chunk files open"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("ulimit -n "), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: archive))
+
+        let raised = try await Executables.run(prlimit, ["--nofile=40:"] + arguments + ["-a", archive])
+        #expect(raised.status == 0, "\(raised.stderr)")
+        #expect(try SeriesComparison.archiveContents(archive) == Dictionary(uniqueKeysWithValues: history.series().map { ($0.labels, $0.samples) }))
+    }
+
     @Test func usageMistakesAndARunThatResumes() async throws {
         let work = try TemporaryDirectory(prefix: "promferry-tsdb-cli")
         defer { work.remove() }
