@@ -8,8 +8,13 @@ final class Block: Sendable {
     let index: IndexReader
     let chunks: ChunkFiles
     let tombstones: Tombstones
-    /// The Thanos external labels of the block, sorted; empty for a Prometheus block.
+    /// The Thanos external labels of the block that its series carry, sorted; empty for a Prometheus block.
     let externalLabels: [Label]
+    /// Names in the Thanos section that begin with `__`: the block's own metadata, not series labels
+    /// (Mimir's `__compactor_shard_id__` of split compaction and `__out_of_order__`, Cortex's
+    /// `__org_id__`). Mimir's store-gateway serves the series without them, and neither groups blocks
+    /// by them when merging; Prometheus reserves such names for internal use.
+    let metadataLabelNames: [String]
 
     init(directory: String) throws {
         self.directory = directory
@@ -17,7 +22,9 @@ final class Block: Sendable {
         index = try IndexReader(path: directory + "/index")
         chunks = try ChunkFiles(directory: directory + "/chunks")
         tombstones = FileCheck.isRegularFile(directory + "/tombstones") ? try Tombstones(path: directory + "/tombstones") : Tombstones()
-        externalLabels = (meta.thanos?.labels ?? [:]).map { Label($0.key, $0.value) }.sorted { Labels.less($0.name, $1.name) }
+        let labels = meta.thanos?.labels ?? [:]
+        externalLabels = labels.filter { !$0.key.hasPrefix("__") }.map { Label($0.key, $0.value) }.sorted { Labels.less($0.name, $1.name) }
+        metadataLabelNames = labels.keys.filter { $0.hasPrefix("__") }.sorted()
     }
 
     /// Files this block keeps open: its index and chunk segments (tombstones and meta.json are read at once).

@@ -63,6 +63,11 @@ public final class TSDBDirectory: Sendable {
         let replaced = Set(opened.flatMap { $0.meta.compaction?.parents?.map(\.ulid) ?? [] })
         opened.removeAll { replaced.contains($0.meta.ulid) }
         blocks = opened.sorted { ($0.meta.minTime, $0.meta.ulid) < ($1.meta.minTime, $1.meta.ulid) }
+        let metadataNames = Set(blocks.flatMap(\.metadataLabelNames)).sorted()
+        if !metadataNames.isEmpty {
+            notes.append("the meta.json of \(blocks.count { !$0.metadataLabelNames.isEmpty }) blocks holds \(metadataNames.joined(separator: ", ")) "
+                + "among its Thanos labels: block metadata of Mimir or Cortex, which are not added to the series (as Mimir serves them)")
+        }
         if hasWAL && FileCheck.bytes(in: path + "/wal") > 0 {
             notes.append("\(path)/wal holds the head (the newest samples, typically the last 2-3 hours), which is not read; for them "
                 + "take a snapshot of the running Prometheus (POST /api/v1/admin/tsdb/snapshot) and export the snapshot instead")

@@ -189,6 +189,27 @@ import TSDBBlocks
         #expect(try await Self.readAll(tsdb, matchers: [LabelMatcher("replica", .equal, "r2")]).isEmpty)
     }
 
+    /// Mimir's split compaction labels each block's shard in its Thanos section, and Cortex its tenant:
+    /// block metadata, not series labels. A block without them (not yet compacted) and one with them
+    /// (its compacted copy) still merge into one series each.
+    @Test func mimirMetadataLabelsAreNotSeriesLabels() async throws {
+        let directory = try Self.blocks()
+        defer { directory.remove() }
+        let data = directory.path + "/data"
+        let names = try Self.blockNames(data)
+        try Self.editMeta(data + "/" + names[0]) { $0["thanos"] = ["labels": ["__compactor_shard_id__": "1_of_2", "__org_id__": "anonymous"]] }
+        try Self.editMeta(data + "/" + names[1]) { $0["thanos"] = ["labels": ["__out_of_order__": "true"]] }
+        let tsdb = try TSDBDirectory(path: data)
+        #expect(tsdb.externalLabels.isEmpty)
+        #expect(tsdb.notes.contains { $0.contains("__compactor_shard_id__, __org_id__, __out_of_order__") && $0.contains("2 blocks") }, "\(tsdb.notes)")
+        let got = try await Self.readAll(tsdb)
+        #expect(got.count == Self.history.seriesCount)
+        #expect(got.keys.allSatisfy { labels in labels.labels.allSatisfy { !$0.nameString.hasPrefix("__") || $0.nameString == "__name__" } })
+        let want = Dictionary(uniqueKeysWithValues: Self.history.series().map { ($0.labels, $0.samples) })
+        let same = got.mapValues(\.samples) == want
+        #expect(same, "the series' samples, merged across the blocks, differ from the history's")
+    }
+
     @Test func aSeriesOverTheBudgetSaysSo() async throws {
         let directory = try Self.blocks()
         defer { directory.remove() }
