@@ -12,8 +12,8 @@ final class Block: Sendable {
     let externalLabels: [Label]
     /// Names in the Thanos section that begin with `__`: the block's own metadata, not series labels
     /// (Mimir's `__compactor_shard_id__` of split compaction and `__out_of_order__`, Cortex's
-    /// `__org_id__`). Mimir's store-gateway serves the series without them, and neither groups blocks
-    /// by them when merging; Prometheus reserves such names for internal use.
+    /// `__org_id__`; Prometheus reserves such names for internal use). Mimir's store-gateway serves
+    /// the series without them; this reader neither adds them to series nor groups blocks by them.
     let metadataLabelNames: [String]
 
     init(directory: String) throws {

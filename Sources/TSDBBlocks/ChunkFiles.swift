@@ -19,7 +19,7 @@ final class ChunkFiles: Sendable {
     init(directory: String) throws {
         self.directory = directory
         guard FileCheck.isDirectory(directory) else {
-            throw TSDBError(.corrupt, "\(directory) is missing; a block keeps its chunks there")
+            throw TSDBError(.corrupt, "\(directory) is missing or not a directory; a block keeps its chunks there")
         }
         let names = try FileCheck.listing(directory)
         let numbered = names.compactMap { name in name.count == 6 ? Int(name).map { ($0, name) } : nil }.sorted { $0.0 < $1.0 }

@@ -1,3 +1,5 @@
+import Glibc
+
 /// Why a TSDB directory or block cannot be read. Every message names the directory, block or file,
 /// says what is wrong with it, and what to do.
 public struct TSDBError: Error, CustomStringConvertible, Sendable {
@@ -28,8 +30,6 @@ public struct TSDBError: Error, CustomStringConvertible, Sendable {
 
     public var description: String { message }
 }
-
-import Glibc
 
 extension TSDBError {
     /// `open` or `opendir` of `path` failed with `code`: the process' open-file limit, said as such

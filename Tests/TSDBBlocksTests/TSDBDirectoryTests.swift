@@ -128,6 +128,26 @@ import TSDBBlocks
         #expect(version?.message.contains(names[1]) == true)
     }
 
+    /// A block without its chunks directory is incomplete; one whose files cannot be opened is named
+    /// with the system's reason, not called corrupt.
+    @Test func aBlockWithoutChunksOrUnreadableIsNamed() throws {
+        let directory = try Self.blocks()
+        defer { directory.remove() }
+        let data = directory.path + "/data"
+        let names = try Self.blockNames(data)
+        try FileManager.default.removeItem(atPath: data + "/" + names[0] + "/chunks")
+        let missing = #expect(throws: TSDBError.self) { try TSDBDirectory(path: data) }
+        #expect(missing?.code == .corrupt)
+        #expect(missing?.message.contains(names[0] + "/chunks is missing or not a directory") == true, "\(missing?.message ?? "")")
+
+        try FileManager.default.removeItem(atPath: data + "/" + names[0])
+        try FileManager.default.removeItem(atPath: data + "/" + names[1] + "/index")
+        try FileManager.default.createSymbolicLink(atPath: data + "/" + names[1] + "/index", withDestinationPath: "nowhere")
+        let unopenable = #expect(throws: TSDBError.self) { try TSDBDirectory(path: data) }
+        #expect(unopenable?.code == .io)
+        #expect(unopenable?.message.contains(names[1] + "/index: No such file or directory") == true, "\(unopenable?.message ?? "")")
+    }
+
     @Test func namesTheDamagedFile() async throws {
         let directory = try Self.blocks()
         defer { directory.remove() }
