@@ -16,9 +16,10 @@ final class Block: Sendable {
     /// the series without them; this reader neither adds them to series nor groups blocks by them.
     let metadataLabelNames: [String]
 
-    init(directory: String) throws {
+    /// Opens the block whose meta.json, already read, is `meta`.
+    init(directory: String, meta: BlockMeta) throws {
         self.directory = directory
-        meta = try BlockMeta.read(blockDirectory: directory)
+        self.meta = meta
         index = try IndexReader(path: directory + "/index")
         chunks = try ChunkFiles(directory: directory + "/chunks")
         tombstones = FileCheck.isRegularFile(directory + "/tombstones") ? try Tombstones(path: directory + "/tombstones") : Tombstones()

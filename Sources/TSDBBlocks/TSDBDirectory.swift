@@ -7,7 +7,8 @@ public import PrometheusWire
 /// or deleted, blocks marked for deletion and blocks that a compacted block replaced are left out, as
 /// Prometheus itself does) and opens every file of each, checking headers and index checksums. The
 /// files stay open for the life of the value, so a Prometheus compacting the directory meanwhile
-/// cannot pull a block away from under a read.
+/// cannot pull a block away from under a read; a block it deletes between the listing and the opening
+/// makes the directory be listed again.
 ///
 /// The WAL (the head: a running server's most recent samples) is never read; `notes` says so when
 /// one is present.
@@ -17,30 +18,81 @@ public final class TSDBDirectory: Sendable {
     /// What an operator should know about the directory (e.g. a WAL that is not read).
     public let notes: [String]
 
-    public init(path: String) throws {
+    public convenience init(path: String) throws {
+        try self.init(path: path, listing: Self.blockDirectories)
+    }
+
+    /// `listing` finds the block directories and the notes about what it left out (`blockDirectories`;
+    /// tests give their own to play a compaction that removes blocks meanwhile).
+    init(path: String, listing: (String) throws -> (directories: [String], notes: [String])) throws {
         self.path = path
         guard FileCheck.isDirectory(path) else {
             throw TSDBError(.noBlocks, "--source-tsdb \(path) is not a directory; give a Prometheus data directory, a snapshot "
                 + "directory or a directory of blocks")
         }
-        var notes: [String] = []
-        var directories: [String]
-        if FileCheck.isRegularFile(path + "/meta.json") {
-            directories = [path]
-        } else {
-            directories = []
-            for name in try FileCheck.listing(path) where !name.contains(".tmp") && FileCheck.isDirectory(path + "/" + name)
-                && FileCheck.isRegularFile(path + "/" + name + "/meta.json") {
-                if FileCheck.isRegularFile(path + "/" + name + "/deletion-mark.json") {
-                    notes.append("block \(name) is marked for deletion (deletion-mark.json) and is not read")
-                    continue
-                }
-                directories.append(path + "/" + name)
+        OpenFileLimit.raiseToHardLimit()
+        // A running Prometheus deletes the blocks a compaction replaced, and those past retention, right after
+        // writing the new block: one listed a moment ago may be gone. Then the directory is listed again.
+        var attempt = 1
+        var found: (blocks: [Block], notes: [String])
+        while true {
+            do {
+                found = try Self.openBlocks(in: path, listing: listing)
+                break
+            } catch is VanishedBlock where attempt < Self.listings {
+                attempt += 1
+            } catch let vanished as VanishedBlock {
+                throw TSDBError(.io, "blocks of \(path) disappeared while being opened, \(Self.listings) times (last \(vanished.directory)); "
+                    + "is something deleting them? Stop it, or export a snapshot of the server instead")
             }
         }
-        let hasWAL = FileCheck.isDirectory(path + "/wal")
+        blocks = found.blocks
+        var notes = found.notes
+        let metadataNames = Set(blocks.flatMap(\.metadataLabelNames)).sorted()
+        if !metadataNames.isEmpty {
+            notes.append("the meta.json of \(blocks.count { !$0.metadataLabelNames.isEmpty }) blocks holds \(metadataNames.joined(separator: ", ")) "
+                + "among its Thanos labels: block metadata of Mimir or Cortex, which are not added to the series (as Mimir serves them)")
+        }
+        if FileCheck.isDirectory(path + "/wal") && FileCheck.bytes(in: path + "/wal") > 0 {
+            notes.append("\(path)/wal holds the head (the newest samples, typically the last 2-3 hours), which is not read; for them "
+                + "take a snapshot of the running Prometheus (POST /api/v1/admin/tsdb/snapshot) and export the snapshot instead")
+        }
+        self.notes = notes
+    }
+
+    /// How many times the directory is listed when blocks disappear while they are opened.
+    static let listings = 5
+
+    /// A block directory that was listed and then was gone when its files were opened.
+    struct VanishedBlock: Error {
+        let directory: String
+    }
+
+    /// The block directories of `path` (itself, when it is one block): subdirectories with a `meta.json`,
+    /// without those being written or deleted (`.tmp`) and those marked for deletion, which a note names.
+    static func blockDirectories(_ path: String) throws -> (directories: [String], notes: [String]) {
+        if FileCheck.isRegularFile(path + "/meta.json") { return ([path], []) }
+        var directories: [String] = []
+        var notes: [String] = []
+        for name in try FileCheck.listing(path) where !name.contains(".tmp") && FileCheck.isDirectory(path + "/" + name)
+            && FileCheck.isRegularFile(path + "/" + name + "/meta.json") {
+            if FileCheck.isRegularFile(path + "/" + name + "/deletion-mark.json") {
+                notes.append("block \(name) is marked for deletion (deletion-mark.json) and is not read")
+                continue
+            }
+            directories.append(path + "/" + name)
+        }
+        return (directories, notes)
+    }
+
+    /// Lists the blocks, reads every meta.json, leaves out the blocks that a compacted block replaced
+    /// (Prometheus deletes those on start), and opens the others, sorted by `minTime`, then ULID.
+    /// Throws `VanishedBlock` when a listed block is gone by the time it is read.
+    private static func openBlocks(in path: String, listing: (String) throws -> (directories: [String], notes: [String]))
+        throws -> (blocks: [Block], notes: [String]) {
+        let (directories, notes) = try listing(path)
         guard !directories.isEmpty else {
-            if hasWAL {
+            if FileCheck.isDirectory(path + "/wal") {
                 throw TSDBError(.noBlocks, "\(path) holds a WAL but no block: its samples are still in the head, which only the "
                     + "Prometheus that wrote it can read. Take a snapshot (curl -XPOST http://PROMETHEUS:9090/api/v1/admin/tsdb/snapshot "
                     + "with --web.enable-admin-api), which writes the head as a block, and give the snapshot's directory")
@@ -48,31 +100,28 @@ public final class TSDBDirectory: Sendable {
             throw TSDBError(.noBlocks, "\(path) holds no TSDB block (no subdirectory with a meta.json); give a Prometheus data "
                 + "directory, a snapshot directory or a directory of blocks")
         }
-        OpenFileLimit.raiseToHardLimit()
-        var opened: [Block] = []
-        for directory in directories {
+        func inBlock<T>(_ directory: String, _ body: () throws -> T) throws -> T {
             do {
-                opened.append(try Block(directory: directory))
+                return try body()
             } catch let error as TSDBError where error.code == .openFileLimit {
-                throw Self.tooManyFiles(error, path: path, blocks: directories.count, opened: opened)
+                throw error
             } catch let error as TSDBError {
+                if !FileCheck.isDirectory(directory) { throw VanishedBlock(directory: directory) }
                 throw TSDBError(error.code, "block \(directory): \(error.message)")
             }
         }
-        // A compacted block lists the blocks it replaced; Prometheus deletes those on start.
-        let replaced = Set(opened.flatMap { $0.meta.compaction?.parents?.map(\.ulid) ?? [] })
-        opened.removeAll { replaced.contains($0.meta.ulid) }
-        blocks = opened.sorted { ($0.meta.minTime, $0.meta.ulid) < ($1.meta.minTime, $1.meta.ulid) }
-        let metadataNames = Set(blocks.flatMap(\.metadataLabelNames)).sorted()
-        if !metadataNames.isEmpty {
-            notes.append("the meta.json of \(blocks.count { !$0.metadataLabelNames.isEmpty }) blocks holds \(metadataNames.joined(separator: ", ")) "
-                + "among its Thanos labels: block metadata of Mimir or Cortex, which are not added to the series (as Mimir serves them)")
+        let metas = try directories.map { directory in (directory, try inBlock(directory) { try BlockMeta.read(blockDirectory: directory) }) }
+        let replaced = Set(metas.flatMap { $0.1.compaction?.parents?.map(\.ulid) ?? [] })
+        let kept = metas.filter { !replaced.contains($0.1.ulid) }
+        var opened: [Block] = []
+        for (directory, meta) in kept {
+            do {
+                opened.append(try inBlock(directory) { try Block(directory: directory, meta: meta) })
+            } catch let error as TSDBError where error.code == .openFileLimit {
+                throw Self.tooManyFiles(error, path: path, blocks: kept.count, opened: opened)
+            }
         }
-        if hasWAL && FileCheck.bytes(in: path + "/wal") > 0 {
-            notes.append("\(path)/wal holds the head (the newest samples, typically the last 2-3 hours), which is not read; for them "
-                + "take a snapshot of the running Prometheus (POST /api/v1/admin/tsdb/snapshot) and export the snapshot instead")
-        }
-        self.notes = notes
+        return (opened.sorted { ($0.meta.minTime, $0.meta.ulid) < ($1.meta.minTime, $1.meta.ulid) }, notes)
     }
 
     /// Every block's index and chunk files stay open, so a directory of many blocks (2 h blocks copied

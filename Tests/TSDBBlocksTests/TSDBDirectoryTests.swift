@@ -2,7 +2,7 @@ import Foundation
 import PeerHarness
 import PrometheusWire
 import Testing
-import TSDBBlocks
+@testable import TSDBBlocks
 
 /// The reader on blocks that promtool wrote, and on those blocks damaged or dressed up in the ways
 /// operators meet: an empty directory, a bare WAL, a downsampled Thanos block, an index of another
@@ -228,6 +228,52 @@ import TSDBBlocks
         let want = Dictionary(uniqueKeysWithValues: Self.history.series().map { ($0.labels, $0.samples) })
         let same = got.mapValues(\.samples) == want
         #expect(same, "the series' samples, merged across the blocks, differ from the history's")
+    }
+
+    /// A running Prometheus deletes the blocks a compaction replaced right after writing the new one, so
+    /// a block listed a moment before may be gone when it is opened: the directory is listed again.
+    @Test func aBlockThatDisappearsMeanwhileIsListedAgain() throws {
+        let directory = try Self.blocks()
+        defer { directory.remove() }
+        let data = directory.path + "/data"
+        var listings = 0
+        let tsdb = try TSDBDirectory(path: data) { path in
+            listings += 1
+            var found = try TSDBDirectory.blockDirectories(path)
+            if listings == 1 { found.directories.insert(path + "/01JGONE0000000000000000000", at: 1) }
+            return found
+        }
+        #expect(listings == 2)
+        #expect(tsdb.blockCount == 3)
+
+        listings = 0
+        let error = #expect(throws: TSDBError.self) {
+            try TSDBDirectory(path: data) { path in
+                listings += 1
+                var found = try TSDBDirectory.blockDirectories(path)
+                found.directories.append(path + "/01JGONE0000000000000000000")
+                return found
+            }
+        }
+        #expect(listings == TSDBDirectory.listings)
+        #expect(error?.message.contains("disappeared while being opened") == true, "\(error?.message ?? "")")
+        #expect(error?.message.contains("01JGONE0000000000000000000") == true)
+    }
+
+    /// Blocks that a compacted block replaced are not even opened: a running Prometheus is about to delete them.
+    @Test func aReplacedBlockIsNotOpened() throws {
+        let directory = try Self.blocks()
+        defer { directory.remove() }
+        let data = directory.path + "/data"
+        let names = try Self.blockNames(data)
+        try Self.flip(data + "/" + names[0] + "/index", at: 4)
+        #expect(throws: TSDBError.self) { try TSDBDirectory(path: data) }
+        try Self.editMeta(data + "/" + names[2]) { meta in
+            var compaction = meta["compaction"] as? [String: Any] ?? [:]
+            compaction["parents"] = [["ulid": names[0], "minTime": 0, "maxTime": 1]]
+            meta["compaction"] = compaction
+        }
+        #expect(try TSDBDirectory(path: data).blockCount == 2)
     }
 
     @Test func aSeriesOverTheBudgetSaysSo() async throws {
