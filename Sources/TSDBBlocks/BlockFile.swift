@@ -1,4 +1,5 @@
 import Glibc
+import PrometheusWire
 
 /// One file of a block, opened read-only for the life of the source and read with `pread` only, so
 /// that any number of reads may share it, and a block that Prometheus deletes meanwhile (after a
@@ -81,6 +82,28 @@ struct FileWindow {
     /// At most `count` bytes at `offset`: fewer where the file ends.
     mutating func bytes(at offset: Int, upTo count: Int) throws -> ArraySlice<UInt8> {
         try bytes(at: offset, count: max(0, min(count, file.size - offset)))
+    }
+
+    /// A record as blocks store series entries and chunks: a uvarint length of at most `lengthBytes`
+    /// bytes, then `length + extra` bytes (a chunk's encoding byte is its `extra` 1), then their
+    /// big-endian CRC32C. Returns those bytes once the CRC matches. `context` names the file and the
+    /// record in every error, and is built only for one.
+    mutating func checkedRecord(at offset: Int, lengthBytes: Int, extra: Int, maxLength: Int,
+                                context: @escaping () -> String) throws -> ArraySlice<UInt8> {
+        let lengthField = try bytes(at: offset, upTo: lengthBytes)
+        var head = BytesReader(lengthField, context: context)
+        let length = try head.count(atMost: maxLength)
+        let headerBytes = head.position - lengthField.startIndex
+        let total = headerBytes + length + extra + 4
+        guard total <= file.size - offset else {
+            throw TSDBError(.corrupt, "\(context()) claims \(length) bytes, more than the file holds")
+        }
+        let record = try bytes(at: offset, count: total)
+        let body = record[(record.startIndex + headerBytes)..<(record.endIndex - 4)]
+        guard CRC32C.checksum(body) == BinaryDecoding.bigEndian32(record[body.endIndex...]) else {
+            throw TSDBError(.corrupt, "\(context()) fails its CRC32C; the block is damaged")
+        }
+        return body
     }
 }
 

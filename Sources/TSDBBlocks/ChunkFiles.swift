@@ -68,22 +68,9 @@ final class ChunkFiles: Sendable {
             throw TSDBError(.corrupt, "\(file.path): a chunk reference points at offset \(offset), outside the file")
         }
         if cursor.window?.file !== file { cursor.window = FileWindow(file: file) }
-        // The length is a uvarint of at most 5 bytes (Go's MaxVarintLen32).
-        let lengthField = try cursor.window!.bytes(at: offset, upTo: 5)
-        var lengthReader = BytesReader(lengthField, context: { "\(file.path): the chunk at \(offset)" })
-        let length = try lengthReader.count(atMost: Self.maxChunkBytes)
-        let header = lengthReader.position - lengthField.startIndex
-        let total = header + 1 + length + 4
-        guard total <= file.size - offset else {
-            throw TSDBError(.corrupt, "\(file.path): the chunk at \(offset) claims \(length) bytes, more than the file holds")
-        }
-        let bytes = try cursor.window!.bytes(at: offset, count: total)
-        let bodyStart = bytes.startIndex + header
-        let body = bytes[bodyStart..<(bodyStart + 1 + length)]
-        let stored = BinaryDecoding.bigEndian32(bytes[(bodyStart + 1 + length)...])
-        guard CRC32C.checksum(body) == stored else {
-            throw TSDBError(.corrupt, "\(file.path): the chunk at offset \(offset) fails its CRC32C; the block is damaged")
-        }
-        return (body[bodyStart], body.dropFirst())
+        // The length is a uvarint of at most 5 bytes (Go's MaxVarintLen32); the encoding byte follows it.
+        let body = try cursor.window!.checkedRecord(at: offset, lengthBytes: 5, extra: 1, maxLength: Self.maxChunkBytes,
+                                                    context: { "\(file.path): the chunk at \(offset)" })
+        return (body[body.startIndex], body.dropFirst())
     }
 }

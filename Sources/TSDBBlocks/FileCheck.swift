@@ -11,11 +11,6 @@ enum FileCheck {
     static func isRegularFile(_ path: String) -> Bool { kind(path) == S_IFREG }
     static func isDirectory(_ path: String) -> Bool { kind(path) == S_IFDIR }
 
-    /// The names in a directory, without `.` and `..`; nil when it cannot be listed.
-    static func names(in directory: String) -> [String]? {
-        try? listing(directory)
-    }
-
     /// The names in a directory, without `.` and `..`, sorted; `TSDBError.cannotOpen` when it cannot be listed.
     static func listing(_ directory: String) throws -> [String] {
         guard let dir = opendir(directory) else { throw TSDBError.cannotOpen(directory, errno) }
@@ -30,7 +25,7 @@ enum FileCheck {
 
     /// Total size of the regular files directly in `directory`.
     static func bytes(in directory: String) -> Int {
-        (names(in: directory) ?? []).reduce(0) { total, name in
+        ((try? listing(directory)) ?? []).reduce(0) { total, name in
             var info = stat()
             return lstat(directory + "/" + name, &info) == 0 && info.st_mode & S_IFMT == S_IFREG ? total + Int(info.st_size) : total
         }

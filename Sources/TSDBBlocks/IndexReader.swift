@@ -239,19 +239,8 @@ final class IndexReader: Sendable {
         guard offset >= toc.series, offset < file.size else {
             throw TSDBError(.corrupt, "\(file.path): series reference \(ref) lies outside the series section")
         }
-        let lengthField = try window.bytes(at: offset, upTo: 10)
         let context = { "\(self.file.path): series \(ref)" }
-        var head = BytesReader(lengthField, context: context)
-        let length = try head.count(atMost: file.size - offset - 4)
-        let headerBytes = head.position - lengthField.startIndex
-        guard headerBytes + length + 4 <= file.size - offset else {
-            throw TSDBError(.corrupt, "\(file.path): series \(ref) claims \(length) bytes, more than the index holds")
-        }
-        let entryBytes = try window.bytes(at: offset, count: headerBytes + length + 4)
-        let body = entryBytes[(entryBytes.startIndex + headerBytes)..<(entryBytes.startIndex + headerBytes + length)]
-        guard CRC32C.checksum(body) == BinaryDecoding.bigEndian32(entryBytes[body.endIndex...]) else {
-            throw TSDBError(.corrupt, "\(file.path): series \(ref) fails its CRC32C; the index is damaged")
-        }
+        let body = try window.checkedRecord(at: offset, lengthBytes: 10, extra: 0, maxLength: file.size - offset - 4, context: context)
         var entry = BytesReader(body, context: context)
         let labelCount = try entry.count(atMost: body.count / 2)
         var labels: [Label] = []

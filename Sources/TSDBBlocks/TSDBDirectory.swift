@@ -31,13 +31,14 @@ public final class TSDBDirectory: Sendable {
                 + "directory or a directory of blocks")
         }
         OpenFileLimit.raiseToHardLimit()
+        let hasWAL = FileCheck.isDirectory(path + "/wal")
         // A running Prometheus deletes the blocks a compaction replaced, and those past retention, right after
         // writing the new block: one listed a moment ago may be gone. Then the directory is listed again.
         var attempt = 1
         var found: (blocks: [Block], notes: [String])
         while true {
             do {
-                found = try Self.openBlocks(in: path, listing: listing)
+                found = try Self.openBlocks(in: path, hasWAL: hasWAL, listing: listing)
                 break
             } catch is VanishedBlock where attempt < Self.listings {
                 attempt += 1
@@ -53,7 +54,7 @@ public final class TSDBDirectory: Sendable {
             notes.append("the meta.json of \(blocks.count { !$0.metadataLabelNames.isEmpty }) blocks holds \(metadataNames.joined(separator: ", ")) "
                 + "among its Thanos labels: block metadata of Mimir or Cortex, which are not added to the series (as Mimir serves them)")
         }
-        if FileCheck.isDirectory(path + "/wal") && FileCheck.bytes(in: path + "/wal") > 0 {
+        if hasWAL && FileCheck.bytes(in: path + "/wal") > 0 {
             notes.append("\(path)/wal holds the head (the newest samples, typically the last 2-3 hours), which is not read; for them "
                 + "take a snapshot of the running Prometheus (POST /api/v1/admin/tsdb/snapshot) and export the snapshot instead")
         }
@@ -88,11 +89,11 @@ public final class TSDBDirectory: Sendable {
     /// Lists the blocks, reads every meta.json, leaves out the blocks that a compacted block replaced
     /// (Prometheus deletes those on start), and opens the others, sorted by `minTime`, then ULID.
     /// Throws `VanishedBlock` when a listed block is gone by the time it is read.
-    private static func openBlocks(in path: String, listing: (String) throws -> (directories: [String], notes: [String]))
+    private static func openBlocks(in path: String, hasWAL: Bool, listing: (String) throws -> (directories: [String], notes: [String]))
         throws -> (blocks: [Block], notes: [String]) {
         let (directories, notes) = try listing(path)
         guard !directories.isEmpty else {
-            if FileCheck.isDirectory(path + "/wal") {
+            if hasWAL {
                 throw TSDBError(.noBlocks, "\(path) holds a WAL but no block: its samples are still in the head, which only the "
                     + "Prometheus that wrote it can read. Take a snapshot (curl -XPOST http://PROMETHEUS:9090/api/v1/admin/tsdb/snapshot "
                     + "with --web.enable-admin-api), which writes the head as a block, and give the snapshot's directory")

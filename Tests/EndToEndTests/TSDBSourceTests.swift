@@ -192,16 +192,22 @@ import Testing
 /// `--source-tsdb` through the real `prom-export` binary: its usage errors, its note about the WAL,
 /// its exit statuses, and a resume that finds the same directory again.
 @Suite struct TSDBSourceCommandTests {
+    /// A work directory whose `data` holds `history` as promtool's blocks (one per 2 h).
+    static func promtoolBlocks(_ history: SampleHistory, prefix: String) throws -> (work: TemporaryDirectory, data: String) {
+        let work = try TemporaryDirectory(prefix: prefix)
+        try OpenMetricsFile.write(history.series(), to: work.path + "/h.om")
+        let data = work.path + "/data"
+        _ = try Command.run(try PeerBinary.find("promtool"), ["tsdb", "create-blocks-from", "openmetrics", work.path + "/h.om", data])
+        return (work, data)
+    }
+
     /// Every block keeps its index and chunk files open, so many blocks can exhaust the open-file limit.
     /// Under a hard limit of 40, 40 blocks are refused with the limit and what they need, and no archive
     /// is left; under a soft limit of 40 only, the export raises its own soft limit and reads them all.
     @Test func manyBlocksAndTheOpenFileLimit() async throws {
-        let work = try TemporaryDirectory(prefix: "promferry-tsdb-nofile")
-        defer { work.remove() }
         let history = SampleHistory(seriesCount: 2, startMs: 1_764_892_800_000, endMs: 1_764_892_800_000 + 80 * 3_600_000, intervalMs: 300_000)
-        try OpenMetricsFile.write(history.series(), to: work.path + "/h.om")
-        let data = work.path + "/data"
-        _ = try Command.run(try PeerBinary.find("promtool"), ["tsdb", "create-blocks-from", "openmetrics", work.path + "/h.om", data])
+        let (work, data) = try Self.promtoolBlocks(history, prefix: "promferry-tsdb-nofile")
+        defer { work.remove() }
         #expect(try TSDBSourceTests.metas(data).count >= 40)
         let prlimit = try PeerBinary.find("prlimit")
         let arguments = [try Executables.path("prom-export"), "-q", "--source-tsdb", data, "--start", "\(history.startMs / 1000)",
@@ -221,14 +227,11 @@ import Testing
     }
 
     @Test func usageMistakesAndARunThatResumes() async throws {
-        let work = try TemporaryDirectory(prefix: "promferry-tsdb-cli")
-        defer { work.remove() }
         let history = SampleHistory(seriesCount: 4, startMs: 1_764_892_800_000, endMs: 1_764_892_800_000 + 4 * 3_600_000, intervalMs: 60_000)
-        try OpenMetricsFile.write(history.series(), to: work.path + "/h.om")
-        let data = work.path + "/data"
+        let (work, data) = try Self.promtoolBlocks(history, prefix: "promferry-tsdb-cli")
+        defer { work.remove() }
         try FileManager.default.createDirectory(atPath: data + "/wal", withIntermediateDirectories: true)
         try Data([0, 1]).write(to: URL(fileURLWithPath: data + "/wal/00000000"))
-        _ = try Command.run(try PeerBinary.find("promtool"), ["tsdb", "create-blocks-from", "openmetrics", work.path + "/h.om", data])
         let archive = work.path + "/archive"
         let range = ["--start", "\(history.startMs / 1000)", "--end", "\(history.endMs / 1000)"]
 
