@@ -115,6 +115,19 @@ enum FileIO {
 
     static func close(_ fd: Int32) { _ = Glibc.close(fd) }
 
+    /// Takes an exclusive `flock` on `fd`; false when another holder keeps it. A held lock is tried
+    /// again for up to half a second first, because a lock can outlive its holder for a moment: a
+    /// child process that a multithreaded process forks keeps a copy of every descriptor until its
+    /// exec closes them (even with `O_CLOEXEC`), and a process that just finished may still be exiting.
+    static func lockExclusively(_ fd: Int32) -> Bool {
+        for attempt in 0..<25 {
+            if flock(fd, LOCK_EX | LOCK_NB) == 0 { return true }
+            guard errno == EWOULDBLOCK || errno == EINTR, attempt < 24 else { return false }
+            usleep(20_000)
+        }
+        return false
+    }
+
     /// fsyncs a directory so that a rename inside it is durable.
     static func fsyncDirectory(_ path: String) throws {
         let fd = try open(path, O_RDONLY | O_DIRECTORY)

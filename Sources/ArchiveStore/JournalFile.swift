@@ -19,7 +19,7 @@ public final class JournalFile {
     public init(path: String) throws {
         self.path = path
         fd = try FileIO.open(path, O_RDWR | O_CREAT | O_APPEND)
-        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+        if !FileIO.lockExclusively(fd) {
             FileIO.close(fd)
             throw ArchiveStoreError(.locked, "\(path) is in use by another prom-import; wait for it to finish or stop it")
         }

@@ -114,7 +114,7 @@ public final class LocalDirectory: ArchiveLocation {
         _ = fstat(fd, &opened)
         // The lock counts only while the file still has this name: a writer that held it may have
         // removed it (an empty archive given up) between our open and our flock.
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0, lstat(lockPath, &current) == 0,
+        guard FileIO.lockExclusively(fd), lstat(lockPath, &current) == 0,
               current.st_ino == opened.st_ino, current.st_dev == opened.st_dev else {
             FileIO.close(fd)
             if created { _ = Glibc.unlink(lockPath) }
