@@ -65,6 +65,16 @@ public enum Zstd {
     /// A reusable compression context; not thread-safe, so it is not `Sendable`.
     ///
     /// The `ZSTD_CCtx` is held as an opaque pointer owned by this object and freed in `deinit`.
+    ///
+    /// The block splitter is on at every level (libzstd turns it on by itself only from level 16): it
+    /// cuts each 128 KiB zstd block where the statistics of its literals and sequences change, and
+    /// codes each part with its own tables. A segment block mixes series of very different values
+    /// (idle counters, random low digits of durations, page-sized memory steps), most of all in a
+    /// narrow slab, where every series contributes only a short run. Measured on exporter-shaped data
+    /// (1000 series × 24 h, zstd 3): one 24 h segment 0.494 → 0.489 bytes/sample, the same samples cut
+    /// into the 9 slabs a remote-read export chooses 0.551 → 0.536; segment encode +2 ns/sample on that
+    /// data, +7 on random values (41.7 → 49 ns), decode unchanged. A libzstd that lacks the parameter
+    /// compresses without it; the frames are standard either way.
     public final class CompressionContext {
         private let context: OpaquePointer
 
@@ -80,6 +90,7 @@ public enum Zstd {
             try Zstd.check(ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, Int32(level)), what: "zstd level")
             try Zstd.check(ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 1), what: "zstd checksum flag")
             try Zstd.check(ZSTD_CCtx_setParameter(context, ZSTD_c_contentSizeFlag, 1), what: "zstd content size flag")
+            _ = promferry_zstd_enable_block_splitter(context)
         }
 
         deinit { ZSTD_freeCCtx(context) }
