@@ -21,6 +21,10 @@ public final class SegmentEncoder {
     private var histogramElementsInBlock = 0
     private var lastLabels: Labels?
     private var lastTimestamp = Int64.min
+    /// The current block's series runs, in the order appended; reordered by `orderedPayload`.
+    private var runs: [Run] = []
+    /// The block's first run continues the previous block's last series, so it must stay first.
+    private var firstRunContinues = false
     private var seriesSeen = Set<Fingerprint>()
     /// Scratch space for one record's decimal mantissas, and for its bytes before they join the block.
     private var mantissas: [Int64] = []
@@ -155,16 +159,21 @@ public final class SegmentEncoder {
     /// the cursor, the rest returned).
     private func encodeRecord(labels: Labels, timestamps: [Int64], values: (inout ByteCursor) throws -> [UInt8]) throws {
         try checkOrder(labels: labels, timestamps: timestamps)
+        let start = payload.count
         var valueBytes: [UInt8] = []
         var failure: (any Error)?
+        var valueStart = 0
         let labelBytes = labels.labels.reduce(10) { $0 + 20 + $1.name.count + $1.value.count }
         scratch.append(to: &payload, writingAtMost: labelBytes + 10 + timestamps.count * 10 + 1) { out in
             writeLabelsAndTimestamps(labels, timestamps, &out)
+            valueStart = out.position
             do { valueBytes = try values(&out) } catch { failure = error }
         }
         if let failure { throw failure }
+        let encodingBytes = payload.count - start - valueStart
         payload += valueBytes
-        noteRecord(labels: labels, count: timestamps.count, first: timestamps.first!, last: timestamps.last!)
+        noteRecord(labels: labels, count: timestamps.count, first: timestamps.first!, last: timestamps.last!,
+                   start: start, valueBytes: encodingBytes + valueBytes.count)
     }
 
     /// The format's ordering rules: strictly increasing timestamps, one run of records per series.
@@ -212,7 +221,17 @@ public final class SegmentEncoder {
         }
     }
 
-    private func noteRecord(labels: Labels, count: Int, first: Int64, last: Int64) {
+    private func noteRecord(labels: Labels, count: Int, first: Int64, last: Int64, start: Int, valueBytes: Int) {
+        if runs.isEmpty {
+            firstRunContinues = labels == lastLabels
+            runs.append(Run(start: start, end: payload.count, samples: count, valueBytes: valueBytes))
+        } else if labels == lastLabels {
+            runs[runs.count - 1].end = payload.count
+            runs[runs.count - 1].samples += count
+            runs[runs.count - 1].valueBytes += valueBytes
+        } else {
+            runs.append(Run(start: start, end: payload.count, samples: count, valueBytes: valueBytes))
+        }
         recordsInBlock += 1
         summary.records += 1
         summary.samples += count
@@ -225,6 +244,8 @@ public final class SegmentEncoder {
     /// `starts` is empty, or holds each sample's start timestamp (encoding 4 then wraps the values).
     private func encodeRecord(labels: Labels, samples: ArraySlice<Sample>, starts: ArraySlice<Int64>) throws {
         try checkOrder(labels: labels, timestamps: samples.lazy.map(\.timestampMs))
+        let start = payload.count
+        var valueStart = 0
         let plan = DecimalValues.plan(samples, mantissas: &mantissas)
         // Room for the worst case: 10-byte varints for every count, timestamp, start and mantissa, or
         // 8 bytes of XOR per value, and 18 bytes per exception.
@@ -232,6 +253,7 @@ public final class SegmentEncoder {
         let bound = labelBytes + 10 + samples.count * 10 + 3 + 10 + (plan?.exceptions.count ?? 0) * 18 + samples.count * 10 + starts.count * 10
         scratch.append(to: &payload, writingAtMost: bound) { out in
             writeLabelsAndTimestamps(labels, samples.lazy.map(\.timestampMs), &out)
+            valueStart = out.position
             if !starts.isEmpty {
                 out.byte(SegmentLayout.valueEncodingWithStartTimestamps)
                 var previous: Int64 = 0
@@ -272,12 +294,13 @@ public final class SegmentEncoder {
                 }
             }
         }
-        noteRecord(labels: labels, count: samples.count, first: samples.first!.timestampMs, last: samples.last!.timestampMs)
+        noteRecord(labels: labels, count: samples.count, first: samples.first!.timestampMs, last: samples.last!.timestampMs,
+                   start: start, valueBytes: payload.count - start - valueStart)
     }
 
     private func flushBlock() throws -> [UInt8] {
         guard recordsInBlock > 0 else { return [] }
-        let compressed = try compressor.compress(payload)
+        let compressed = try compressor.compress(orderedPayload())
         var block: [UInt8] = []
         block.reserveCapacity(SegmentLayout.blockHeaderSize + compressed.count)
         appendLE(SegmentLayout.blockMagic, to: &block)
@@ -287,12 +310,54 @@ public final class SegmentEncoder {
         appendLE(CRC32C.checksum(compressed), to: &block)
         block += compressed
         payload.removeAll(keepingCapacity: true)
+        runs.removeAll(keepingCapacity: true)
         recordsInBlock = 0
         histogramsInBlock = 0
         histogramElementsInBlock = 0
         summary.blocks += 1
         bytesProduced += block.count
         return block
+    }
+}
+
+/// Series order within a block: runs of similar values next to each other.
+///
+/// zstd codes the literals and sequences of each of its 128 KiB blocks with tables fitted to them.
+/// Series in the source's order (by labels) alternate between very different values within a few
+/// hundred bytes (an idle counter, a duration's random low digits, a memory gauge in pages), most of
+/// all in a narrow slab, where each series holds only a short run. Grouping a block's series by their
+/// value bytes per sample, in half-byte classes and otherwise in the order appended, gives zstd
+/// uniform stretches. Measured on exporter-shaped data (1000 series × 24 h, zstd 3, with the block
+/// splitter): cut into 4 slabs of 6 h 0.513 → 0.505 bytes/sample, one 24 h segment 0.489 → 0.487.
+/// The format leaves the order of series free (each series stays one run of consecutive records).
+extension SegmentEncoder {
+    struct Run {
+        var start: Int
+        var end: Int
+        var samples: Int
+        /// Bytes of the value encodings (timestamps and labels excluded).
+        var valueBytes: Int
+        var valueClass: Int { 2 * valueBytes / max(1, samples) }
+    }
+
+    /// The block's payload with its series grouped by `Run.valueClass`. The first run stays first when
+    /// it continues the previous block's last series, and the last run stays last, since the next
+    /// block may continue it: a series' records stay one run across blocks.
+    func orderedPayload() -> [UInt8] {
+        let first = firstRunContinues ? 1 : 0
+        let last = runs.count - 1
+        guard last - first >= 2 else { return payload }
+        let middle = runs[first..<last].enumerated().sorted {
+            ($0.element.valueClass, $0.offset) < ($1.element.valueClass, $1.offset)
+        }
+        if middle.elementsEqual(middle.indices.map { $0 }, by: { $0.offset == $1 }) { return payload }
+        var ordered: [UInt8] = []
+        ordered.reserveCapacity(payload.count)
+        if first == 1 { ordered += payload[runs[0].start..<runs[0].end] }
+        for (_, run) in middle { ordered += payload[run.start..<run.end] }
+        ordered += payload[runs[last].start..<runs[last].end]
+        assert(ordered.count == payload.count)
+        return ordered
     }
 }
 

@@ -63,7 +63,8 @@ import Testing
         let history = HistogramHistory(seriesCount: 12, startMs: 1_700_000_000_000, endMs: 1_700_007_200_000).series()
         let input = [odd] + history
         let (output, footer) = try Self.decode(try Self.encode(input))
-        #expect(output == input)
+        // The encoder orders a block's series by the size of their values; the set is what must come back.
+        #expect(output.sorted { $0.labels < $1.labels } == input.sorted { $0.labels < $1.labels })
         #expect(footer?.samples == input.reduce(0) { $0 + $1.sampleCount })
         #expect(footer?.series == input.count)
     }

@@ -57,7 +57,7 @@ func handBuiltSegment(version: UInt8, payload: [UInt8], records: Int, samples: I
             Series(labels: exotic, samples: [Sample(timestampMs: -5, valueBits: 1), Sample(timestampMs: 0, valueBits: Sample.staleNaNBits)]),
         ]
         let (output, footer) = try decodeSegment(try encodeSegment(input))
-        #expect(output == input)
+        #expect(output.sorted { $0.labels < $1.labels } == input.sorted { $0.labels < $1.labels })
         #expect(footer == SegmentSummary(blocks: 1, records: 3, series: 3, samples: Self.specialBits.count + 8,
                                          minTimestampMs: -5, maxTimestampMs: 1_700_000_000_000 + 14 * 15_000 + 2))
     }
@@ -138,6 +138,38 @@ func handBuiltSegment(version: UInt8, payload: [UInt8], records: Int, samples: I
         #expect(footer!.records == 6)
         #expect(footer!.series == 2)
         #expect(footer!.blocks > 1)
+    }
+
+    /// The encoder groups a block's series by their values' bytes per sample (`orderedPayload`); a series
+    /// that a block boundary cuts stays one run: the block's last series stays last, and the next block's
+    /// continuation of it first.
+    @Test func groupsSeriesByTheSizeOfTheirValuesAndKeepsEverySeriesOneRun() throws {
+        var random = SystemRandomNumberGenerator()
+        for round in 0..<20 {
+            let input = (0..<40).map { i in
+                let count = [3, 50, 400, 2500][(i + round) % 4]
+                let values: [Double] = (0..<count).map { k in
+                    switch (i * 7 + round) % 3 {
+                    case 0: 1
+                    case 1: Double(k * (i + 1))
+                    default: Double(Int.random(in: 0..<1_000_000_000, using: &random)) / 1e9
+                    }
+                }
+                return Self.series("s\(i)", values.map(\.bitPattern))
+            }
+            let bytes = try encodeSegment(input, blockTargetBytes: [1024, 4096, 20_000, 4 << 20][round % 4])
+            let (output, footer) = try decodeSegment(bytes)
+            #expect(Set(output.map(\.labels)).count == output.count, "every series is one run")
+            #expect(output.sorted { $0.labels < $1.labels } == input.sorted { $0.labels < $1.labels })
+            #expect(footer!.series == 40)
+        }
+        // In one block: constant series first, then counters, then the random durations.
+        let constant = Self.series("c", Array(repeating: Double(1).bitPattern, count: 200))
+        let counter = Self.series("n", (0..<200).map { Double($0 * 1000).bitPattern })
+        let durations = Self.series("d", (0..<200).map { _ in Double(Int.random(in: 0..<1_000_000_000, using: &random)) / 1e9 }.map(\.bitPattern))
+        let last = Self.series("z", [Double(2).bitPattern])
+        let (output, _) = try decodeSegment(try encodeSegment([durations, counter, constant, last]))
+        #expect(output.map(\Series.labels) == [constant, counter, durations, last].map(\Series.labels))
     }
 
     @Test func emptySegmentIsValid() throws {
