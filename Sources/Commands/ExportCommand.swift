@@ -72,8 +72,8 @@ public struct PromExport: AsyncParsableCommand {
 
     static let defaultSlab = try! DurationArgument(parsing: "1h")
     @Option(name: .customLong("slab"), help: .text("Width of the first slab (one read request), and the step by which slabs grow, e.g. 1h, 30m, 1d. "
-        + "From --source-tsdb without --slab, the first slabs share the range among the --concurrency reads (in whole steps, "
-        + "up to --max-slab).", default: Self.defaultSlab),
+        + "Without --slab (from remote read or --source-tsdb), the first slabs share the range among the --concurrency reads "
+        + "(in whole steps, up to --max-slab).", default: Self.defaultSlab),
             transform: DurationArgument.parse)
     var slabGiven: DurationArgument?
     var slab: DurationArgument { slabGiven ?? Self.defaultSlab }
@@ -231,8 +231,10 @@ public struct PromExport: AsyncParsableCommand {
             responseTypes: responseType.types)
         configuration.repair = repair
         configuration.sourceKind = kind
-        // Blocks are read one series at a time, so a wide slab holds no more memory than a narrow one.
-        configuration.spreadsFirstSlabs = kind == .tsdb && slabGiven == nil
+        // Blocks are read one series at a time, and a remote read streams its series (a SAMPLES reply that
+        // overruns its share of --max-memory is abandoned and read again in halves), so the first slabs
+        // need not be narrow; fewer slabs make a smaller archive (`ExportConfiguration.firstSlabWidthMs`).
+        configuration.spreadsFirstSlabs = (kind == .tsdb || kind == .remoteRead) && slabGiven == nil
         configuration.shard = shard.map { Manifest.ShardPart(index: $0.shard.index, count: $0.shard.count, by: shardBy.rawValue,
                                                              jobStartMs: startMs, jobEndMs: endMs) }
         do {

@@ -19,7 +19,9 @@ public struct ExportConfiguration: Sendable {
     public var slabWidthMs: Int64
     /// The first slabs share the range among the reads in flight instead of starting at `slabWidthMs`
     /// (see `firstSlabWidthMs`). For sources whose reads hold about the same memory whatever their
-    /// width, and cost little to repeat: TSDB blocks on disk, read one series at a time.
+    /// width: TSDB blocks on disk, read one series at a time, and remote reads, whose STREAMED_XOR_CHUNKS
+    /// replies hold one series at a time (a SAMPLES reply that overruns its budget is abandoned, and the
+    /// sizer halves the slabs from there).
     public var spreadsFirstSlabs = false
     /// Widest slab the sizer may choose; equal to `slabWidthMs` for fixed slabs.
     public var maxSlabWidthMs: Int64

@@ -87,6 +87,24 @@ struct SeededHistory {
         }
     }
 
+    /// Without --slab, a remote-read export shares the range among its reads from the first slab on
+    /// (`ExportConfiguration.firstSlabWidthMs`): 4 h with two reads is two slabs of 2 h, not 1 h, 1 h, 2 h.
+    @Test func withoutSlabTheFirstSlabsShareTheRange() async throws {
+        let seeded = try SeededHistory(series: 20, hours: 4)
+        defer { seeded.directory.remove() }
+        try await seeded.withServer { server in
+            let archive = seeded.directory.path + "/spread"
+            let outcome = try await Executables.run("prom-export", [
+                "--source-url", server.readURL, "--output", archive, "--start", "\(seeded.startMs)", "--end", "\(seeded.endMs)",
+                "--concurrency", "2", "--drop-label", "cluster", "--quiet"])
+            #expect(outcome.status == 0, "\(outcome.stderr)")
+            let manifest = try ArchiveDirectory(root: archive).readManifest()
+            #expect(manifest.slabs.map { $0.endMs - $0.startMs } == [2 * SeededHistory.hourMs, 2 * SeededHistory.hourMs])
+            let exact = SeriesComparison.differences(expected: seeded.expected, actual: try SeriesComparison.archiveContents(archive))
+            #expect(exact.isEmpty, "\(exact.joined(separator: "\n"))")
+        }
+    }
+
     @Test func samplesModeGivesTheSameArchiveContentAndCompactJoinsItsSlabs() async throws {
         let seeded = try SeededHistory(series: 30, hours: 2)
         defer { seeded.directory.remove() }
