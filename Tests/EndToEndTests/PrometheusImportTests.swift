@@ -115,14 +115,7 @@ func exportedArchive(_ seeded: SeededHistory, into path: String, slabWidthMs: In
                 let finishing = try await Executables.run("prom-import", arguments)
                 #expect(finishing.status == 0, "\(finishing.stderr)")
             }
-            var last = try await Executables.run("prom-import", arguments + ["--verify"])
-            // Prometheus before 2.49 can answer a read with a partial view while it compacts out-of-order
-            // chunks (prometheus/prometheus#13115; the import's own message says so): do what that message
-            // tells an operator, re-run a little later. It sends nothing, so a sample really lost stays missing.
-            for _ in 0..<3 where last.status == 3 {
-                try await Task.sleep(for: .seconds(20))
-                last = try await Executables.run("prom-import", arguments + ["--verify"])
-            }
+            let last = try await Executables.importVerifyingPrometheus(arguments + ["--verify"])
             #expect(last.status == 0, "\(last.stdout)\n\(last.stderr)")
             #expect(last.stdout.contains("verification    passed"), "\(last.stdout)")
             // The last run skipped everything: the target said every segment was delivered.

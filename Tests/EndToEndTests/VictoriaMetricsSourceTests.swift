@@ -65,7 +65,7 @@ import ArchiveFormat
 
             // Into a fresh Prometheus, verified through remote read, then compared with the source.
             try await PrometheusServer.with { target in
-                let outcome = try await Executables.run("prom-import", [
+                let outcome = try await Executables.importVerifyingPrometheus([
                     "-a", archive, "--target-url", target.writeURL, "--state", dir.path + "/p.state", "--quiet",
                     "--verify", "--target-read-url", target.readURL])
                 #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)")
