@@ -267,9 +267,9 @@ struct Compact: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Join consecutive slabs into slabs up to --max-slab wide, re-encoded losslessly, so that each series is stored once per slab.",
         discussion: """
-        An export cuts its range into slabs that start small and grow; every slab stores each series' labels, first \
-        timestamp and first value anew and restarts compression. Joining them makes archives of short ranges about 10% \
-        smaller (exporter-shaped data, 24 h: 0.544 -> 0.488 bytes/sample). Every sample keeps its bits; each segment's \
+        An export cuts its range into slabs; every slab stores each series' labels, first timestamp and first value anew \
+        and restarts compression. Joining them makes archives smaller (exporter-shaped data, 24 h exported in 4 slabs: \
+        0.497 -> 0.482 bytes/sample; 9 slabs growing from 1 h: 0.544 -> 0.488). Every sample keeps its bits; each segment's \
         SHA-256 is checked as it is read. The new manifest is written only once the new segments are durable, so an \
         interrupted run leaves the archive as it was and a re-run completes the job. The archive gets a new createdAt: \
         an import journal of the old archive is refused, so compact before importing.
