@@ -41,6 +41,15 @@ struct SeededHistory {
         return map
     }
 
+    /// Runs prom-export from `server` over the whole seeded range into `name` (in `directory`), without
+    /// the external label, quietly, with `options` added.
+    func export(from server: PrometheusServer, into name: String, _ options: [String]) async throws -> (archive: String, outcome: Executables.Outcome) {
+        let archive = directory.path + "/" + name
+        let outcome = try await Executables.run("prom-export", ["--source-url", server.readURL, "--output", archive,
+            "--start", "\(startMs)", "--end", "\(endMs)", "--drop-label", "cluster", "--quiet"] + options)
+        return (archive, outcome)
+    }
+
     func withServer<T>(_ body: (PrometheusServer) async throws -> T) async throws -> T {
         try await PrometheusServer.with(openMetricsFile: openMetrics, options: .init(externalLabels: ["cluster": "e2e-1"])) { server in
             try await RemoteWriteSeeder.write([stale], to: server.writeURL)
@@ -93,10 +102,7 @@ struct SeededHistory {
         let seeded = try SeededHistory(series: 20, hours: 4)
         defer { seeded.directory.remove() }
         try await seeded.withServer { server in
-            let archive = seeded.directory.path + "/spread"
-            let outcome = try await Executables.run("prom-export", [
-                "--source-url", server.readURL, "--output", archive, "--start", "\(seeded.startMs)", "--end", "\(seeded.endMs)",
-                "--concurrency", "2", "--drop-label", "cluster", "--quiet"])
+            let (archive, outcome) = try await seeded.export(from: server, into: "spread", ["--concurrency", "2"])
             #expect(outcome.status == 0, "\(outcome.stderr)")
             let manifest = try ArchiveDirectory(root: archive).readManifest()
             #expect(manifest.slabs.map { $0.endMs - $0.startMs } == [2 * SeededHistory.hourMs, 2 * SeededHistory.hourMs])
@@ -109,10 +115,8 @@ struct SeededHistory {
         let seeded = try SeededHistory(series: 30, hours: 2)
         defer { seeded.directory.remove() }
         try await seeded.withServer { server in
-            let archive = seeded.directory.path + "/samples"
-            let outcome = try await Executables.run("prom-export", [
-                "--source-url", server.readURL, "--output", archive, "--start", "\(seeded.startMs)", "--end", "\(seeded.endMs)",
-                "--response-type", "samples", "--drop-label", "cluster", "--quiet", "--summary-json", archive + ".json",
+            let (archive, outcome) = try await seeded.export(from: server, into: "samples", [
+                "--response-type", "samples", "--summary-json", seeded.directory.path + "/samples.json",
                 "--slab", "30m", "--compact", "--log-level", "info", "--log-format", "json"])
             #expect(outcome.status == 0, "\(outcome.stderr)")
             #expect(outcome.stderr.contains("warning: in SAMPLES answers Prometheus before 2.44 silently cuts a series off at its first "
