@@ -158,7 +158,7 @@ public final class SegmentEncoder {
     /// Writes a record's labels and timestamps, then what `values` writes (its encoding byte through
     /// the cursor, the rest returned).
     private func encodeRecord(labels: Labels, timestamps: [Int64], values: (inout ByteCursor) throws -> [UInt8]) throws {
-        try checkOrder(labels: labels, timestamps: timestamps)
+        let continues = try checkOrder(labels: labels, timestamps: timestamps)
         let start = payload.count
         var valueBytes: [UInt8] = []
         var failure: (any Error)?
@@ -170,16 +170,17 @@ public final class SegmentEncoder {
             do { valueBytes = try values(&out) } catch { failure = error }
         }
         if let failure { throw failure }
-        let encodingBytes = payload.count - start - valueStart
         payload += valueBytes
-        noteRecord(labels: labels, count: timestamps.count, first: timestamps.first!, last: timestamps.last!,
-                   start: start, valueBytes: encodingBytes + valueBytes.count)
+        noteRecord(labels: labels, continues: continues, count: timestamps.count, first: timestamps.first!, last: timestamps.last!,
+                   start: start, valuesStart: start + valueStart)
     }
 
     /// The format's ordering rules: strictly increasing timestamps, one run of records per series.
-    private func checkOrder(labels: Labels, timestamps: some Sequence<Int64>) throws {
+    /// Returns whether the record continues the series of the record before.
+    private func checkOrder(labels: Labels, timestamps: some Sequence<Int64>) throws -> Bool {
         var previous = Int64.min
-        if labels == lastLabels {
+        let continues = labels == lastLabels
+        if continues {
             previous = lastTimestamp
         } else {
             guard seriesSeen.insert(Fingerprint(labels)).inserted else {
@@ -194,6 +195,7 @@ public final class SegmentEncoder {
             }
             previous = t
         }
+        return continues
     }
 
     private func writeLabelsAndTimestamps(_ labels: Labels, _ timestamps: some Sequence<Int64>, _ out: inout ByteCursor) {
@@ -221,16 +223,16 @@ public final class SegmentEncoder {
         }
     }
 
-    private func noteRecord(labels: Labels, count: Int, first: Int64, last: Int64, start: Int, valueBytes: Int) {
-        if runs.isEmpty {
-            firstRunContinues = labels == lastLabels
-            runs.append(Run(start: start, end: payload.count, samples: count, valueBytes: valueBytes))
-        } else if labels == lastLabels {
-            runs[runs.count - 1].end = payload.count
+    /// Counts a record that `payload` now ends with, which began at `start` and whose value encoding
+    /// began at `valuesStart`; `continues` says it belongs to the series of the record before.
+    private func noteRecord(labels: Labels, continues: Bool, count: Int, first: Int64, last: Int64, start: Int, valuesStart: Int) {
+        let valueBytes = payload.count - valuesStart
+        if runs.isEmpty { firstRunContinues = continues }
+        if continues, !runs.isEmpty {
             runs[runs.count - 1].samples += count
             runs[runs.count - 1].valueBytes += valueBytes
         } else {
-            runs.append(Run(start: start, end: payload.count, samples: count, valueBytes: valueBytes))
+            runs.append(Run(start: start, samples: count, valueBytes: valueBytes))
         }
         recordsInBlock += 1
         summary.records += 1
@@ -243,7 +245,7 @@ public final class SegmentEncoder {
 
     /// `starts` is empty, or holds each sample's start timestamp (encoding 4 then wraps the values).
     private func encodeRecord(labels: Labels, samples: ArraySlice<Sample>, starts: ArraySlice<Int64>) throws {
-        try checkOrder(labels: labels, timestamps: samples.lazy.map(\.timestampMs))
+        let continues = try checkOrder(labels: labels, timestamps: samples.lazy.map(\.timestampMs))
         let start = payload.count
         var valueStart = 0
         let plan = DecimalValues.plan(samples, mantissas: &mantissas)
@@ -294,8 +296,8 @@ public final class SegmentEncoder {
                 }
             }
         }
-        noteRecord(labels: labels, count: samples.count, first: samples.first!.timestampMs, last: samples.last!.timestampMs,
-                   start: start, valueBytes: payload.count - start - valueStart)
+        noteRecord(labels: labels, continues: continues, count: samples.count, first: samples.first!.timestampMs,
+                   last: samples.last!.timestampMs, start: start, valuesStart: start + valueStart)
     }
 
     private func flushBlock() throws -> [UInt8] {
@@ -331,9 +333,9 @@ public final class SegmentEncoder {
 /// splitter): cut into 4 slabs of 6 h 0.513 → 0.505 bytes/sample, one 24 h segment 0.489 → 0.487.
 /// The format leaves the order of series free (each series stays one run of consecutive records).
 extension SegmentEncoder {
+    /// A series' records in the block: from `start` to the next run's start (the last one: to the end).
     struct Run {
         var start: Int
-        var end: Int
         var samples: Int
         /// Bytes of the value encodings (timestamps and labels excluded).
         var valueBytes: Int
@@ -347,15 +349,16 @@ extension SegmentEncoder {
         let first = firstRunContinues ? 1 : 0
         let last = runs.count - 1
         guard last - first >= 2 else { return payload }
-        let middle = runs[first..<last].enumerated().sorted {
-            ($0.element.valueClass, $0.offset) < ($1.element.valueClass, $1.offset)
+        let middle = (first..<last).sorted { (runs[$0].valueClass, $0) < (runs[$1].valueClass, $1) }
+        if middle.elementsEqual(first..<last) { return payload }
+        func bytes(_ run: Int) -> ArraySlice<UInt8> {
+            payload[runs[run].start..<(run == last ? payload.count : runs[run + 1].start)]
         }
-        if middle.elementsEqual(middle.indices.map { $0 }, by: { $0.offset == $1 }) { return payload }
         var ordered: [UInt8] = []
         ordered.reserveCapacity(payload.count)
-        if first == 1 { ordered += payload[runs[0].start..<runs[0].end] }
-        for (_, run) in middle { ordered += payload[run.start..<run.end] }
-        ordered += payload[runs[last].start..<runs[last].end]
+        if first == 1 { ordered += bytes(0) }
+        for run in middle { ordered += bytes(run) }
+        ordered += bytes(last)
         assert(ordered.count == payload.count)
         return ordered
     }
